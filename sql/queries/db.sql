@@ -1,0 +1,46 @@
+-- Queries of the database layer itself (bootstrap, ledger, status).
+
+-- name: database_exists
+SELECT 1 FROM pg_database WHERE datname = %(name)s
+
+-- name: create_ledger
+CREATE SCHEMA IF NOT EXISTS etl;
+CREATE TABLE IF NOT EXISTS etl.schema_migrations (
+    version     text PRIMARY KEY,
+    name        text NOT NULL,
+    checksum    text NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now(),
+    duration_ms integer NOT NULL
+);
+
+-- name: ledger_exists
+SELECT to_regclass('etl.schema_migrations') IS NOT NULL AS present
+
+-- name: applied_migrations
+SELECT version, name, checksum, applied_at FROM etl.schema_migrations ORDER BY version
+
+-- name: record_migration
+INSERT INTO etl.schema_migrations (version, name, checksum, duration_ms)
+VALUES (%(version)s, %(name)s, %(checksum)s, %(duration_ms)s)
+
+-- name: migration_lock
+SELECT pg_advisory_lock(hashtext('etl-toolkit:migrate'))
+
+-- name: migration_unlock
+SELECT pg_advisory_unlock(hashtext('etl-toolkit:migrate'))
+
+-- name: server_version
+SELECT current_setting('server_version') AS version
+
+-- name: ping
+SELECT 1
+
+-- name: table_columns
+SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+       a.attgenerated <> '' AS generated, a.attidentity = 'a' AS identity_always
+FROM pg_attribute a
+WHERE a.attrelid = to_regclass(%(table)s) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+
+-- name: set_statement_timeout
+SELECT set_config('statement_timeout', %(ms)s, false)

@@ -1,0 +1,26 @@
+-- The run ledger (etl.runs).
+
+-- name: start
+INSERT INTO etl.runs (pipeline, arguments)
+VALUES (%(pipeline)s, %(arguments)s)
+RETURNING id, started_at
+
+-- name: finish
+UPDATE etl.runs
+SET status = %(status)s, finished_at = now(), counts = %(counts)s,
+    report = %(report)s, error = %(error)s
+WHERE id = %(id)s
+
+-- name: list
+SELECT id, pipeline, arguments, status, started_at, finished_at, counts, error,
+       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
+FROM etl.runs
+WHERE (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+ORDER BY started_at DESC, id DESC
+LIMIT %(limit)s
+
+-- name: get
+SELECT id, pipeline, arguments, status, started_at, finished_at, counts, report, error,
+       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
+FROM etl.runs
+WHERE id = %(id)s

@@ -1,0 +1,1 @@
+"""The Flask app: REST (pydantic + OpenAPI) and GraphQL reads over etl_toolkit."""

@@ -1,0 +1,30 @@
+"""create_app(): the Flask application, one blueprint per domain."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from api import auth, errors
+from api.db import ApiDatabase
+from api.docs import blueprint as docs_blueprint
+from api.graphql import blueprint as graphql_blueprint
+from api.rest import health
+from etl_toolkit.config import Settings, get_settings
+from etl_toolkit.db.connect import Database, resolve
+from etl_toolkit.log import configure_logging
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
+    """Build the app. Auth is on unless AUTH_DISABLED=1; misconfigured auth refuses to start."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["etl_db"] = ApiDatabase(db or resolve(settings), settings.statement_timeout_ms)
+    errors.register(app)
+    auth.install(app, settings)
+    app.register_blueprint(docs_blueprint())
+    app.register_blueprint(health.bp)
+    app.register_blueprint(graphql_blueprint())
+    return app

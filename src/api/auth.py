@@ -1,0 +1,155 @@
+"""OAuth2 bearer JWTs (RS256) verified against a JWKS.
+
+Configured the Auth0 way (AUTH0_DOMAIN, AUTH0_AUDIENCE) or generically
+(JWT_ISSUER, JWT_AUDIENCE, JWKS_URL). The key set is cached and fetched again
+when a token names an unknown `kid` (at most once per `min_refresh` seconds,
+so random kids cannot make us hammer the identity provider). Only RS256 is
+accepted: `none`, HS256 signed with the public key, and every other algorithm
+are refused before any key is looked at.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from flask import Flask, current_app, g, request
+
+from api.errors import ApiError
+from etl_toolkit.config import Settings
+from etl_toolkit.errors import ConfigError, EtlError
+
+ALGORITHMS = ["RS256"]
+REALM = "etl-toolkit"
+
+
+class AuthUnavailable(EtlError):
+    """The key set could not be fetched: nobody can be authenticated right now."""
+
+    transient = True
+    http_status = 503
+    title = "Authentication unavailable"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    issuer: str
+    audience: str
+    jwks_url: str
+    cache_seconds: int = 600
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> AuthConfig:
+        """The configuration, or a ConfigError saying exactly what to set."""
+        if s.auth0_domain:
+            domain = s.auth0_domain.removeprefix("https://").rstrip("/")
+            if not s.auth0_audience:
+                raise ConfigError("AUTH0_DOMAIN is set but AUTH0_AUDIENCE is not",
+                                  hint="set AUTH0_AUDIENCE to your API identifier")
+            return cls(f"https://{domain}/", s.auth0_audience,
+                       f"https://{domain}/.well-known/jwks.json", s.jwks_cache_seconds)
+        missing = [n for n, v in (("JWT_ISSUER", s.jwt_issuer), ("JWT_AUDIENCE", s.jwt_audience),
+                                  ("JWKS_URL", s.jwks_url)) if not v]
+        if missing:
+            raise ConfigError(
+                "authentication is on but not configured: set AUTH0_DOMAIN and AUTH0_AUDIENCE, "
+                f"or JWT_ISSUER, JWT_AUDIENCE and JWKS_URL (missing: {', '.join(missing)})",
+                hint="or AUTH_DISABLED=1 / `etl serve --no-auth` for local use",
+            )
+        assert s.jwt_issuer and s.jwt_audience and s.jwks_url
+        return cls(s.jwt_issuer, s.jwt_audience, s.jwks_url, s.jwks_cache_seconds)
+
+
+class JwksCache:
+    """Signing keys by kid, cached for `ttl` seconds, refetched on an unknown kid."""
+
+    def __init__(self, url: str, ttl: int = 600, min_refresh: float = 10.0) -> None:
+        self.url, self.ttl, self.min_refresh = url, ttl, min_refresh
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def _fetch(self) -> None:
+        try:
+            with urllib.request.urlopen(self.url, timeout=5) as resp:  # noqa: S310  (https or test URL from settings)
+                data = json.load(resp)
+            keyset = jwt.PyJWKSet.from_dict(data)
+        except (OSError, ValueError, jwt.PyJWKSetError) as exc:
+            raise AuthUnavailable(f"cannot fetch signing keys from {self.url}: {exc}") from exc
+        self._keys = {k.key_id: k.key for k in keyset.keys if k.key_id}
+        self._fetched_at = time.monotonic()
+
+    def get(self, kid: str) -> Any | None:
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if age > self.ttl or (kid not in self._keys and age > self.min_refresh):
+                self._fetch()
+            return self._keys.get(kid)
+
+
+class Unauthorized(ApiError):
+    def __init__(self, detail: str, *, error: str | None = "invalid_token") -> None:
+        challenge = f'Bearer realm="{REALM}"'
+        if error:
+            challenge += f', error="{error}", error_description="{detail}"'
+        super().__init__(401, "Unauthorized", detail, headers={"WWW-Authenticate": challenge})
+
+
+class TokenVerifier:
+    def __init__(self, config: AuthConfig) -> None:
+        self.config = config
+        self.keys = JwksCache(config.jwks_url, config.cache_seconds)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise Unauthorized("malformed token") from None
+        if header.get("alg") not in ALGORITHMS:
+            raise Unauthorized(f"algorithm {header.get('alg')!r} is not accepted")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("token has no key id (kid)")
+        key = self.keys.get(kid)
+        if key is None:
+            raise Unauthorized("token signed by an unknown key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key, algorithms=ALGORITHMS, audience=self.config.audience,
+                issuer=self.config.issuer, options={"require": ["exp", "iss", "aud", "sub"]},
+                leeway=30,
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("token expired") from None
+        except jwt.InvalidAudienceError:
+            raise Unauthorized("token is for another audience") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthorized("token from another issuer") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from None
+        return claims
+
+
+def install(app: Flask, settings: Settings) -> None:
+    """Require a bearer token on every endpoint not declared public."""
+    if settings.auth_disabled:
+        app.extensions["auth"] = None
+        return
+    app.extensions["auth"] = TokenVerifier(AuthConfig.from_settings(settings))
+
+    @app.before_request
+    def _authenticate() -> None:
+        verifier: TokenVerifier | None = current_app.extensions.get("auth")
+        view = current_app.view_functions.get(request.endpoint or "")
+        if verifier is None or view is None or getattr(view, "public", False):
+            return  # unknown routes fall through to a 404
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("a bearer token is required", error=None)
+        g.claims = verifier.verify(token.strip())

@@ -1,0 +1,51 @@
+"""/openapi.json and /docs (Swagger UI from the swagger-ui-bundle wheel: no network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+from api.openapi import build_spec
+from etl_toolkit import __version__
+
+ASSETS = Path(swagger_ui_path)
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>etl-toolkit API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" href="/docs/assets/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body></html>"""
+INIT_JS = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
+  deepLinking: true, persistAuthorization: true});"""
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("docs", __name__)
+
+    def openapi() -> Response:
+        spec = current_app.extensions.get("openapi_spec")
+        if spec is None:
+            spec = build_spec(current_app, title="etl-toolkit API", version=__version__)
+            current_app.extensions["openapi_spec"] = spec
+        return jsonify(spec)
+
+    def page() -> Response:
+        return Response(PAGE, mimetype="text/html")
+
+    def init_js() -> Response:
+        return Response(INIT_JS, mimetype="text/javascript")
+
+    def asset(filename: str) -> Response:
+        return send_from_directory(ASSETS, filename, max_age=86400)
+
+    for view in (openapi, page, init_js, asset):
+        view.public = True  # type: ignore[attr-defined]
+    bp.add_url_rule("/openapi.json", "openapi", openapi)
+    bp.add_url_rule("/docs", "page", page)
+    bp.add_url_rule("/docs/init.js", "init_js", init_js)
+    bp.add_url_rule("/docs/assets/<path:filename>", "asset", asset)
+    return bp

@@ -1,0 +1,256 @@
+"""Endpoints declared with pydantic models; the OpenAPI 3.1 document is built from them.
+
+`ApiBlueprint.operation(...)` wraps a handler: it validates the query string
+and JSON body into the declared models (422 problem+json listing every bad
+field), renders what the handler returns, and records the operation so that
+`/openapi.json` is generated from the same models, never written by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, get_args, get_origin
+from urllib.parse import urlencode
+
+import pydantic_core
+from flask import Blueprint, Flask, Response, request
+from pydantic import BaseModel, Field, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from api.errors import PROBLEM_MEDIA_TYPE, ApiError, FieldError, Problem, validation_problem
+
+REF = "#/components/schemas/{model}"
+_PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+_STATUS_TEXT = {
+    200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+    404: "Not Found", 409: "Conflict", 422: "Unprocessable Content", 503: "Service Unavailable",
+}
+
+
+class Page(BaseModel):
+    """Pagination of every list: `limit` (1-100, default 20) and `offset`."""
+
+    limit: int = Field(default=20, ge=1, le=100, description="Page size, at most 100.")
+    offset: int = Field(default=0, ge=0, description="How many items to skip.")
+
+
+@dataclass
+class Reply:
+    """A handler's answer when it needs a status or headers besides the body."""
+
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def paged(items: Sequence[Any], total: int, page: Page) -> Reply:
+    """A list answer with `X-Total-Count` and RFC 8288 `Link` headers (next/prev/first/last)."""
+    links = []
+
+    def link(offset: int, rel: str) -> None:
+        args = {k: v for k, v in request.args.items() if k not in ("limit", "offset")}
+        args |= {"limit": str(page.limit), "offset": str(offset)}
+        links.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
+
+    if page.offset + page.limit < total:
+        link(page.offset + page.limit, "next")
+    if page.offset > 0:
+        link(max(page.offset - page.limit, 0), "prev")
+    link(0, "first")
+    link(max((total - 1) // page.limit * page.limit, 0), "last")
+    return Reply(list(items), 200, {"X-Total-Count": str(total), "Link": ", ".join(links)})
+
+
+@dataclass
+class Operation:
+    rule: str
+    method: str
+    endpoint: str
+    summary: str
+    description: str
+    tag: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    public: bool
+    errors: tuple[int, ...]
+    media_type: str = "application/json"
+
+
+class ApiBlueprint(Blueprint):
+    """A Flask blueprint whose routes are declared with models."""
+
+    def __init__(self, name: str, import_name: str, *, tag: str, **kwargs: Any) -> None:
+        super().__init__(name, import_name, **kwargs)
+        self.tag = tag
+        self.operations: list[Operation] = []
+
+    def operation(
+        self,
+        rule: str,
+        method: str = "GET",
+        *,
+        summary: str,
+        response: Any = None,
+        status: int = 200,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        public: bool = False,
+        errors: Sequence[int] = (),
+        media_type: str = "application/json",
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            @wraps(fn)
+            def view(**path: Any) -> Response:
+                kwargs: dict[str, Any] = dict(path)
+                if query is not None:
+                    raw = {k: v if len(v) > 1 else v[0] for k, v in request.args.lists()}
+                    try:
+                        kwargs["query"] = query.model_validate(raw)
+                    except ValidationError as exc:
+                        raise validation_problem(exc, "query") from None
+                if body is not None:
+                    kwargs["body"] = _parse_body(body)
+                return render(fn(**kwargs), status)
+
+            view.public = public  # type: ignore[attr-defined]  # read by the auth layer
+            self.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
+            self.operations.append(
+                Operation(rule=rule, method=method.lower(), endpoint=f"{self.name}.{fn.__name__}",
+                          summary=summary, description=(fn.__doc__ or "").strip(), tag=self.tag,
+                          body=body, query=query, response=response, status=status,
+                          public=public, errors=tuple(errors), media_type=media_type)
+            )
+            return view
+
+        return decorate
+
+
+def _parse_body(model: type[BaseModel]) -> BaseModel:
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(
+            422, "Unprocessable Content", "the request body must be a JSON object",
+            errors=[FieldError(field="body", detail="expected a JSON object", type="object_type")],
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc, "body") from None
+
+
+def render(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    reply = result if isinstance(result, Reply) else Reply(result, status)
+    if reply.body is None and reply.status == 204:
+        resp = Response(status=204)
+    else:
+        resp = Response(pydantic_core.to_json(reply.body), status=reply.status,
+                        mimetype="application/json")
+    resp.headers.update(reply.headers)
+    return resp
+
+
+# ---- the document -------------------------------------------------------------------------
+
+
+def _models(ops: list[Operation]) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = [Problem]
+    for op in ops:
+        for candidate in (op.body, op.response, *get_args(op.response)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                found.append(candidate)
+    return list(dict.fromkeys(found))
+
+
+def _schema_ref(tp: Any) -> dict[str, Any]:
+    if get_origin(tp) is list:
+        return {"type": "array", "items": _schema_ref(get_args(tp)[0])}
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return {"$ref": REF.format(model=tp.__name__)}
+    if tp is str:
+        return {"type": "string"}
+    return {}
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = []
+    for conv, name in _PATH_PARAM.findall(op.rule):
+        typ = "integer" if conv == "int" else "string"
+        params.append({"name": name, "in": "path", "required": True, "schema": {"type": typ}})
+    if op.query is not None:
+        schema = op.query.model_json_schema(ref_template=REF)
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            prop = dict(prop)
+            desc = prop.pop("description", None)
+            prop.pop("title", None)
+            p: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if desc:
+                p["description"] = desc
+            params.append(p)
+    return params
+
+
+def _operation_doc(op: Operation) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "operationId": op.endpoint.replace(".", "_"),
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": _parameters(op),
+        "responses": {},
+    }
+    if op.description:
+        doc["description"] = op.description
+    if op.body is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema_ref(op.body)}},
+        }
+    ok: dict[str, Any] = {"description": _STATUS_TEXT.get(op.status, "OK")}
+    if op.response is not None:
+        ok["content"] = {op.media_type: {"schema": _schema_ref(op.response)}}
+    doc["responses"][str(op.status)] = ok
+    problem_ref = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}}
+    codes = set(op.errors)
+    if op.body is not None or op.query is not None:
+        codes.add(422)
+    if not op.public:
+        codes.add(401)
+        doc["security"] = [{"bearerAuth": []}]
+    else:
+        doc["security"] = []
+    for code in sorted(codes):
+        doc["responses"][str(code)] = {
+            "description": _STATUS_TEXT.get(code, "Error"), "content": problem_ref
+        }
+    return doc
+
+
+def build_spec(app: Flask, *, title: str, version: str) -> dict[str, Any]:
+    ops = [op for bp in app.blueprints.values() if isinstance(bp, ApiBlueprint) for op in bp.operations]
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        bp = app.blueprints[op.endpoint.split(".")[0]]
+        prefix = bp.url_prefix or ""
+        path = _PATH_PARAM.sub(lambda m: "{" + m.group(2) + "}", prefix + op.rule)
+        paths.setdefault(path, {})[op.method] = _operation_doc(op)
+    _, defs = models_json_schema(
+        [(m, "validation") for m in _models(ops)], ref_template=REF
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+    }

@@ -1,0 +1,103 @@
+"""What every `etl` command shares: error translation, option bundles, output.
+
+Results go to stdout (a table, or one JSON object with --json); logs and
+progress go to stderr. Errors are one line, `Error: ...`, exit code 1; usage
+errors exit 2; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import click
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from etl_toolkit.errors import EtlError
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+
+
+class EtlGroup(TyperGroup):
+    """Root command group: the one place where errors become exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            stderr.print("Interrupted.")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            message = str(exc) if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
+            click.echo(f"Error: {message}", err=True)
+            if not isinstance(exc, EtlError):
+                click.echo("Run again with --debug for the traceback.", err=True)
+            raise typer.Exit(1) from None
+
+
+def new_app(help_text: str, **kwargs: Any) -> typer.Typer:
+    """A Typer (sub-)app with the project's defaults."""
+    return typer.Typer(
+        help=help_text,
+        cls=EtlGroup,
+        no_args_is_help=True,
+        rich_markup_mode="markdown",
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **kwargs,
+    )
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, pydantic models, dates, paths... as plain JSON values."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Path | UUID):
+        return str(value)
+    return value
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(jsonable(value), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    t = Table(title=title, title_justify="left", show_header=any(columns))
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    return t
+
+
+def fmt_time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""

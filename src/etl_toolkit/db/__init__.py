@@ -1,0 +1,1 @@
+"""Database access: connection resolution, migrations, named queries, bulk COPY."""

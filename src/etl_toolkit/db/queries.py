@@ -1,0 +1,60 @@
+"""Named SQL queries loaded from sql/queries/<domain>.sql.
+
+A file holds blocks introduced by `-- name: <query_name>`; the text up to the
+next marker is the query. Code asks for `query("runs", "start")`, never writes
+SQL inline.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from psycopg import sql
+
+from etl_toolkit.errors import ConfigError
+
+_NAME = re.compile(r"^--\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$", re.MULTILINE)
+
+
+def sql_root() -> Path:
+    """The sql/ folder: inside the installed package, else at the source tree's top."""
+    packaged = Path(str(resources.files("etl_toolkit"))) / "sql"
+    if packaged.is_dir():
+        return packaged
+    source_tree = Path(__file__).resolve().parents[3] / "sql"
+    if source_tree.is_dir():
+        return source_tree
+    raise ConfigError("sql/ folder not found", hint="reinstall etl-toolkit")
+
+
+def parse_queries(text: str) -> dict[str, str]:
+    """Split a queries file into {name: sql}; duplicate names are an error."""
+    out: dict[str, str] = {}
+    marks = list(_NAME.finditer(text))
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        name = mark.group(1)
+        if name in out:
+            raise ConfigError(f"query {name!r} is defined twice")
+        body = text[mark.end() : end].strip()
+        out[name] = body
+    return out
+
+
+@cache
+def _load(domain: str) -> dict[str, str]:
+    path = sql_root() / "queries" / f"{domain}.sql"
+    if not path.is_file():
+        raise ConfigError(f"no queries file for {domain!r}: {path}")
+    return parse_queries(path.read_text(encoding="utf-8"))
+
+
+def query(domain: str, name: str) -> sql.SQL:
+    """The named query as a psycopg SQL object (values stay bound parameters)."""
+    queries = _load(domain)
+    if name not in queries:
+        raise ConfigError(f"no query {name!r} in sql/queries/{domain}.sql")
+    return sql.SQL(queries[name])  # type: ignore[arg-type]  # text read from our own .sql files

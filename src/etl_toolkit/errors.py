@@ -1,0 +1,60 @@
+"""One exception hierarchy for the whole toolkit.
+
+Edges translate it once: the CLI into `Error: ...` and exit 1, the API into
+problem+json. `transient` tells an orchestrator whether a retry can succeed.
+"""
+
+from __future__ import annotations
+
+
+class EtlError(Exception):
+    """Base of every error the toolkit raises on purpose."""
+
+    transient: bool = False
+    http_status: int = 500
+    title: str = "Internal error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(EtlError):
+    """A setting is missing or contradictory."""
+
+    title = "Configuration error"
+
+
+class DatabaseUnavailable(EtlError):
+    """The database cannot be reached right now."""
+
+    transient = True
+    http_status = 503
+    title = "Database unavailable"
+
+
+class MigrationError(EtlError):
+    """A migration file is invalid, changed after being applied, or failed."""
+
+    title = "Migration error"
+
+
+class InputError(EtlError):
+    """The input (a file, an argument) is unusable; retrying will not help."""
+
+    http_status = 422
+    title = "Invalid input"
+
+
+class NotFound(EtlError):
+    http_status = 404
+    title = "Not found"
+
+
+class Conflict(EtlError):
+    http_status = 409
+    title = "Conflict"

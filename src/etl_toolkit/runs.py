@@ -1,0 +1,115 @@
+"""The run ledger: every pipeline run is a row in etl.runs.
+
+`track_run` records the start on its own autocommitted connection (so a
+pipeline's rolled-back transaction cannot erase it), binds `run_id` to every
+log line emitted inside, and records the outcome: succeeded with counts and
+report, or failed with the error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from psycopg.types.json import Jsonb
+
+from etl_toolkit.db.connect import Database
+from etl_toolkit.db.queries import query
+from etl_toolkit.errors import NotFound
+from etl_toolkit.log import get_logger
+
+log = get_logger("etl_toolkit.runs")
+
+
+@dataclass
+class Run:
+    """A run in progress; the pipeline fills counts and report."""
+
+    id: int
+    pipeline: str
+    started_at: datetime
+    counts: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] | None = None
+    status: str = "running"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    pipeline: str
+    arguments: dict[str, Any]
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    seconds: float
+    counts: dict[str, Any]
+    error: str | None
+    report: dict[str, Any] | None = None
+
+
+@contextmanager
+def track_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Iterator[Run]:
+    """Record a run around the block; the block's exception is re-raised after recording."""
+    with db.connect(autocommit=True) as conn:
+        row = conn.execute(
+            query("runs", "start"),
+            {"pipeline": pipeline, "arguments": Jsonb(_jsonable(dict(arguments)))},
+        ).fetchone()
+    assert row is not None
+    run = Run(int(row["id"]), pipeline, row["started_at"])  # type: ignore[call-overload, arg-type]
+    with structlog.contextvars.bound_contextvars(run_id=run.id, pipeline=pipeline):
+        log.info("run started")
+        try:
+            yield run
+        except BaseException as exc:
+            _finish(db, run, "failed", error=str(exc) or type(exc).__name__)
+            log.error("run failed", error=str(exc))
+            raise
+        _finish(db, run, run.status if run.status == "failed" else "succeeded")
+        log.info("run finished", status=run.status, counts=run.counts)
+
+
+def _finish(db: Database, run: Run, status: str, error: str | None = None) -> None:
+    run.status = status
+    with db.connect(autocommit=True) as conn:
+        conn.execute(
+            query("runs", "finish"),
+            {
+                "id": run.id,
+                "status": status,
+                "counts": Jsonb(_jsonable(run.counts)),
+                "report": Jsonb(_jsonable(run.report)) if run.report is not None else None,
+                "error": error,
+            },
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Paths, dates and other objects in arguments become strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def list_runs(db: Database, *, pipeline: str | None = None, limit: int = 20) -> list[RunRecord]:
+    with db.connect() as conn:
+        rows = conn.execute(
+            query("runs", "list"), {"pipeline": pipeline, "limit": limit}
+        ).fetchall()
+    return [RunRecord(**r) for r in rows]  # type: ignore[arg-type]
+
+
+def get_run(db: Database, run_id: int) -> RunRecord:
+    with db.connect() as conn:
+        row = conn.execute(query("runs", "get"), {"id": run_id}).fetchone()
+    if row is None:
+        raise NotFound(f"run {run_id} not found")
+    return RunRecord(**row)  # type: ignore[arg-type]

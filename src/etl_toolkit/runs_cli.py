@@ -1,0 +1,33 @@
+"""`etl runs`: the run ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from etl_toolkit.clikit import JsonOption, fmt_time, print_json, stdout, table
+from etl_toolkit.db.connect import resolve
+from etl_toolkit.runs import list_runs
+
+
+def runs_cmd(
+    pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs, newest first.")] = 20,
+    json: JsonOption = False,
+) -> None:
+    """List recent pipeline runs with status, counts and duration.
+
+    Example: `etl runs --pipeline load-pdf --limit 5`
+    """
+    runs = list_runs(resolve(), pipeline=pipeline, limit=limit)
+    if json:
+        print_json({"runs": runs})
+        return
+    rows = [
+        (r.id, r.pipeline, r.status, fmt_time(r.started_at), f"{r.seconds:.1f}s",
+         ", ".join(f"{k}={v}" for k, v in r.counts.items() if not isinstance(v, dict)),
+         r.error or "")
+        for r in runs
+    ]
+    stdout.print(table("runs", ["id", "pipeline", "status", "started (UTC)", "took", "counts", "error"], rows))
