@@ -14,8 +14,9 @@ import json
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from flask import Flask, current_app, g, request
@@ -49,12 +50,25 @@ class AuthConfig:
         if s.auth0_domain:
             domain = s.auth0_domain.removeprefix("https://").rstrip("/")
             if not s.auth0_audience:
-                raise ConfigError("AUTH0_DOMAIN is set but AUTH0_AUDIENCE is not",
-                                  hint="set AUTH0_AUDIENCE to your API identifier")
-            return cls(f"https://{domain}/", s.auth0_audience,
-                       f"https://{domain}/.well-known/jwks.json", s.jwks_cache_seconds)
-        missing = [n for n, v in (("JWT_ISSUER", s.jwt_issuer), ("JWT_AUDIENCE", s.jwt_audience),
-                                  ("JWKS_URL", s.jwks_url)) if not v]
+                raise ConfigError(
+                    "AUTH0_DOMAIN is set but AUTH0_AUDIENCE is not",
+                    hint="set AUTH0_AUDIENCE to your API identifier",
+                )
+            return cls(
+                f"https://{domain}/",
+                s.auth0_audience,
+                f"https://{domain}/.well-known/jwks.json",
+                s.jwks_cache_seconds,
+            )
+        missing = [
+            n
+            for n, v in (
+                ("JWT_ISSUER", s.jwt_issuer),
+                ("JWT_AUDIENCE", s.jwt_audience),
+                ("JWKS_URL", s.jwks_url),
+            )
+            if not v
+        ]
         if missing:
             raise ConfigError(
                 "authentication is on but not configured: set AUTH0_DOMAIN and AUTH0_AUDIENCE, "
@@ -76,7 +90,7 @@ class JwksCache:
 
     def _fetch(self) -> None:
         try:
-            with urllib.request.urlopen(self.url, timeout=5) as resp:  # noqa: S310  (https or test URL from settings)
+            with urllib.request.urlopen(self.url, timeout=5) as resp:
                 data = json.load(resp)
             keyset = jwt.PyJWKSet.from_dict(data)
         except (OSError, ValueError, jwt.PyJWKSetError) as exc:
@@ -120,8 +134,12 @@ class TokenVerifier:
             raise Unauthorized("token signed by an unknown key")
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, key, algorithms=ALGORITHMS, audience=self.config.audience,
-                issuer=self.config.issuer, options={"require": ["exp", "iss", "aud", "sub"]},
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=self.config.audience,
+                issuer=self.config.issuer,
+                options={"require": ["exp", "iss", "aud", "sub"]},
                 leeway=30,
             )
         except jwt.ExpiredSignatureError:
@@ -133,6 +151,15 @@ class TokenVerifier:
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"invalid token: {exc}") from None
         return claims
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def public(view: V) -> V:
+    """Mark a view as needing no token (health, docs, the OpenAPI document)."""
+    setattr(view, "public", True)  # noqa: B010  (mypy rejects attributes on functions)
+    return view
 
 
 def install(app: Flask, settings: Settings) -> None:

@@ -38,9 +38,13 @@ class ApiDatabase:
         with self._lock:
             if self._pool is None:
                 self._pool = ConnectionPool(
-                    self.db.url, min_size=1, max_size=self.max_size, open=True, wait=False,
+                    self.db.url,
+                    min_size=1,
+                    max_size=self.max_size,
+                    open=True,
                     kwargs={"row_factory": dict_row, "connect_timeout": 5},
-                    configure=self._configure, check=ConnectionPool.check_connection,
+                    configure=self._configure,
+                    check=ConnectionPool.check_connection,
                     name="api",
                 )
             return self._pool

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from api.auth import public
 from api.openapi import build_spec
 from etl_toolkit import __version__
 
@@ -43,7 +44,7 @@ def blueprint() -> Blueprint:
         return send_from_directory(ASSETS, filename, max_age=86400)
 
     for view in (openapi, page, init_js, asset):
-        view.public = True  # type: ignore[attr-defined]
+        public(view)
     bp.add_url_rule("/openapi.json", "openapi", openapi)
     bp.add_url_rule("/docs", "page", page)
     bp.add_url_rule("/docs/init.js", "init_js", init_js)

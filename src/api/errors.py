@@ -16,7 +16,9 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 class FieldError(BaseModel):
-    field: str = Field(description="Dotted path of the offending field ('body' for the whole body).")
+    field: str = Field(
+        description="Dotted path of the offending field ('body' for the whole body)."
+    )
     detail: str
     type: str
 
@@ -87,7 +89,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return problem(
-            exc.status, exc.title, exc.detail, headers=exc.headers, errors=exc.errors, extra=exc.extra
+            exc.status,
+            exc.title,
+            exc.detail,
+            headers=exc.headers,
+            errors=exc.errors,
+            extra=exc.extra,
         )
 
     @app.errorhandler(EtlError)

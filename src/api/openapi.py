@@ -20,13 +20,21 @@ from flask import Blueprint, Flask, Response, request
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from api.auth import public as mark_public
 from api.errors import PROBLEM_MEDIA_TYPE, ApiError, FieldError, Problem, validation_problem
 
 REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 _STATUS_TEXT = {
-    200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-    404: "Not Found", 409: "Conflict", 422: "Unprocessable Content", 503: "Service Unavailable",
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    409: "Conflict",
+    422: "Unprocessable Content",
+    503: "Service Unavailable",
 }
 
 
@@ -117,13 +125,25 @@ class ApiBlueprint(Blueprint):
                     kwargs["body"] = _parse_body(body)
                 return render(fn(**kwargs), status)
 
-            view.public = public  # type: ignore[attr-defined]  # read by the auth layer
+            if public:
+                mark_public(view)
             self.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
             self.operations.append(
-                Operation(rule=rule, method=method.lower(), endpoint=f"{self.name}.{fn.__name__}",
-                          summary=summary, description=(fn.__doc__ or "").strip(), tag=self.tag,
-                          body=body, query=query, response=response, status=status,
-                          public=public, errors=tuple(errors), media_type=media_type)
+                Operation(
+                    rule=rule,
+                    method=method.lower(),
+                    endpoint=f"{self.name}.{fn.__name__}",
+                    summary=summary,
+                    description=(fn.__doc__ or "").strip(),
+                    tag=self.tag,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status=status,
+                    public=public,
+                    errors=tuple(errors),
+                    media_type=media_type,
+                )
             )
             return view
 
@@ -134,7 +154,9 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     data = request.get_json(force=True, silent=True)
     if not isinstance(data, dict):
         raise ApiError(
-            422, "Unprocessable Content", "the request body must be a JSON object",
+            422,
+            "Unprocessable Content",
+            "the request body must be a JSON object",
             errors=[FieldError(field="body", detail="expected a JSON object", type="object_type")],
         )
     try:
@@ -150,8 +172,9 @@ def render(result: Any, status: int) -> Response:
     if reply.body is None and reply.status == 204:
         resp = Response(status=204)
     else:
-        resp = Response(pydantic_core.to_json(reply.body), status=reply.status,
-                        mimetype="application/json")
+        resp = Response(
+            pydantic_core.to_json(reply.body), status=reply.status, mimetype="application/json"
+        )
     resp.headers.update(reply.headers)
     return resp
 
@@ -190,7 +213,12 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
             prop = dict(prop)
             desc = prop.pop("description", None)
             prop.pop("title", None)
-            p: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            p: dict[str, Any] = {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": prop,
+            }
             if desc:
                 p["description"] = desc
             params.append(p)
@@ -227,22 +255,23 @@ def _operation_doc(op: Operation) -> dict[str, Any]:
         doc["security"] = []
     for code in sorted(codes):
         doc["responses"][str(code)] = {
-            "description": _STATUS_TEXT.get(code, "Error"), "content": problem_ref
+            "description": _STATUS_TEXT.get(code, "Error"),
+            "content": problem_ref,
         }
     return doc
 
 
 def build_spec(app: Flask, *, title: str, version: str) -> dict[str, Any]:
-    ops = [op for bp in app.blueprints.values() if isinstance(bp, ApiBlueprint) for op in bp.operations]
+    ops = [
+        op for bp in app.blueprints.values() if isinstance(bp, ApiBlueprint) for op in bp.operations
+    ]
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
         bp = app.blueprints[op.endpoint.split(".")[0]]
         prefix = bp.url_prefix or ""
         path = _PATH_PARAM.sub(lambda m: "{" + m.group(2) + "}", prefix + op.rule)
         paths.setdefault(path, {})[op.method] = _operation_doc(op)
-    _, defs = models_json_schema(
-        [(m, "validation") for m in _models(ops)], ref_template=REF
-    )
+    _, defs = models_json_schema([(m, "validation") for m in _models(ops)], ref_template=REF)
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},

@@ -67,11 +67,14 @@ def serve(options: ServeOptions, settings: Settings | None = None) -> None:
     # Start the embedded server (if that is the database) once, before workers fork;
     # each worker then joins the running server.
     resolve(settings)
-    _Gunicorn(settings, {
-        "bind": f"{options.host}:{options.port}",
-        "workers": options.workers,
-        "accesslog": "-",
-        "errorlog": "-",
-        "timeout": 60,
-        "graceful_timeout": 5,
-    }).run()
+    _Gunicorn(
+        settings,
+        {
+            "bind": f"{options.host}:{options.port}",
+            "workers": options.workers,
+            "accesslog": "-",
+            "errorlog": "-",
+            "timeout": 60,
+            "graceful_timeout": 5,
+        },
+    ).run()

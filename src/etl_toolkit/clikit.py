@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
-import click
 import typer
 from pydantic import BaseModel
 from rich.console import Console
@@ -29,28 +28,36 @@ from etl_toolkit.errors import EtlError
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+]
 
 
 class EtlGroup(TyperGroup):
     """Root command group: the one place where errors become exit codes."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
         except KeyboardInterrupt:
             stderr.print("Interrupted.")
             raise typer.Exit(130) from None
         except Exception as exc:
-            if ctx.find_root().params.get("debug"):
+            if _is_framework(exc) or ctx.find_root().params.get("debug"):
                 raise
             message = str(exc) if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
-            click.echo(f"Error: {message}", err=True)
+            typer.echo(f"Error: {' '.join(message.split())}", err=True)
             if not isinstance(exc, EtlError):
-                click.echo("Run again with --debug for the traceback.", err=True)
+                typer.echo("Run again with --debug for the traceback.", err=True)
             raise typer.Exit(1) from None
+
+
+def _is_framework(exc: Exception) -> bool:
+    """Help, usage errors (exit 2) and deliberate exits keep their meaning.
+
+    Typer vendors its own click (typer._click), so test by origin, not by class.
+    """
+    return type(exc).__module__.split(".")[0] in {"click", "typer"}
 
 
 def new_app(help_text: str, **kwargs: Any) -> typer.Typer:

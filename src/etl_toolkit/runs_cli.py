@@ -25,9 +25,19 @@ def runs_cmd(
         print_json({"runs": runs})
         return
     rows = [
-        (r.id, r.pipeline, r.status, fmt_time(r.started_at), f"{r.seconds:.1f}s",
-         ", ".join(f"{k}={v}" for k, v in r.counts.items() if not isinstance(v, dict)),
-         r.error or "")
+        (
+            r.id,
+            r.pipeline,
+            r.status,
+            fmt_time(r.started_at),
+            f"{r.seconds:.1f}s",
+            ", ".join(f"{k}={v}" for k, v in r.counts.items() if not isinstance(v, dict)),
+            r.error or "",
+        )
         for r in runs
     ]
-    stdout.print(table("runs", ["id", "pipeline", "status", "started (UTC)", "took", "counts", "error"], rows))
+    stdout.print(
+        table(
+            "runs", ["id", "pipeline", "status", "started (UTC)", "took", "counts", "error"], rows
+        )
+    )

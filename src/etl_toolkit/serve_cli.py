@@ -11,7 +11,9 @@ def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="gunicorn worker processes.")] = 2,
-    no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without bearer tokens.")] = False,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Serve without bearer tokens.")
+    ] = False,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow --no-auth on a non-loopback address.")
     ] = False,

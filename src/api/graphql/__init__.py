@@ -10,6 +10,7 @@ from ariadne.explorer import ExplorerGraphiQL
 from flask import Blueprint, Response, jsonify, request
 from graphql import GraphQLSchema
 
+from api.auth import public
 from api.errors import ApiError
 from api.graphql.resolvers import bindables
 
@@ -35,7 +36,7 @@ def blueprint(debug: bool = False) -> Blueprint:
         ok, result = graphql_sync(schema, data, context_value={"request": request}, debug=debug)
         return jsonify(result), 200 if ok else 400
 
-    explorer.public = True  # type: ignore[attr-defined]  # an HTML page, no data
+    public(explorer)  # an HTML page, no data
     bp.add_url_rule("/graphql", "explorer", explorer, methods=["GET"])
     bp.add_url_rule("/graphql", "execute", execute, methods=["POST"])
     return bp

@@ -32,19 +32,26 @@ class Health(BaseModel):
     migrations: MigrationStatus
 
 
-@bp.operation("/health", summary="Service and database health", response=Health, public=True,
-              errors=(503,))
+@bp.operation(
+    "/health", summary="Service and database health", response=Health, public=True, errors=(503,)
+)
 def get_health() -> Health:
     """200 when the database answers; 503 problem+json when it does not."""
     h = health.check(api_db().db)
     if not h.reachable:
-        raise ApiError(503, "Service Unavailable", f"database unreachable: {h.error}",
-                       extra={"version": __version__, "database": {"reachable": False}})
+        raise ApiError(
+            503,
+            "Service Unavailable",
+            f"database unreachable: {h.error}",
+            extra={"version": __version__, "database": {"reachable": False}},
+        )
     return Health(
         status="ok" if h.up_to_date else "degraded",
         version=__version__,
-        database=DatabaseStatus(reachable=True, kind=h.kind, latency_ms=h.latency_ms,
-                                server_version=h.server_version),
-        migrations=MigrationStatus(applied=h.migrations_applied, pending=h.migrations_pending,
-                                   up_to_date=h.up_to_date),
+        database=DatabaseStatus(
+            reachable=True, kind=h.kind, latency_ms=h.latency_ms, server_version=h.server_version
+        ),
+        migrations=MigrationStatus(
+            applied=h.migrations_applied, pending=h.migrations_pending, up_to_date=h.up_to_date
+        ),
     )

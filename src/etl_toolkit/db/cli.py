@@ -99,8 +99,11 @@ def lint_cmd(json: JsonOption = False) -> None:
         print_json({"findings": findings, "ok": not findings})
     elif findings:
         stdout.print(
-            table("lint findings", ["rule", "table", "message", "file"],
-                  [(f.rule, f.table, f.message, f.source) for f in findings])
+            table(
+                "lint findings",
+                ["rule", "table", "message", "file"],
+                [(f.rule, f.table, f.message, f.source) for f in findings],
+            )
         )
     else:
         typer.echo("lint: no findings")

@@ -32,7 +32,9 @@ class Database:
         return redact(self.url)
 
     @contextmanager
-    def connect(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection[dict[str, object]]]:
+    def connect(
+        self, *, autocommit: bool = False
+    ) -> Iterator[psycopg.Connection[dict[str, object]]]:
         """A connection with dict rows; committed on success, rolled back on error."""
         try:
             conn = psycopg.connect(

@@ -8,6 +8,7 @@ commands (like any local server) until `etl db stop`.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,10 +63,9 @@ def _ensure_database(admin_url: str, database: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute(query("db", "database_exists"), {"name": database}).fetchone()
         if exists is None:
-            try:
+            # another process may create it between our check and our CREATE
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process created it between our check and our CREATE
 
 
 def status(pgdata: Path) -> EmbeddedStatus:

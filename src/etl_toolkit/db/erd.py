@@ -13,12 +13,8 @@ HEADER = (
 )
 
 
-def _entity(table: Table, schema: str) -> str:
+def _entity(qualified: str, schema: str) -> str:
     """Mermaid entity names allow no dots: same-schema tables go bare, others get a prefix."""
-    return table.name if table.schema == schema else f"{table.schema}__{table.name}"
-
-
-def _entity_name(qualified: str, schema: str) -> str:
     sch, name = qualified.split(".", 1)
     return name if sch == schema else f"{sch}__{name}"
 
@@ -45,19 +41,17 @@ def render_schema(model: SchemaModel, schema: str) -> str:
     )
     lines = ["```mermaid", "erDiagram"]
     for t in tables:
-        lines.append(f"    {_entity(t, schema)} {{")
+        lines.append(f"    {_entity(t.qualified, schema)} {{")
         for col in t.columns.values():
             note = ' "generated"' if col.generated else ""
             lines.append(f"        {_type(col.type)} {col.name}{_keys(t, col.name)}{note}")
         lines.append("    }")
     for t in tables:
         for fk in t.foreign_keys:
-            child_optional = any(t.columns.get(c, None) and t.columns[c].nullable for c in fk.columns)
-            left = "|o" if child_optional else "||"
+            optional = any(c in t.columns and t.columns[c].nullable for c in fk.columns)
+            parent, child = _entity(fk.ref_table, schema), _entity(t.qualified, schema)
             label = ", ".join(fk.columns)
-            lines.append(
-                f'    {_entity_name(fk.ref_table, schema)} {left}--o{{ {_entity(t, schema)} : "{label}"'
-            )
+            lines.append(f'    {parent} {"|o" if optional else "||"}--o{{ {child} : "{label}"')
     lines.append("```")
     parted = [t for t in tables if t.partitioned_by]
     notes = [f"- `{t.qualified}` is partitioned by {t.partitioned_by}." for t in parted]

@@ -21,7 +21,9 @@ def lint(model: SchemaModel) -> list[Finding]:
         if t.partition_of is not None:
             continue  # a partition inherits its parent's keys and indexes
         if not t.primary_key:
-            findings.append(Finding("primary-key", t.qualified, "table has no primary key", t.source))
+            findings.append(
+                Finding("primary-key", t.qualified, "table has no primary key", t.source)
+            )
         prefixes = model.index_prefixes(t.qualified)
         for fk in t.foreign_keys:
             n = len(fk.columns)
@@ -38,12 +40,20 @@ def lint(model: SchemaModel) -> list[Finding]:
         for col in t.columns.values():
             if col.serial:
                 findings.append(
-                    Finding("identity", t.qualified, f"column {col.name} is serial; use "
-                            "GENERATED ... AS IDENTITY", t.source)
+                    Finding(
+                        "identity",
+                        t.qualified,
+                        f"column {col.name} is serial; use GENERATED ... AS IDENTITY",
+                        t.source,
+                    )
                 )
             if col.naive_timestamp:
                 findings.append(
-                    Finding("timestamptz", t.qualified, f"column {col.name} is timestamp "
-                            "without time zone; use timestamptz", t.source)
+                    Finding(
+                        "timestamptz",
+                        t.qualified,
+                        f"column {col.name} is timestamp without time zone; use timestamptz",
+                        t.source,
+                    )
                 )
     return sorted(findings, key=lambda f: (f.table, f.rule, f.message))

@@ -76,7 +76,9 @@ def discover(folder: Path | None = None) -> list[Migration]:
             )
         version, name = m.groups()
         if version in seen:
-            raise MigrationError(f"migrations {seen[version]} and {path.name} share number {version}")
+            raise MigrationError(
+                f"migrations {seen[version]} and {path.name} share number {version}"
+            )
         seen[version] = path.name
         checksum = hashlib.sha256(path.read_bytes()).hexdigest()
         found.append(Migration(version, name, path, checksum))

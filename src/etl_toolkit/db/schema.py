@@ -16,7 +16,11 @@ from sqlglot import exp
 
 from etl_toolkit.db.migrate import discover
 
-SERIAL_TYPES = {exp.DataType.Type.SERIAL, exp.DataType.Type.BIGSERIAL, exp.DataType.Type.SMALLSERIAL}
+SERIAL_TYPES = {
+    exp.DataType.Type.SERIAL,
+    exp.DataType.Type.BIGSERIAL,
+    exp.DataType.Type.SMALLSERIAL,
+}
 
 
 @dataclass
@@ -87,7 +91,9 @@ def _names(nodes: list[exp.Expression]) -> tuple[str, ...]:
     out = []
     for n in nodes:
         inner = n.this if isinstance(n, exp.Ordered) else n
-        out.append(inner.name if isinstance(inner, exp.Column | exp.Identifier) else inner.sql("postgres"))
+        out.append(
+            inner.name if isinstance(inner, exp.Column | exp.Identifier) else inner.sql("postgres")
+        )
     return tuple(out)
 
 
@@ -209,7 +215,7 @@ def build(folder: Path | None = None) -> SchemaModel:
     return model
 
 
-def _apply(stmt: exp.Expression | None, model: SchemaModel, source: str) -> None:
+def _apply(stmt: object, model: SchemaModel, source: str) -> None:
     if isinstance(stmt, exp.Create):
         kind = stmt.args.get("kind")
         if kind == "TABLE":
@@ -220,7 +226,10 @@ def _apply(stmt: exp.Expression | None, model: SchemaModel, source: str) -> None
         _alter(stmt, model)
     elif isinstance(stmt, exp.Drop):
         kind = stmt.args.get("kind")
-        if kind == "TABLE" and isinstance(stmt.this, exp.Table):
-            model.tables.pop(_qualified(stmt.this), None)
-        elif kind == "INDEX":
-            model.indexes.pop(stmt.this.name, None)
+        for target in stmt.args.get("tables") or [stmt.this]:
+            if not isinstance(target, exp.Table):
+                continue
+            if kind == "TABLE":
+                model.tables.pop(_qualified(target), None)
+            elif kind == "INDEX":
+                model.indexes.pop(target.name, None)

@@ -1,0 +1,73 @@
+# etl-toolkit. `make help` lists the targets; plain `make` runs lint and tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.DEFAULT_GOAL := check
+.PHONY: help install dev demo samples serve test lint typecheck pytest check bench lock erd clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: $(BIN)/python requirements.lock pyproject.toml
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
+	$(BIN)/pip install -q -r requirements-dev.lock
+	@touch $@
+
+install: $(VENV)/.runtime ## Create the virtualenv and install the toolkit (runtime deps, locked)
+
+dev: $(VENV)/.dev ## Install the development dependencies too
+
+demo: install ## Start the database, migrate, load every sample, serve the API until Ctrl-C
+	$(BIN)/etl db migrate
+	$(MAKE) --no-print-directory samples
+	@echo "Serving on http://$(HOST):$(PORT) (docs: /docs, OpenAPI: /openapi.json, GraphQL: /graphql). Ctrl-C stops."
+	$(BIN)/etl serve --no-auth --host $(HOST) --port $(PORT)
+
+samples: install ## Load every sample under samples/ and print each run's report
+	@set -e; \
+	if [ -d samples/pdf ]; then $(BIN)/etl load-pdf samples/pdf || true; fi; \
+	if [ -d samples/medly ]; then $(BIN)/etl medly --data-dir samples/medly --report; fi; \
+	if [ -d samples/sales ]; then $(BIN)/etl sales --data-dir samples/sales --report; fi; \
+	$(BIN)/etl runs --limit 10
+
+serve: install ## Serve the API (auth from the environment)
+	$(BIN)/etl serve --host $(HOST) --port $(PORT)
+
+lint: dev ## ruff (lint and format check)
+	$(BIN)/ruff check src tests bench workflows
+	$(BIN)/ruff format --check src tests bench workflows
+
+typecheck: dev ## mypy --strict
+	$(BIN)/mypy --strict
+
+pytest: dev ## pytest with coverage (real PostgreSQL: embedded, or TEST_DATABASE_URL)
+	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+test: lint typecheck pytest ## Install dev dependencies, then ruff, mypy --strict and pytest with coverage
+
+check: test
+
+bench: dev ## Run the benchmarks in bench/ (not in CI)
+	@for b in bench/*/run.py; do [ -f "$$b" ] && $(BIN)/python "$$b" || exit 1; done
+
+erd: install ## Regenerate docs/erd.md from sql/migrations
+	$(BIN)/etl db erd --out docs/erd.md
+
+lock: $(BIN)/python ## Re-resolve the lockfiles from pyproject.toml
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -q -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -q -o requirements-dev.lock
+
+clean: ## Remove the virtualenv and caches (the embedded database is kept: `etl db stop` first)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

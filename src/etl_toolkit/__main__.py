@@ -1,0 +1,3 @@
+from etl_toolkit.cli import main
+
+main()

@@ -1,0 +1,100 @@
+"""Test fixtures: a real PostgreSQL, a fresh database per test.
+
+The server is TEST_DATABASE_URL when set, else an embedded server started once
+per test session in a temporary directory (deleted afterwards). A template
+database is migrated once; each test gets `CREATE DATABASE ... TEMPLATE`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from etl_toolkit.config import Settings, get_settings
+from etl_toolkit.db import embedded, migrate
+from etl_toolkit.db.connect import Database
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).with_name("fixtures")
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def admin_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    return embedded.start(pgdata, database="postgres", keep_running=False)
+
+
+def _db_url(admin: str, name: str) -> str:
+    return make_conninfo(admin, dbname=name)
+
+
+@pytest.fixture(scope="session")
+def template_db(admin_url: str) -> Iterator[str]:
+    name = f"etl_template_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    migrate.migrate(Database(_db_url(admin_url, name), "external"))
+    yield name
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def _fresh(admin_url: str, template: str | None) -> str:
+    name = f"etl_test_{uuid.uuid4().hex[:12]}"
+    stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template)
+        )
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(stmt)
+    return name
+
+
+def _drop(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture
+def db(admin_url: str, template_db: str) -> Iterator[Database]:
+    """A fresh, fully migrated database for this test alone."""
+    name = _fresh(admin_url, template_db)
+    yield Database(_db_url(admin_url, name), "external")
+    _drop(admin_url, name)
+
+
+@pytest.fixture
+def empty_db(admin_url: str) -> Iterator[Database]:
+    """A fresh database with no migrations applied."""
+    name = _fresh(admin_url, None)
+    yield Database(_db_url(admin_url, name), "external")
+    _drop(admin_url, name)
+
+
+@pytest.fixture
+def settings(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
+    """Settings (and environment, for CLI tests) pointing at the test database."""
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("ETL_HOME", str(tmp_path / "etl-home"))
+    monkeypatch.setenv("AUTH_DISABLED", "1")
+    for var in ("AUTH0_DOMAIN", "AUTH0_AUDIENCE", "JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"):
+        monkeypatch.delenv(var, raising=False)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from api.auth import public
+from etl_toolkit import __version__
+from etl_toolkit.config import Settings
+from etl_toolkit.db import embedded, migrate
+from etl_toolkit.db.connect import Database
+
+
+def test_health_reports_version_database_and_migrations(client: FlaskClient) -> None:
+    r = client.get("/health")
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["status"] == "ok"
+    assert body["version"] == __version__
+    assert body["database"]["reachable"] is True
+    assert body["database"]["latency_ms"] >= 0
+    assert body["migrations"] == {
+        "applied": len(migrate.discover()),
+        "pending": 0,
+        "up_to_date": True,
+    }
+
+
+def test_health_is_degraded_with_pending_migrations(empty_db: Database) -> None:
+    app = create_app(Settings(auth_disabled=True), empty_db)
+    body = app.test_client().get("/health").get_json()
+    assert body["status"] == "degraded"
+    assert body["migrations"]["pending"] == len(migrate.discover())
+
+
+def test_health_is_503_problem_when_the_database_stops(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pg"
+    url = embedded.start(pgdata, keep_running=True)
+    db = Database(url, "embedded")
+    migrate.migrate(db)
+    app = create_app(Settings(auth_disabled=True), db)
+    client = app.test_client()
+    try:
+        assert client.get("/health").status_code == 200
+        assert embedded.stop(pgdata)
+        r = client.get("/health")
+        assert r.status_code == 503
+        assert r.content_type == "application/problem+json"
+        body = r.get_json()
+        assert body["status"] == 503
+        assert body["database"] == {"reachable": False}
+        assert "Traceback" not in r.get_data(as_text=True)
+    finally:
+        app.extensions["etl_db"].close()
+        embedded.stop(pgdata)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/no/such/route", 404), ("DELETE", "/health", 405), ("POST", "/openapi.json", 405)],
+)
+def test_errors_are_problem_json(client: FlaskClient, method: str, path: str, status: int) -> None:
+    r = client.open(path, method=method)
+    assert r.status_code == status
+    assert r.content_type == "application/problem+json"
+    body = r.get_json()
+    assert body["status"] == status
+    assert body["instance"] == path
+    assert set(body) <= {"type", "title", "status", "detail", "instance", "errors"}
+
+
+def test_unexpected_error_is_500_problem_without_traceback(app: Flask) -> None:
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/boom", "boom", boom)
+    public(boom)
+    r = app.test_client().get("/boom")
+    assert r.status_code == 500
+    assert r.content_type == "application/problem+json"
+    assert "secret internals" not in r.get_data(as_text=True)
+
+
+def test_graphql_health_and_bad_request(client: FlaskClient) -> None:
+    r = client.post(
+        "/graphql", json={"query": "{ health { status databaseReachable migrationsPending } }"}
+    )
+    assert r.get_json() == {
+        "data": {"health": {"status": "ok", "databaseReachable": True, "migrationsPending": 0}}
+    }
+    r = client.post("/graphql", json={"query": "{ nope }"})
+    assert r.status_code == 400
+    assert r.get_json()["errors"]
+    assert client.post("/graphql", data="[1]").status_code == 400
+
+
+def test_openapi_document_is_generated_from_models(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    health = spec["paths"]["/health"]["get"]
+    assert health["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Health"
+    }
+    assert "503" in health["responses"]
+    assert {"Health", "Problem"} <= set(spec["components"]["schemas"])
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_docs_page_works_offline(client: FlaskClient) -> None:
+    page = client.get("/docs").get_data(as_text=True)
+    refs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert refs, "the page loads its assets"
+    for ref in refs:
+        assert ref.startswith("/"), f"{ref} would need the network"
+        assert client.get(ref).status_code == 200, ref

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from flask import Flask
+
+from api.auth import AuthConfig, JwksCache
+from etl_toolkit.config import Settings
+from etl_toolkit.errors import ConfigError
+from tests.jwks import IdentityProvider, new_key
+
+QUERY = {"query": "{ health { status } }"}
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _post(app: Flask, token: str | None) -> tuple[int, dict[str, object], str | None]:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    r = app.test_client().post("/graphql", json=QUERY, headers=headers)
+    return r.status_code, r.get_json(force=True), r.headers.get("WWW-Authenticate")
+
+
+def test_valid_token_is_accepted(secure_app: Flask, idp: IdentityProvider) -> None:
+    status, body, _ = _post(secure_app, idp.token())
+    assert status == 200
+    assert body == {"data": {"health": {"status": "ok"}}}
+
+
+@pytest.mark.parametrize(
+    ("case", "detail"),
+    [
+        ("unknown_key", "unknown key"),
+        ("expired", "expired"),
+        ("other_audience", "another audience"),
+        ("other_issuer", "another issuer"),
+        ("alg_none", "'none'"),
+        ("hs256_with_public_key", "'HS256'"),
+        ("malformed", "malformed"),
+        ("bad_signature", "invalid token"),
+        ("no_kid", "no key id"),
+    ],
+)
+def test_bad_tokens_get_401_with_bearer_challenge(
+    secure_app: Flask, idp: IdentityProvider, case: str, detail: str
+) -> None:
+    now = int(time.time())
+    if case == "unknown_key":
+        token = idp.token("k9", key=new_key())
+    elif case == "expired":
+        token = idp.token(exp=now - 3600, iat=now - 7200)
+    elif case == "other_audience":
+        token = idp.token(aud="https://someone-else/api")
+    elif case == "other_issuer":
+        token = idp.token(iss="https://evil.test/")
+    elif case == "alg_none":
+        claims = jwt.decode(idp.token(), options={"verify_signature": False})
+        token = f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': 'k1'})}.{_b64(claims)}."
+    elif case == "hs256_with_public_key":
+        public_pem = (
+            idp.keys["k1"]
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        header = _b64({"alg": "HS256", "typ": "JWT", "kid": "k1"})
+        claims = jwt.decode(idp.token(), options={"verify_signature": False})
+        signing_input = f"{header}.{_b64(claims)}"
+        import hashlib
+        import hmac
+
+        sig = (
+            base64.urlsafe_b64encode(
+                hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+            )
+            .rstrip(b"=")
+            .decode()
+        )
+        token = f"{signing_input}.{sig}"
+    elif case == "malformed":
+        token = "not-a-jwt"
+    elif case == "bad_signature":
+        head, _payload, _sig = idp.token().split(".")
+        forged = jwt.decode(idp.token(), options={"verify_signature": False}) | {"sub": "admin"}
+        token = f"{head}.{_b64(forged)}.{_sig}"
+    else:
+        token = jwt.encode({"iss": "x"}, idp.keys["k1"], algorithm="RS256")
+    status, body, challenge = _post(secure_app, token)
+    assert status == 401
+    assert body["status"] == 401
+    assert detail in str(body["detail"])
+    assert challenge is not None and challenge.startswith("Bearer ")
+    assert 'error="invalid_token"' in challenge
+
+
+def test_missing_token_gets_401_without_error_code(secure_app: Flask) -> None:
+    status, body, challenge = _post(secure_app, None)
+    assert status == 401
+    assert challenge == 'Bearer realm="etl-toolkit"'
+    assert body["title"] == "Unauthorized"
+
+
+def test_wrong_scheme_gets_401(secure_app: Flask, idp: IdentityProvider) -> None:
+    r = secure_app.test_client().post(
+        "/graphql", json=QUERY, headers={"Authorization": f"Basic {idp.token()}"}
+    )
+    assert r.status_code == 401
+
+
+def test_public_endpoints_need_no_token(secure_app: Flask) -> None:
+    c = secure_app.test_client()
+    assert c.get("/health").status_code == 200
+    assert c.get("/openapi.json").status_code == 200
+    assert c.get("/docs").status_code == 200
+
+
+def test_key_rotation_refreshes_jwks_on_unknown_kid(
+    secure_app: Flask, idp: IdentityProvider
+) -> None:
+    assert _post(secure_app, idp.token())[0] == 200
+    idp.keys["k2"] = new_key()
+    cache: JwksCache = secure_app.extensions["auth"].keys
+    cache.min_refresh = 0  # the rotation happens "later" than the refresh floor
+    assert _post(secure_app, idp.token("k2"))[0] == 200
+    assert idp.fetches == 2
+
+
+def test_unknown_kids_cannot_force_a_fetch_per_request(
+    secure_app: Flask, idp: IdentityProvider
+) -> None:
+    assert _post(secure_app, idp.token())[0] == 200
+    for i in range(5):
+        assert _post(secure_app, idp.token(f"bogus{i}", key=new_key()))[0] == 401
+    assert idp.fetches == 1
+
+
+def test_auth0_settings_derive_issuer_and_jwks() -> None:
+    cfg = AuthConfig.from_settings(
+        Settings(auth0_domain="tenant.eu.auth0.com", auth0_audience="api")
+    )
+    assert cfg.issuer == "https://tenant.eu.auth0.com/"
+    assert cfg.jwks_url == "https://tenant.eu.auth0.com/.well-known/jwks.json"
+    assert cfg.audience == "api"
+
+
+def test_unconfigured_auth_says_what_to_set() -> None:
+    with pytest.raises(ConfigError, match="JWT_ISSUER, JWT_AUDIENCE and JWKS_URL"):
+        AuthConfig.from_settings(Settings(auth_disabled=False))
+    with pytest.raises(ConfigError, match="AUTH0_AUDIENCE"):
+        AuthConfig.from_settings(Settings(auth0_domain="t.auth0.com"))
