@@ -63,8 +63,11 @@ def _ensure_database(admin_url: str, database: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute(query("db", "database_exists"), {"name": database}).fetchone()
         if exists is None:
-            # another process may create it between our check and our CREATE
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+            # Another process may create it between our check and our CREATE; the race
+            # surfaces as DuplicateDatabase or as a unique violation on pg_database.
+            with contextlib.suppress(
+                psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
+            ):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 

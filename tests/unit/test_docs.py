@@ -1,0 +1,40 @@
+"""The README documents every command and every setting; a new one without docs fails here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import typer
+
+from etl_toolkit.cli import app
+from etl_toolkit.config import Settings
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def _leaf_commands(group: Any, prefix: tuple[str, ...] = ()) -> list[str]:
+    out = []
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            out.extend(_leaf_commands(cmd, (*prefix, name)))
+        else:
+            out.append(" ".join(("etl", *prefix, name)))
+    return out
+
+
+@pytest.mark.parametrize("command", _leaf_commands(typer.main.get_command(app)))
+def test_readme_documents_every_command(command: str) -> None:
+    assert f"`{command}`" in README, f"README.md has no entry for `{command}`"
+
+
+@pytest.mark.parametrize("field", list(Settings.model_fields))
+def test_readme_documents_every_setting(field: str) -> None:
+    assert f"`{field.upper()}`" in README, f"README.md does not document {field.upper()}"
+
+
+def test_readme_quick_start_is_make_demo_and_make_test() -> None:
+    quick = README.split("## Quick start", 1)[1].split("##", 1)[0]
+    assert "make demo" in quick
+    assert "make test" in quick
