@@ -14,8 +14,12 @@ from etl_toolkit.db import embedded
 def _etl(home: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["ETL_HOME"] = str(home)
-    return subprocess.Popen([sys.executable, "-m", "etl_toolkit", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "etl_toolkit", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_concurrent_commands_start_one_embedded_server(tmp_path: Path) -> None:
@@ -30,7 +34,7 @@ def test_concurrent_commands_start_one_embedded_server(tmp_path: Path) -> None:
         st = embedded.status(home / "pgdata")
         assert st.running
         status = _etl(home, "db", "status", "--json")
-        out, err = status.communicate(timeout=60)
+        out, _ = status.communicate(timeout=60)
         body = json.loads(out)
         assert body["kind"] == "embedded"
         assert body["up_to_date"] is True
