@@ -1,0 +1,115 @@
+"""ApiBlueprint.operation: validation to 422 problems, rendering, pagination headers, the document."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from pydantic import BaseModel, Field
+
+from api.errors import register
+from api.openapi import ApiBlueprint, Page, Reply, build_spec, paged
+
+
+class Thing(BaseModel):
+    name: str = Field(min_length=1)
+    size: int = Field(ge=0, le=10)
+
+
+class ThingQuery(Page):
+    colour: str | None = None
+
+
+@pytest.fixture
+def client() -> FlaskClient:
+    bp = ApiBlueprint("things", __name__, tag="things")
+
+    @bp.operation("/things", "POST", summary="make", body=Thing, response=Thing, status=201)
+    def make(body: Thing) -> Reply:
+        return Reply(body, 201, {"Location": f"/things/{body.name}"})
+
+    @bp.operation("/things", summary="list", query=ThingQuery, response=list[Thing])
+    def list_things(query: ThingQuery) -> Reply:
+        items = [Thing(name=f"t{i}", size=i % 10) for i in range(45)]
+        window = items[query.offset : query.offset + query.limit]
+        return paged(window, len(items), query)
+
+    @bp.operation("/things/<int:n>", summary="one", response=Thing, errors=(404,))
+    def one(n: int) -> Thing:
+        return Thing(name=f"t{n}", size=n)
+
+    app = Flask(__name__)
+    register(app)
+    app.register_blueprint(bp)
+    app.extensions["spec"] = build_spec(app, title="t", version="1")
+    return app.test_client()
+
+
+def test_valid_body_is_parsed_and_rendered_with_status_and_headers(client: FlaskClient) -> None:
+    r = client.post("/things", json={"name": "a", "size": 3})
+    assert r.status_code == 201
+    assert r.get_json() == {"name": "a", "size": 3}
+    assert r.headers["Location"] == "/things/a"
+
+
+def test_invalid_body_lists_every_offending_field(client: FlaskClient) -> None:
+    r = client.post("/things", json={"name": "", "size": 11})
+    assert r.status_code == 422
+    assert r.content_type == "application/problem+json"
+    fields = {e["field"]: e["type"] for e in r.get_json()["errors"]}
+    assert fields == {"name": "string_too_short", "size": "less_than_equal"}
+
+
+@pytest.mark.parametrize("data", ["[1, 2]", "not json", '"text"', ""])
+def test_body_that_is_not_an_object_is_422(client: FlaskClient, data: str) -> None:
+    r = client.post("/things", data=data, content_type="application/json")
+    assert r.status_code == 422
+    assert r.get_json()["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize("qs", ["limit=0", "limit=101", "offset=-1", "limit=abc"])
+def test_bad_pagination_is_422(client: FlaskClient, qs: str) -> None:
+    r = client.get(f"/things?{qs}")
+    assert r.status_code == 422
+    assert r.get_json()["errors"][0]["field"] in {"limit", "offset"}
+
+
+def test_pagination_headers(client: FlaskClient) -> None:
+    r = client.get("/things?limit=20&offset=20&colour=red")
+    assert [t["name"] for t in r.get_json()] == [f"t{i}" for i in range(20, 40)]
+    assert r.headers["X-Total-Count"] == "45"
+    links = dict(
+        (part.split('rel="')[1].rstrip('"'), part.split(">")[0].lstrip("<"))
+        for part in r.headers["Link"].split(", ")
+    )
+    assert set(links) == {"next", "prev", "first", "last"}
+    assert "offset=40" in links["next"] and "colour=red" in links["next"]
+    assert "offset=0" in links["prev"]
+    assert "offset=40" in links["last"]
+    last = client.get("/things?limit=20&offset=40")
+    assert len(last.get_json()) == 5
+    assert 'rel="next"' not in last.headers["Link"]
+
+
+def test_document_describes_operations_from_models(client: FlaskClient) -> None:
+    spec = client.application.extensions["spec"]
+    post = spec["paths"]["/things"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Thing"
+    }
+    assert set(post["responses"]) == {"201", "401", "422"}
+    get = spec["paths"]["/things"]["get"]
+    assert {p["name"] for p in get["parameters"]} == {"limit", "offset", "colour"}
+    assert get["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Thing"},
+    }
+    one = spec["paths"]["/things/{n}"]["get"]
+    assert one["parameters"][0] == {
+        "name": "n",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
+    assert "404" in one["responses"]
+    assert spec["components"]["schemas"]["Thing"]["properties"]["size"]["maximum"] == 10
