@@ -24,6 +24,7 @@ from etl_toolkit.db.connect import Database
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).with_name("fixtures")
 SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "pdf"
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +75,14 @@ def _drop(admin_url: str, name: str) -> None:
 @pytest.fixture
 def db(admin_url: str, template_db: str) -> Iterator[Database]:
     """A fresh, fully migrated database for this test alone."""
+    name = _fresh(admin_url, template_db)
+    yield Database(_db_url(admin_url, name), "external")
+    _drop(admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def module_db(admin_url: str, template_db: str) -> Iterator[Database]:
+    """A fresh, migrated database shared by one test module (for expensive loads)."""
     name = _fresh(admin_url, template_db)
     yield Database(_db_url(admin_url, name), "external")
     _drop(admin_url, name)

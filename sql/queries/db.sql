@@ -44,3 +44,6 @@ ORDER BY a.attnum
 
 -- name: set_statement_timeout
 SELECT set_config('statement_timeout', %(ms)s, false)
+
+-- name: set_utc
+SELECT set_config('TimeZone', 'UTC', false)

@@ -8,7 +8,7 @@ from api import auth, errors
 from api.db import ApiDatabase
 from api.docs import blueprint as docs_blueprint
 from api.graphql import blueprint as graphql_blueprint
-from api.rest import health
+from api.rest import documents, health, jobs
 from etl_toolkit.config import Settings, get_settings
 from etl_toolkit.db.connect import Database, resolve
 from etl_toolkit.log import configure_logging
@@ -26,5 +26,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     auth.install(app, settings)
     app.register_blueprint(docs_blueprint())
     app.register_blueprint(health.bp)
+    app.register_blueprint(jobs.bp)
+    app.register_blueprint(documents.bp)
     app.register_blueprint(graphql_blueprint())
     return app

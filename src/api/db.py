@@ -31,6 +31,7 @@ class ApiDatabase:
 
     def _configure(self, conn: Conn) -> None:
         conn.execute(query("db", "set_statement_timeout"), {"ms": str(self.statement_timeout_ms)})
+        conn.execute(query("db", "set_utc"))  # timestamps render as ISO 8601 UTC
         conn.commit()
 
     @property

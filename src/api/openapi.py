@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import pydantic_core
 from flask import Blueprint, Flask, Response, request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from api.auth import public as mark_public
@@ -39,10 +39,16 @@ _STATUS_TEXT = {
 
 
 class Page(BaseModel):
-    """Pagination of every list: `limit` (1-100, default 20) and `offset`."""
+    """Pagination of every list: `limit` (1-100, default 20) and `offset`.
+
+    Query models forbid unknown parameters: a typo such as `?stauts=failed`
+    is a 422, not a silently unfiltered list.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=20, ge=1, le=100, description="Page size, at most 100.")
-    offset: int = Field(default=0, ge=0, description="How many items to skip.")
+    offset: int = Field(default=0, ge=0, le=1_000_000_000, description="How many items to skip.")
 
 
 @dataclass

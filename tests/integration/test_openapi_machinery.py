@@ -1,4 +1,4 @@
-"""ApiBlueprint.operation: validation to 422 problems, rendering, pagination headers, the document."""
+"""ApiBlueprint.operation: 422 problems, rendering, pagination headers, the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -78,10 +78,10 @@ def test_pagination_headers(client: FlaskClient) -> None:
     r = client.get("/things?limit=20&offset=20&colour=red")
     assert [t["name"] for t in r.get_json()] == [f"t{i}" for i in range(20, 40)]
     assert r.headers["X-Total-Count"] == "45"
-    links = dict(
-        (part.split('rel="')[1].rstrip('"'), part.split(">")[0].lstrip("<"))
+    links = {
+        part.split('rel="')[1].rstrip('"'): part.split(">")[0].lstrip("<")
         for part in r.headers["Link"].split(", ")
-    )
+    }
     assert set(links) == {"next", "prev", "first", "last"}
     assert "offset=40" in links["next"] and "colour=red" in links["next"]
     assert "offset=0" in links["prev"]

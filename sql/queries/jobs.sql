@@ -1,0 +1,41 @@
+-- Extraction jobs (docs.extraction_jobs) and their status history.
+
+-- name: create
+INSERT INTO docs.extraction_jobs (document_id, priority, metadata)
+VALUES (%(document_id)s, %(priority)s, %(metadata)s)
+RETURNING id, document_id, status, priority, metadata, error_message, created_at, updated_at
+
+-- name: get
+SELECT id, document_id, status, priority, metadata, error_message, created_at, updated_at
+FROM docs.extraction_jobs
+WHERE id = %(id)s
+
+-- name: update_status
+-- updated_at always moves forward, even for two updates within one clock tick.
+UPDATE docs.extraction_jobs
+SET status = %(status)s,
+    error_message = CASE WHEN %(set_error)s THEN %(error_message)s ELSE error_message END,
+    updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
+WHERE id = %(id)s
+RETURNING id, document_id, status, priority, metadata, error_message, created_at, updated_at
+
+-- name: list
+SELECT id, document_id, status, priority, metadata, error_message, created_at, updated_at,
+       count(*) OVER () AS total
+FROM docs.extraction_jobs
+WHERE (%(document_id)s::text IS NULL OR document_id = %(document_id)s)
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+ORDER BY created_at, id
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: count
+SELECT count(*) AS total
+FROM docs.extraction_jobs
+WHERE (%(document_id)s::text IS NULL OR document_id = %(document_id)s)
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+
+-- name: events
+SELECT id, job_id, from_status, to_status, error_message, created_at
+FROM docs.extraction_job_events
+WHERE job_id = %(id)s
+ORDER BY id

@@ -1,0 +1,79 @@
+"""/documents: loaded PDFs, their pages and words, full-text search, SVG rendering."""
+
+from __future__ import annotations
+
+from flask import Response
+from pydantic import Field
+
+from api.db import api_db
+from api.openapi import ApiBlueprint, Page, Reply, paged
+from etl_toolkit.pdf import documents
+from etl_toolkit.pdf.documents import DocumentDetail, DocumentSummary, SearchHit
+from etl_toolkit.pdf.documents import Page as DocumentPage
+
+bp = ApiBlueprint("documents", __name__, tag="documents")
+
+
+class SearchQuery(Page):
+    q: str = Field(
+        min_length=1,
+        max_length=500,
+        description='web-search syntax: words, "a phrase", or, -exclude',
+    )
+
+
+@bp.operation(
+    "/documents", summary="List documents, newest first", query=Page, response=list[DocumentSummary]
+)
+def list_documents(query: Page) -> Reply:
+    with api_db().connection() as conn:
+        items, total = documents.list_documents(conn, limit=query.limit, offset=query.offset)
+    return paged(items, total, query)
+
+
+@bp.operation(
+    "/documents/search",
+    summary="Full-text search over pages",
+    query=SearchQuery,
+    response=list[SearchHit],
+)
+def search_documents(query: SearchQuery) -> Reply:
+    """Matching pages ranked by relevance, with a snippet and the boxes of matching words."""
+    with api_db().connection() as conn:
+        hits, total = documents.search(conn, query.q, limit=query.limit, offset=query.offset)
+    return paged(hits, total, query)
+
+
+@bp.operation(
+    "/documents/<document_id>",
+    summary="A document with its pages",
+    response=DocumentDetail,
+    errors=(404,),
+)
+def get_document(document_id: str) -> DocumentDetail:
+    with api_db().connection() as conn:
+        return documents.get_document(conn, document_id)
+
+
+@bp.operation(
+    "/documents/<document_id>/pages/<int:page_number>",
+    summary="A page: text, size and every word with its box",
+    response=DocumentPage,
+    errors=(404,),
+)
+def get_page(document_id: str, page_number: int) -> DocumentPage:
+    with api_db().connection() as conn:
+        return documents.get_page(conn, document_id, page_number)
+
+
+@bp.operation(
+    "/documents/<document_id>/pages/<int:page_number>.svg",
+    summary="A page drawn as SVG: every word's box and text",
+    response=str,
+    errors=(404,),
+    media_type="image/svg+xml",
+)
+def get_page_svg(document_id: str, page_number: int) -> Response:
+    with api_db().connection() as conn:
+        page = documents.get_page(conn, document_id, page_number)
+    return Response(documents.render_svg(page), mimetype="image/svg+xml")

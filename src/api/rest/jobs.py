@@ -1,0 +1,120 @@
+"""/extraction-jobs: each document's extraction job, pending -> processing -> completed | failed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from flask import url_for
+from pydantic import BaseModel, BeforeValidator, Field, StrictStr, field_validator
+
+from api.db import api_db
+from api.openapi import ApiBlueprint, Page, Reply, paged
+from etl_toolkit.pdf import jobs
+from etl_toolkit.pdf.jobs import Job, JobEvent, JobStatus
+
+bp = ApiBlueprint("jobs", __name__, tag="extraction jobs")
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON has one number type: 3 and 3.0 are the same integer; "3", true and 2.5 are not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
+class JobCreate(BaseModel):
+    document_id: StrictStr = Field(min_length=1, examples=["6f1d1c8e-5c3a-4d4b-9b1e-2f7a9c0e8d31"])
+    priority: JsonInt = Field(default=0, ge=0, le=10, description="0 (default) to 10")
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("document_id")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("document_id must not be blank")
+        return v
+
+
+class JobUpdate(BaseModel):
+    status: JobStatus
+    error_message: StrictStr | None = Field(
+        default=None, description="replaces the message when present (null clears it)"
+    )
+
+
+class JobQuery(Page):
+    document_id: str | None = None
+    status: JobStatus | None = None
+
+
+@bp.operation(
+    "/extraction-jobs",
+    "POST",
+    summary="Create an extraction job",
+    body=JobCreate,
+    response=Job,
+    status=201,
+)
+def create_job(body: JobCreate) -> Reply:
+    """The job starts `pending`; its creation is the first entry of its history."""
+    with api_db().connection() as conn:
+        job = jobs.create_job(conn, body.document_id, body.priority, body.metadata)
+    return Reply(job, 201, {"Location": url_for("jobs.get_job", job_id=str(job.id))})
+
+
+@bp.operation(
+    "/extraction-jobs", summary="List extraction jobs", query=JobQuery, response=list[Job]
+)
+def list_jobs(query: JobQuery) -> Reply:
+    """Filters combine; pages are in (created_at, id) order."""
+    with api_db().connection() as conn:
+        items, total = jobs.list_jobs(
+            conn,
+            document_id=query.document_id,
+            status=query.status,
+            limit=query.limit,
+            offset=query.offset,
+        )
+    return paged(items, total, query)
+
+
+@bp.operation(
+    "/extraction-jobs/<job_id>", summary="Get an extraction job", response=Job, errors=(404,)
+)
+def get_job(job_id: str) -> Job:
+    with api_db().connection() as conn:
+        return jobs.get_job(conn, job_id)
+
+
+@bp.operation(
+    "/extraction-jobs/<job_id>",
+    "PATCH",
+    summary="Change a job's status",
+    body=JobUpdate,
+    response=Job,
+    errors=(404,),
+)
+def update_job(job_id: str, body: JobUpdate) -> Job:
+    """`updated_at` moves forward; a status change is appended to the job's history."""
+    with api_db().connection() as conn:
+        if "error_message" in body.model_fields_set:
+            return jobs.set_status(conn, job_id, body.status, body.error_message)
+        return jobs.set_status(conn, job_id, body.status)
+
+
+@bp.operation(
+    "/extraction-jobs/<job_id>/events",
+    summary="A job's status history",
+    response=list[JobEvent],
+    errors=(404,),
+)
+def job_events(job_id: str) -> list[JobEvent]:
+    with api_db().connection() as conn:
+        return jobs.job_events(conn, job_id)

@@ -1,0 +1,1 @@
+"""PDF -> PostgreSQL: documents, pages and every word with its box (pdfminer.six)."""

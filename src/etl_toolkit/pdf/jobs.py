@@ -1,0 +1,128 @@
+"""Extraction jobs: one per document processing, pending -> processing -> completed | failed.
+
+Every status change is appended to docs.extraction_job_events by a trigger.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, Field
+
+from etl_toolkit.db.queries import query
+from etl_toolkit.errors import NotFound
+
+JobStatus = Literal["pending", "processing", "completed", "failed"]
+Conn = psycopg.Connection[Any]
+
+
+class Job(BaseModel):
+    id: uuid.UUID = Field(description="uuid4")
+    document_id: str
+    status: JobStatus
+    priority: int = Field(ge=0, le=10)
+    metadata: dict[str, Any] | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobEvent(BaseModel):
+    id: int
+    job_id: uuid.UUID
+    from_status: JobStatus | None = Field(description="null for the job's creation")
+    to_status: JobStatus
+    error_message: str | None
+    created_at: datetime
+
+
+def parse_id(job_id: str | uuid.UUID) -> uuid.UUID:
+    """A job id; anything that is not a uuid is simply an unknown job."""
+    if isinstance(job_id, uuid.UUID):
+        return job_id
+    try:
+        return uuid.UUID(job_id)
+    except ValueError:
+        raise NotFound(f"extraction job {job_id!r} not found") from None
+
+
+def _one(conn: Conn, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query("jobs", name), params).fetchone()
+
+
+def create_job(
+    conn: Conn, document_id: str, priority: int = 0, metadata: dict[str, Any] | None = None
+) -> Job:
+    row = _one(
+        conn,
+        "create",
+        {
+            "document_id": document_id,
+            "priority": priority,
+            "metadata": Jsonb(metadata) if metadata is not None else None,
+        },
+    )
+    assert row is not None
+    return Job.model_validate(row)
+
+
+def get_job(conn: Conn, job_id: str | uuid.UUID) -> Job:
+    row = _one(conn, "get", {"id": parse_id(job_id)})
+    if row is None:
+        raise NotFound(f"extraction job {job_id} not found")
+    return Job.model_validate(row)
+
+
+_KEEP = object()
+
+
+def set_status(
+    conn: Conn, job_id: str | uuid.UUID, status: JobStatus, error_message: Any = _KEEP
+) -> Job:
+    """Move a job to `status`; `error_message` is replaced only when given (None clears it)."""
+    row = _one(
+        conn,
+        "update_status",
+        {
+            "id": parse_id(job_id),
+            "status": status,
+            "set_error": error_message is not _KEEP,
+            "error_message": None if error_message is _KEEP else error_message,
+        },
+    )
+    if row is None:
+        raise NotFound(f"extraction job {job_id} not found")
+    return Job.model_validate(row)
+
+
+def list_jobs(
+    conn: Conn,
+    *,
+    document_id: str | None = None,
+    status: JobStatus | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[Job], int]:
+    """A page of jobs in (created_at, id) order, and how many match in all."""
+    params = {"document_id": document_id, "status": status, "limit": limit, "offset": offset}
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query("jobs", "list"), params).fetchall()
+        if rows:
+            total = int(rows[0]["total"])
+        else:  # past the end: the window count is not available, ask for it
+            row = cur.execute(query("jobs", "count"), params).fetchone()
+            total = int(row["total"]) if row else 0
+    return [Job.model_validate(r) for r in rows], total
+
+
+def job_events(conn: Conn, job_id: str | uuid.UUID) -> list[JobEvent]:
+    job = get_job(conn, job_id)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query("jobs", "events"), {"id": job.id}).fetchall()
+    return [JobEvent.model_validate(r) for r in rows]

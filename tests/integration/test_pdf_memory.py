@@ -1,0 +1,45 @@
+"""Memory stays bounded on a 1,000-page PDF: pages are streamed, not collected."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from etl_toolkit.db.connect import Database
+from etl_toolkit.pdf.synth import long_document, write_pdf
+
+PROBE = """
+import json, resource, sys
+from pathlib import Path
+from etl_toolkit.db.connect import Database
+from etl_toolkit.pdf.load import load_pdfs
+report = load_pdfs(Database(sys.argv[1], "external"), [Path(sys.argv[2])], workers=2)
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+pages = report.totals["pages"]
+print(json.dumps({"pages": pages, "own_mb": own / 1024, "worker_mb": workers / 1024}))
+"""
+
+
+def _peak(db: Database, pdf: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, db.url, str(pdf)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def test_peak_rss_does_not_grow_with_page_count(db: Database, tmp_path: Path) -> None:
+    small = _peak(db, write_pdf(tmp_path / "p100.pdf", long_document(100)))
+    large = _peak(db, write_pdf(tmp_path / "p1000.pdf", long_document(1000)))
+    assert (small["pages"], large["pages"]) == (100, 1000)
+    # 10x the pages: the loader and each worker stay within a few MB of the small run.
+    assert large["own_mb"] < small["own_mb"] + 40, (small, large)
+    assert large["worker_mb"] < small["worker_mb"] + 40, (small, large)
+    assert large["own_mb"] < 300
