@@ -36,7 +36,7 @@ demo: install ## Start the database, migrate, load every sample, serve the API u
 
 samples: install ## Load every sample under samples/ and print each run's report
 	@set -e; \
-	if [ -d samples/pdf ]; then $(BIN)/etl load-pdf samples/pdf || true; fi; \
+	if [ -d samples/pdf ]; then $(BIN)/etl load-pdf samples/pdf; fi; \
 	if [ -d samples/medly ]; then $(BIN)/etl medly --data-dir samples/medly --report; fi; \
 	if [ -d samples/sales ]; then $(BIN)/etl sales --data-dir samples/sales --report; fi; \
 	$(BIN)/etl runs --limit 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 import psycopg
 from psycopg.rows import dict_row
@@ -152,12 +152,24 @@ def render_svg(page: Page) -> str:
     ]
     for b in page.words:
         bw, bh = max(b.x1 - b.x0, 0.01), max(b.bottom - b.top, 0.01)
+        if bh > 1.5 * bw and len(b.text) > 1:
+            # Vertical text (rotated pages): run the glyphs down the box.
+            x, y = b.x0 + bw * 0.2, b.top
+            label = (
+                f'<text x="{x:.2f}" y="{y:.2f}" transform="rotate(90 {x:.2f} {y:.2f})" '
+                f'font-size="{bw * 0.8:.2f}" textLength="{bh:.2f}" '
+                f'lengthAdjust="spacingAndGlyphs">{escape(b.text)}</text>'
+            )
+        else:
+            label = (
+                f'<text x="{b.x0:.2f}" y="{b.bottom - bh * 0.2:.2f}" '
+                f'font-size="{bh * 0.8:.2f}" textLength="{bw:.2f}" '
+                f'lengthAdjust="spacingAndGlyphs">{escape(b.text)}</text>'
+            )
         out.append(
             f'<g><rect x="{b.x0:.2f}" y="{b.top:.2f}" width="{bw:.2f}" height="{bh:.2f}" '
             'fill="#fff3b0" fill-opacity="0.5" stroke="#d08c00" stroke-width="0.3"/>'
-            f'<text x="{b.x0:.2f}" y="{b.bottom - bh * 0.2:.2f}" font-size="{bh * 0.8:.2f}" '
-            f'textLength="{bw:.2f}" lengthAdjust="spacingAndGlyphs">{escape(b.text)}</text>'
-            f"<title>{escape(b.text)} {quoteattr(f'#{b.word_index}')[1:-1]}</title></g>"
+            f"{label}<title>{escape(b.text)} #{b.word_index}</title></g>"
         )
     if page.error:
         out.append(f'<text x="4" y="14" font-size="10" fill="red">{escape(page.error)}</text>')
