@@ -22,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from api.auth import public as mark_public
 from api.errors import PROBLEM_MEDIA_TYPE, ApiError, FieldError, Problem, validation_problem
+from api.types import JSON_VALUE_SCHEMA
 
 REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -283,7 +284,7 @@ def build_spec(app: Flask, *, title: str, version: str) -> dict[str, Any]:
         "info": {"title": title, "version": version},
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": {**defs.get("$defs", {}), "JsonValue": JSON_VALUE_SCHEMA},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },

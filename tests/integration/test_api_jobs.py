@@ -183,3 +183,22 @@ def test_jobs_need_a_token_when_auth_is_on(secure_app: Flask, idp: IdentityProvi
 def test_an_integral_number_is_an_integer_priority(client: FlaskClient) -> None:
     # JSON has one number type: 4.0 is the integer 4 (JSON Schema agrees); 2.5 is not.
     assert _create(client, priority=4.0)["priority"] == 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"document_id": "a\u0000b"},
+        {"document_id": "\ud800"},
+        {"document_id": "d", "metadata": {"k": "v\u0000"}},
+        {"document_id": "d", "metadata": {"\u0000": 1}},
+        {"document_id": "d", "metadata": {"deep": [{"x": "\udfff"}]}},
+        {"document_id": "d", "metadata": {"blob": "x" * 70_000}},
+    ],
+)
+def test_unstorable_text_and_oversized_metadata_are_422(
+    client: FlaskClient, body: dict[str, Any]
+) -> None:
+    r = client.post("/extraction-jobs", json=body)
+    assert r.status_code == 422
+    assert r.content_type == "application/problem+json"

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 import schemathesis
 from flask import Flask
-from schemathesis.specs.openapi.checks import negative_data_rejection
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from api.app import create_app
 from etl_toolkit.config import Settings
@@ -47,11 +50,16 @@ schema = schemathesis.pytest.from_fixture("fuzz_schema")
 def test_api_conforms_to_its_openapi_document(
     case: schemathesis.Case, fuzz_idp: IdentityProvider
 ) -> None:
-    # negative_data_rejection is left out: it generates query parameters with empty
-    # names, which HTTP parsing drops before the app sees them, and then reports the
-    # 200 as "accepted invalid data". Rejection of bad parameters and bodies (422) has
-    # contract tests of its own (test_api_jobs, test_openapi_machinery, ...).
+    # Two checks are left out, both about 4xx decisions that have contract tests of
+    # their own (test_api_jobs, test_api_documents, test_openapi_machinery):
+    # - negative_data_rejection generates query parameters with empty names, which HTTP
+    #   parsing drops before the app sees them, then reports the 200 as "accepted";
+    # - positive_data_acceptance judges text against our patterns with ECMA regex
+    #   semantics (its \s misses \x1c-\x1f, \u escapes are not always honoured), so
+    #   it calls NUL-bearing or blank text "valid" where PostgreSQL and we refuse it.
+    # Everything else stays: no 5xx, documented status codes, response schemas,
+    # content types, and refusal of bad credentials on secured operations.
     case.call_and_validate(
         headers={"Authorization": f"Bearer {fuzz_idp.token()}"},
-        excluded_checks=[negative_data_rejection],
+        excluded_checks=[negative_data_rejection, positive_data_acceptance],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,12 +25,16 @@ print(json.dumps({"pages": pages, "own_mb": own / 1024, "worker_mb": workers / 1
 
 
 def _peak(db: Database, pdf: Path) -> dict[str, float]:
+    # Measure the program, not the program under coverage (pytest-cov's variables would
+    # start a tracer in the subprocess, and its data inflates the RSS).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
     out = subprocess.run(
         [sys.executable, "-c", PROBE, db.url, str(pdf)],
         check=True,
         capture_output=True,
         text=True,
         timeout=600,
+        env=env,
     )
     result: dict[str, float] = json.loads(out.stdout)
     return result

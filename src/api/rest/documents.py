@@ -7,6 +7,7 @@ from pydantic import Field
 
 from api.db import api_db
 from api.openapi import ApiBlueprint, Page, Reply, paged
+from api.types import NonBlankText
 from etl_toolkit.pdf import documents
 from etl_toolkit.pdf.documents import DocumentDetail, DocumentSummary, SearchHit
 from etl_toolkit.pdf.documents import Page as DocumentPage
@@ -15,7 +16,7 @@ bp = ApiBlueprint("documents", __name__, tag="documents")
 
 
 class SearchQuery(Page):
-    q: str = Field(
+    q: NonBlankText = Field(
         min_length=1,
         max_length=500,
         description='web-search syntax: words, "a phrase", or, -exclude',

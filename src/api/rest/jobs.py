@@ -2,55 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from flask import url_for
-from pydantic import BaseModel, BeforeValidator, Field, StrictStr, field_validator
+from pydantic import BaseModel, Field
 
 from api.db import api_db
 from api.openapi import ApiBlueprint, Page, Reply, paged
+from api.types import JsonInt, JsonObject, NonBlankText, Text
 from etl_toolkit.pdf import jobs
 from etl_toolkit.pdf.jobs import Job, JobEvent, JobStatus
 
 bp = ApiBlueprint("jobs", __name__, tag="extraction jobs")
 
 
-def _json_integer(value: Any) -> Any:
-    """JSON has one number type: 3 and 3.0 are the same integer; "3", true and 2.5 are not."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be an integer")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError("must be an integer")
-        return int(value)
-    return value
-
-
-JsonInt = Annotated[int, BeforeValidator(_json_integer)]
-
-
 class JobCreate(BaseModel):
-    document_id: StrictStr = Field(min_length=1, examples=["6f1d1c8e-5c3a-4d4b-9b1e-2f7a9c0e8d31"])
+    document_id: NonBlankText = Field(
+        min_length=1, max_length=500, examples=["6f1d1c8e-5c3a-4d4b-9b1e-2f7a9c0e8d31"]
+    )
     priority: JsonInt = Field(default=0, ge=0, le=10, description="0 (default) to 10")
-    metadata: dict[str, Any] | None = None
-
-    @field_validator("document_id")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("document_id must not be blank")
-        return v
+    metadata: JsonObject | None = Field(default=None, description="any JSON object, <= 64 KB")
 
 
 class JobUpdate(BaseModel):
     status: JobStatus
-    error_message: StrictStr | None = Field(
+    error_message: Text | None = Field(
         default=None, description="replaces the message when present (null clears it)"
     )
 
 
 class JobQuery(Page):
-    document_id: str | None = None
+    document_id: Text | None = None
     status: JobStatus | None = None
 
 
