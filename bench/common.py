@@ -6,6 +6,7 @@ import os
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -34,7 +35,18 @@ def fresh_database(name: str) -> Iterator[Database]:
 
 
 def peak_rss_mb() -> float:
-    """Peak RSS of this process and of its finished children, in MB (Linux: ru_maxrss is KB)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Peak RSS of this process (VmHWM) and of its finished children, in MB.
+
+    VmHWM rather than ru_maxrss for ourselves: Linux carries ru_maxrss across exec,
+    so a process started from a big parent would report the parent's peak.
+    """
+    own = 0
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1])
+    else:  # not Linux
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024

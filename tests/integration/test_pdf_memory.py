@@ -17,7 +17,10 @@ from pathlib import Path
 from etl_toolkit.db.connect import Database
 from etl_toolkit.pdf.load import load_pdfs
 report = load_pdfs(Database(sys.argv[1], "external"), [Path(sys.argv[2])], workers=2)
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child of a big
+# test process would report its parent's peak.
+status = Path("/proc/self/status").read_text()
+own = int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 pages = report.totals["pages"]
 print(json.dumps({"pages": pages, "own_mb": own / 1024, "worker_mb": workers / 1024}))
