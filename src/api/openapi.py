@@ -211,8 +211,11 @@ def _schema_ref(tp: Any) -> dict[str, Any]:
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for conv, name in _PATH_PARAM.findall(op.rule):
-        typ = "integer" if conv == "int" else "string"
-        params.append({"name": name, "in": "path", "required": True, "schema": {"type": typ}})
+        schema = {
+            "int": {"type": "integer", "minimum": 0},
+            "uuid": {"type": "string", "format": "uuid"},
+        }.get(conv, {"type": "string"})
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
     if op.query is not None:
         schema = op.query.model_json_schema(ref_template=REF)
         required = set(schema.get("required", []))

@@ -109,7 +109,7 @@ def test_document_describes_operations_from_models(client: FlaskClient) -> None:
         "name": "n",
         "in": "path",
         "required": True,
-        "schema": {"type": "integer"},
+        "schema": {"type": "integer", "minimum": 0},
     }
     assert "404" in one["responses"]
     assert spec["components"]["schemas"]["Thing"]["properties"]["size"]["maximum"] == 10

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Response
 from pydantic import Field
 
@@ -46,35 +48,35 @@ def search_documents(query: SearchQuery) -> Reply:
 
 
 @bp.operation(
-    "/documents/<document_id>",
+    "/documents/<uuid:document_id>",
     summary="A document with its pages",
     response=DocumentDetail,
     errors=(404,),
 )
-def get_document(document_id: str) -> DocumentDetail:
+def get_document(document_id: uuid.UUID) -> DocumentDetail:
     with api_db().connection() as conn:
         return documents.get_document(conn, document_id)
 
 
 @bp.operation(
-    "/documents/<document_id>/pages/<int:page_number>",
+    "/documents/<uuid:document_id>/pages/<int:page_number>",
     summary="A page: text, size and every word with its box",
     response=DocumentPage,
     errors=(404,),
 )
-def get_page(document_id: str, page_number: int) -> DocumentPage:
+def get_page(document_id: uuid.UUID, page_number: int) -> DocumentPage:
     with api_db().connection() as conn:
         return documents.get_page(conn, document_id, page_number)
 
 
 @bp.operation(
-    "/documents/<document_id>/pages/<int:page_number>.svg",
+    "/documents/<uuid:document_id>/pages/<int:page_number>.svg",
     summary="A page drawn as SVG: every word's box and text",
     response=str,
     errors=(404,),
     media_type="image/svg+xml",
 )
-def get_page_svg(document_id: str, page_number: int) -> Response:
+def get_page_svg(document_id: uuid.UUID, page_number: int) -> Response:
     with api_db().connection() as conn:
         page = documents.get_page(conn, document_id, page_number)
     return Response(documents.render_svg(page), mimetype="image/svg+xml")
