@@ -94,6 +94,7 @@ class Operation:
     public: bool
     errors: tuple[int, ...]
     media_type: str = "application/json"
+    empty: dict[int, str] = field(default_factory=dict)
 
 
 class ApiBlueprint(Blueprint):
@@ -117,7 +118,11 @@ class ApiBlueprint(Blueprint):
         public: bool = False,
         errors: Sequence[int] = (),
         media_type: str = "application/json",
+        empty: dict[int, str] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare an endpoint. `errors`: problem+json statuses it may answer; `empty`:
+        other statuses it answers without a body (e.g. {204: "queue empty"})."""
+
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             @wraps(fn)
             def view(**path: Any) -> Response:
@@ -150,6 +155,7 @@ class ApiBlueprint(Blueprint):
                     public=public,
                     errors=tuple(errors),
                     media_type=media_type,
+                    empty=dict(empty or {}),
                 )
             )
             return view
@@ -254,6 +260,8 @@ def _operation_doc(op: Operation) -> dict[str, Any]:
     if op.response is not None:
         ok["content"] = {op.media_type: {"schema": _schema_ref(op.response)}}
     doc["responses"][str(op.status)] = ok
+    for code, text in op.empty.items():
+        doc["responses"][str(code)] = {"description": text}
     problem_ref = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}}
     codes = set(op.errors)
     if op.body is not None or op.query is not None:

@@ -1,0 +1,256 @@
+"""/task: media anonymisation tasks. REST models here, converted explicitly to and from
+the storage layer; processors get the processor layer's models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask import url_for
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from api.db import api_db
+from api.openapi import ApiBlueprint, Page, Reply, paged
+from api.types import NonBlankText, Text
+from etl_toolkit.tasks import service
+from etl_toolkit.tasks.processor import ProcessorReport, ProcessorTask
+from etl_toolkit.tasks.storage import (
+    MediaType,
+    NewTaskRow,
+    ObjectClass,
+    TaskEventRow,
+    TaskRow,
+    TaskStatus,
+)
+
+bp = ApiBlueprint("tasks", __name__, tag="anonymisation tasks")
+
+# ---- REST models ----------------------------------------------------------------------------
+
+
+class TaskRequest(BaseModel):
+    """Processing information for one uploaded object: where it is and what to anonymise."""
+
+    uri: Text | None = Field(
+        default=None,
+        description="s3://bucket/key (or give bucket and key)",
+        examples=["s3://uploads/2025/03/street.jpg"],
+    )
+    bucket: NonBlankText | None = Field(default=None, max_length=255)
+    key: NonBlankText | None = Field(default=None, max_length=1024)
+    media_type: MediaType
+    file_name: NonBlankText = Field(max_length=1024)
+    classes: list[ObjectClass] = Field(min_length=1, description="object classes to anonymise")
+    size_bytes: int | None = Field(default=None, ge=0, le=2**62)
+    uploaded_at: AwareDatetime | None = Field(default=None, description="default: now")
+
+    @model_validator(mode="after")
+    def _location(self) -> TaskRequest:
+        if self.uri is not None:
+            if self.bucket is not None or self.key is not None:
+                raise ValueError("give either uri or bucket and key, not both")
+            scheme, sep, rest = self.uri.partition("://")
+            bucket, slash, key = rest.partition("/")
+            if scheme != "s3" or not sep or not bucket or not slash or not key:
+                raise ValueError("uri must look like s3://bucket/key")
+            self.bucket, self.key = bucket, key
+        elif self.bucket is None or self.key is None:
+            raise ValueError("the object location is missing: give uri, or bucket and key")
+        return self
+
+    def to_storage(self) -> NewTaskRow:
+        assert self.bucket is not None and self.key is not None
+        return NewTaskRow(
+            bucket=self.bucket,
+            object_key=self.key,
+            media_type=self.media_type,
+            file_name=self.file_name,
+            size_bytes=self.size_bytes,
+            object_classes=self.classes,
+            uploaded_at=self.uploaded_at,
+        )
+
+
+class TaskCreated(BaseModel):
+    id: uuid.UUID
+
+
+class Location(BaseModel):
+    bucket: str
+    key: str
+    uri: str
+
+
+class Processing(BaseModel):
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None = Field(description="as reported by the processor")
+    attempts: int
+
+
+class TaskView(BaseModel):
+    """The processing information of a task."""
+
+    id: uuid.UUID
+    status: TaskStatus
+    object: Location
+    media_type: MediaType
+    file_name: str
+    size_bytes: int | None
+    classes: list[ObjectClass]
+    uploaded_at: datetime
+    processing: Processing
+    anonymised: dict[ObjectClass, int] = Field(description="objects anonymised per class")
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_storage(cls, row: TaskRow) -> TaskView:
+        return cls(
+            id=row.id,
+            status=row.status,
+            object=Location(
+                bucket=row.bucket, key=row.object_key, uri=f"s3://{row.bucket}/{row.object_key}"
+            ),
+            media_type=row.media_type,
+            file_name=row.file_name,
+            size_bytes=row.size_bytes,
+            classes=row.object_classes,
+            uploaded_at=row.uploaded_at,
+            processing=Processing(
+                started_at=row.processing_started_at,
+                finished_at=row.processing_finished_at,
+                duration_ms=row.processing_ms,
+                attempts=row.attempts,
+            ),
+            anonymised=row.detections,
+            error=row.error,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class TaskEvent(BaseModel):
+    from_status: TaskStatus | None
+    to_status: TaskStatus
+    actor: str | None
+    detail: str | None
+    at: datetime
+
+    @classmethod
+    def from_storage(cls, row: TaskEventRow) -> TaskEvent:
+        return cls(
+            from_status=row.from_status,
+            to_status=row.to_status,
+            actor=row.actor,
+            detail=row.detail,
+            at=row.at,
+        )
+
+
+class ClaimRequest(BaseModel):
+    processor: NonBlankText = Field(
+        default="anonymous", max_length=200, description="who claims (for the history)"
+    )
+    lease_seconds: int = Field(default=service.DEFAULT_LEASE_SECONDS, ge=10, le=86_400)
+
+
+class TaskQuery(Page):
+    status: TaskStatus | None = None
+
+
+# ---- endpoints -------------------------------------------------------------------------------
+
+
+@bp.operation(
+    "/task",
+    "POST",
+    summary="Register an uploaded object for anonymisation",
+    body=TaskRequest,
+    response=TaskCreated,
+    status=201,
+)
+def create_task(body: TaskRequest) -> Reply:
+    with api_db().connection() as conn:
+        row = service.create_task(conn, body.to_storage())
+    return Reply(
+        TaskCreated(id=row.id), 201, {"Location": url_for("tasks.get_task", task_id=str(row.id))}
+    )
+
+
+@bp.operation(
+    "/task/<uuid:task_id>",
+    summary="A task's processing information",
+    response=TaskView,
+    errors=(404,),
+)
+def get_task(task_id: uuid.UUID) -> TaskView:
+    with api_db().connection() as conn:
+        return TaskView.from_storage(service.get_task(conn, task_id))
+
+
+@bp.operation(
+    "/task/claim",
+    "POST",
+    summary="Claim the oldest new task (processors)",
+    body=ClaimRequest,
+    response=ProcessorTask,
+    empty={204: "The queue is empty."},
+)
+def claim_task(body: ClaimRequest) -> Reply:
+    """200 with the task and its claim token; 204 when the queue is empty.
+
+    A claim is a lease: report before `lease_expires_at`, or the task goes back to
+    the queue (after too many expired leases it fails).
+    """
+    with api_db().connection() as conn:
+        claimed = service.claim_task(conn, body.processor, lease_seconds=body.lease_seconds)
+    return Reply(claimed, 200) if claimed else Reply(None, 204)
+
+
+@bp.operation(
+    "/task/<uuid:task_id>/result",
+    "POST",
+    summary="Record a processor's report",
+    body=ProcessorReport,
+    response=TaskView,
+    errors=(404, 409),
+)
+def record_result(task_id: uuid.UUID, body: ProcessorReport) -> TaskView:
+    """`processed` stores counts and times; `failed` stores the error (requeued if
+    `retryable` and attempts remain). 409 unless the task is processing under this claim."""
+    with api_db().connection() as conn:
+        return TaskView.from_storage(service.record_result(conn, task_id, body))
+
+
+@bp.operation(
+    "/task/<uuid:task_id>",
+    "DELETE",
+    summary="Mark a task deleted",
+    response=TaskView,
+    errors=(404, 409),
+)
+def delete_task(task_id: uuid.UUID) -> TaskView:
+    with api_db().connection() as conn:
+        return TaskView.from_storage(service.delete_task(conn, task_id))
+
+
+@bp.operation(
+    "/task/<uuid:task_id>/events",
+    summary="A task's status history",
+    response=list[TaskEvent],
+    errors=(404,),
+)
+def task_events(task_id: uuid.UUID) -> list[TaskEvent]:
+    with api_db().connection() as conn:
+        return [TaskEvent.from_storage(e) for e in service.task_events(conn, task_id)]
+
+
+@bp.operation("/tasks", summary="List tasks (operators)", query=TaskQuery, response=list[TaskView])
+def list_tasks(query: TaskQuery) -> Reply:
+    with api_db().connection() as conn:
+        rows, total = service.list_tasks(
+            conn, status=query.status, limit=query.limit, offset=query.offset
+        )
+    return paged([TaskView.from_storage(r) for r in rows], total, query)

@@ -1,0 +1,1 @@
+"""Media anonymisation tasks: the storage layer, the processor layer and the queue."""

@@ -1,0 +1,143 @@
+"""The work queue on the real database: concurrent claimers, leases, the CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+
+import pytest
+from typer.testing import CliRunner
+
+from etl_toolkit.cli import app
+from etl_toolkit.config import Settings
+from etl_toolkit.db.connect import Database
+from etl_toolkit.errors import Conflict
+from etl_toolkit.tasks import service
+from etl_toolkit.tasks.processor import ProcessorReport
+from etl_toolkit.tasks.storage import NewTaskRow
+
+runner = CliRunner()
+
+
+def _new(n: int = 0) -> NewTaskRow:
+    return NewTaskRow(
+        bucket="b",
+        object_key=f"k/{n}.jpg",
+        media_type="image",
+        file_name=f"{n}.jpg",
+        object_classes=["face"],
+    )
+
+
+def test_eight_concurrent_claimers_drain_200_tasks_each_exactly_once(db: Database) -> None:
+    with db.connect() as conn:
+        created = {service.create_task(conn, _new(i)).id for i in range(200)}
+    claims: list[uuid.UUID] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def worker(name: str) -> None:
+        try:
+            with db.connect(autocommit=True) as conn:
+                start.wait()
+                while (task := service.claim_task(conn, name)) is not None:
+                    with lock:
+                        claims.append(task.task_id)
+                    report = ProcessorReport(
+                        claim_token=task.claim_token, outcome="processed", anonymised={"face": 1}
+                    )
+                    service.record_result(conn, task.task_id, report)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f"p{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    counts = Counter(claims)
+    assert set(counts) == created  # none lost
+    assert max(counts.values()) == 1  # none twice
+    with db.connect() as conn:
+        _, processed = service.list_tasks(conn, status="processed", limit=100)
+        _, left = service.list_tasks(conn, status="new")
+        claimers = {e.actor for t in created for e in service.task_events(conn, t)} - {None}
+    assert (processed, left) == (200, 0)
+    assert len(claimers) > 1  # the work really was shared
+
+
+def test_an_expired_lease_is_reclaimed_and_the_old_claim_is_refused(db: Database) -> None:
+    with db.connect(autocommit=True) as conn:
+        task = service.create_task(conn, _new())
+        first = service.claim_task(conn, "slow", lease_seconds=0)
+        assert first is not None
+        time.sleep(0.05)
+        second = service.claim_task(conn, "fast")
+        assert second is not None
+        assert (second.task_id, second.attempt) == (task.id, 2)
+        assert second.claim_token != first.claim_token
+        late = ProcessorReport(claim_token=first.claim_token, outcome="processed")
+        with pytest.raises(Conflict, match="no longer this processor's"):
+            service.record_result(conn, task.id, late)
+        ok = ProcessorReport(claim_token=second.claim_token, outcome="processed")
+        assert service.record_result(conn, task.id, ok).status == "processed"
+
+
+def test_a_task_whose_leases_keep_expiring_fails(db: Database) -> None:
+    with db.connect(autocommit=True) as conn:
+        task = service.create_task(conn, _new())
+        for _ in range(service.MAX_ATTEMPTS):
+            assert service.claim_task(conn, "crashy", lease_seconds=0) is not None
+            time.sleep(0.02)
+        assert service.claim_task(conn, "next") is None
+        row = service.get_task(conn, task.id)
+    assert row.status == "failed"
+    assert (
+        row.error == f"lease expired {service.MAX_ATTEMPTS} time(s): no processor reported a result"
+    )
+
+
+def test_cli_claim_report_list(settings: Settings) -> None:
+    from etl_toolkit.db.connect import resolve
+
+    with resolve(settings).connect() as conn:
+        task = service.create_task(conn, _new())
+    r = runner.invoke(app, ["tasks", "claim", "--processor", "script", "--json"])
+    assert r.exit_code == 0, r.output
+    claimed = json.loads(r.stdout)
+    assert claimed["task_id"] == str(task.id)
+    r = runner.invoke(
+        app,
+        [
+            "tasks",
+            "report",
+            str(task.id),
+            "--token",
+            claimed["claim_token"],
+            "--count",
+            "face=2",
+            "--duration-ms",
+            "40",
+        ],
+    )
+    assert (r.exit_code, r.stdout) == (0, f"task {task.id}: processed\n")
+    r = runner.invoke(app, ["tasks", "list", "--json"])
+    listed = json.loads(r.stdout)
+    assert listed["total"] == 1
+    assert listed["tasks"][0]["detections"] == {"face": 2}
+    empty = runner.invoke(app, ["tasks", "claim", "--json"])
+    assert (empty.exit_code, empty.stdout, empty.stderr) == (0, "null\n", "queue is empty\n")
+    bad = runner.invoke(
+        app,
+        ["tasks", "report", str(task.id), "--token", claimed["claim_token"], "--count", "cat=1"],
+    )
+    assert bad.exit_code == 1
+    assert bad.stderr.startswith("Error: bad --count 'cat=1'")
+    again = runner.invoke(app, ["tasks", "report", str(task.id), "--token", claimed["claim_token"]])
+    assert again.exit_code == 1
+    assert "is processed" in again.stderr
