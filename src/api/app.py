@@ -8,7 +8,7 @@ from api import auth, errors
 from api.db import ApiDatabase
 from api.docs import blueprint as docs_blueprint
 from api.graphql import blueprint as graphql_blueprint
-from api.rest import documents, health, jobs, tasks
+from api.rest import documents, health, jobs, medly, tasks
 from etl_toolkit.config import Settings, get_settings
 from etl_toolkit.db.connect import Database, resolve
 from etl_toolkit.log import configure_logging
@@ -29,5 +29,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(jobs.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(tasks.bp)
+    app.register_blueprint(medly.bp)
     app.register_blueprint(graphql_blueprint())
     return app

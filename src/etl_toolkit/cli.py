@@ -11,6 +11,7 @@ from etl_toolkit.clikit import new_app
 from etl_toolkit.config import get_settings
 from etl_toolkit.db.cli import app as db_app
 from etl_toolkit.log import configure_logging
+from etl_toolkit.medly.cli import app as medly_app
 from etl_toolkit.pdf.cli import load_pdf_cmd
 from etl_toolkit.runs_cli import runs_cmd
 from etl_toolkit.serve_cli import serve_cmd
@@ -41,6 +42,7 @@ def root(
 
 app.add_typer(db_app, name="db")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(medly_app, name="medly")
 app.command("load-pdf")(load_pdf_cmd)
 app.command("runs")(runs_cmd)
 app.command("serve")(serve_cmd)

@@ -115,8 +115,19 @@ def copy_frame(conn: Conn, table: str, frame: pl.DataFrame) -> int:
     return frame.height
 
 
-def create_staging(conn: Conn, target: str, name: str, columns: Sequence[str] | None = None) -> str:
-    """A temp table shaped like `target` (or like its listed columns), dropped at commit."""
+def create_staging(
+    conn: Conn,
+    target: str,
+    name: str,
+    columns: Sequence[str] | None = None,
+    *,
+    extra: dict[str, str] | None = None,
+) -> str:
+    """A temp table shaped like `target` (or like its listed columns), dropped at commit.
+
+    `extra` adds columns by name and type (types written in code), e.g. an
+    ordinal `{"_ord": "bigint GENERATED ALWAYS AS IDENTITY"}` that records arrival order.
+    """
     if columns is None:
         stmt = sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
             sql.Identifier(name), table_ident(target)
@@ -127,6 +138,12 @@ def create_staging(conn: Conn, target: str, name: str, columns: Sequence[str] | 
             "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
         ).format(sql.Identifier(name), _idents(columns), table_ident(target))
     conn.execute(stmt)
+    for col, typ in (extra or {}).items():
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                sql.Identifier(name), sql.Identifier(col), sql.SQL(typ)
+            )
+        )  # typ: written in code
     return name
 
 
@@ -181,3 +198,39 @@ def merge(
     assert row is not None
     n, inserted, updated = int(row["n"]), int(row["inserted"]), int(row["updated"])
     return MergeCounts(inserted, updated, n - inserted - updated)
+
+
+def dedupe(conn: Conn, *, source: str, into: str, key: Sequence[str], order_by: str) -> int:
+    """Keep one row per key from `source` in a new temp table `into` (the first by
+    `order_by`, an expression written in code); returns how many rows were dropped."""
+    stmt = sql.SQL(
+        "CREATE TEMP TABLE {into} ON COMMIT DROP AS "
+        "SELECT DISTINCT ON ({key}) * FROM {src} ORDER BY {key}, {order}"
+    ).format(
+        into=sql.Identifier(into),
+        key=_idents(key),
+        src=table_ident(source),
+        order=sql.SQL(order_by),
+    )  # order_by is an expression written in our code
+    conn.execute(stmt)
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            sql.SQL("SELECT (SELECT count(*) FROM {}) - (SELECT count(*) FROM {}) AS n").format(
+                table_ident(source), sql.Identifier(into)
+            )
+        ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def touch(
+    conn: Conn, *, target: str, source: str, key: Sequence[str], column: str = "last_seen_at"
+) -> int:
+    """Set `column` = now() on every target row whose key is in `source` (provenance)."""
+    match = sql.SQL(" AND ").join(sql.SQL("t.{0} = s.{0}").format(sql.Identifier(k)) for k in key)
+    stmt = sql.SQL(
+        "UPDATE {tgt} AS t SET {col} = now() FROM {src} AS s WHERE {match} "
+        "AND t.{col} IS DISTINCT FROM now()"
+    ).format(
+        tgt=table_ident(target), col=sql.Identifier(column), src=table_ident(source), match=match
+    )
+    return conn.execute(stmt).rowcount

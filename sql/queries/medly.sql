@@ -1,0 +1,127 @@
+-- The learning-platform migration (schema medly). Staging tables are temp
+-- tables named stg_<entity>, deduplicated into stg_<entity>_d.
+
+-- name: resolve_bank_lessons
+UPDATE stg_practice_banks_d s
+SET lesson_resolved = EXISTS (SELECT 1 FROM medly.lessons l WHERE l.lesson_id = s.lesson_id)
+
+-- name: resolve_item_lessons
+UPDATE stg_item_lessons_d s SET lesson_id = l.lesson_id
+FROM medly.lessons l
+WHERE l.lesson_id = s.lesson_ref
+
+-- name: resolve_attempt_items
+UPDATE stg_attempts_d s SET item_ref = i.question_ref
+FROM medly.items i
+WHERE i.question_ref = s.question_ref
+
+-- name: unresolved
+-- References this run kept without a target, with a few examples each.
+SELECT 'attempt questionID' AS reference, count(*) AS n,
+       (array_agg(question_ref ORDER BY question_ref))[1:3] AS examples
+FROM stg_attempts_d WHERE item_ref IS NULL
+UNION ALL
+SELECT 'attempt paper_id', count(*), (array_agg(DISTINCT paper_id))[1:3]
+FROM stg_attempts_d s WHERE NOT EXISTS (SELECT 1 FROM medly.papers p WHERE p.paper_id = s.paper_id)
+UNION ALL
+SELECT 'item lessonID', count(*), (array_agg(DISTINCT lesson_ref))[1:3]
+FROM stg_item_lessons_d WHERE lesson_id IS NULL
+UNION ALL
+SELECT 'practice bank lessonID', count(*), (array_agg(lesson_id ORDER BY lesson_id))[1:3]
+FROM stg_practice_banks_d WHERE NOT lesson_resolved
+
+-- name: user_profile
+SELECT u.uid, u.name, u.metadata, u.first_seen_at, u.last_seen_at,
+       (SELECT count(*) FROM medly.attempts a WHERE a.uid = u.uid) AS attempt_count,
+       coalesce((SELECT array_agg(DISTINCT a.subject_id ORDER BY a.subject_id)
+                 FROM medly.attempts a WHERE a.uid = u.uid), '{}') AS subjects
+FROM medly.users u
+WHERE u.uid = %(uid)s
+
+-- name: user_exists
+SELECT 1 FROM medly.users WHERE uid = %(uid)s
+
+-- name: update_user
+UPDATE medly.users
+SET name = CASE WHEN %(set_name)s THEN %(name)s ELSE name END,
+    metadata = CASE WHEN %(set_metadata)s THEN %(metadata)s ELSE metadata END
+WHERE uid = %(uid)s
+RETURNING uid
+
+-- name: user_activity
+-- Newest first; the lesson filter matches resolved and unresolved lesson links.
+SELECT a.question_ref, a.paper_id, a.subject_id, a.created_at, a.updated_at, a.is_marked,
+       a.user_mark, i.markmax, i.question_type, a.item_ref IS NOT NULL AS item_known,
+       coalesce((SELECT array_agg(DISTINCT l.lesson_ref ORDER BY l.lesson_ref)
+                 FROM medly.item_lessons l WHERE l.question_ref = a.question_ref), '{}') AS lessons,
+       count(*) OVER () AS total
+FROM medly.attempts a
+LEFT JOIN medly.items i ON i.question_ref = a.item_ref
+WHERE a.uid = %(uid)s
+  AND (%(subject)s::text IS NULL OR a.subject_id = %(subject)s)
+  AND (%(paper)s::text IS NULL OR a.paper_id = %(paper)s)
+  AND (%(lesson)s::text IS NULL OR EXISTS (
+        SELECT 1 FROM medly.item_lessons l
+        WHERE l.question_ref = a.question_ref AND l.lesson_ref = %(lesson)s))
+ORDER BY a.created_at DESC, a.paper_id, a.question_ref
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: lesson
+SELECT l.lesson_id, l.title, l.lesson_index, l.subject_id,
+       u.unit_index, u.title AS unit_title, t.topic_index, t.title AS topic_title
+FROM medly.lessons l
+JOIN medly.topics t USING (subject_id, unit_index, topic_index)
+JOIN medly.units u USING (subject_id, unit_index)
+WHERE l.lesson_id = %(lesson_id)s
+
+-- name: lesson_items
+-- Items linked to a lesson through practice banks or exam papers.
+SELECT i.question_ref, i.question_id, i.part, i.question_type, i.markmax, i.difficulty,
+       i.text, count(*) OVER () AS total
+FROM medly.item_lessons l
+JOIN medly.items i ON i.question_ref = l.question_ref
+WHERE l.lesson_id = %(lesson_id)s AND l.via = %(via)s
+ORDER BY i.question_id, i.part, i.question_ref
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: paper
+SELECT p.paper_id, p.tier, p.paper_number, s.paper_set_key, s.subject_id, s.board,
+       s.qualification, s.subject_title, s.set_type, s.series
+FROM medly.papers p
+JOIN medly.paper_sets s ON s.paper_set_key = p.paper_set_key
+WHERE p.paper_id = %(paper_id)s
+
+-- name: paper_items
+SELECT a.question_number, a.part, i.question_ref, i.question_id, i.question_type, i.markmax,
+       i.difficulty, i.text
+FROM medly.item_appearances a
+JOIN medly.items i ON i.question_ref = a.question_ref
+WHERE a.source_kind = 'paper' AND a.source_id = %(paper_id)s
+ORDER BY a.question_number NULLS LAST, a.part NULLS LAST, i.question_ref
+
+-- name: item
+SELECT i.question_ref, i.question_id, i.part, i.question_type, i.text, i.markmax,
+       i.markscheme, i.difficulty, i.options, i.correct_answer, i.specification_point,
+       q.stem,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('lesson_ref', l.lesson_ref,
+                                                     'resolved', l.lesson_id IS NOT NULL,
+                                                     'via', l.via) ORDER BY l.lesson_ref)
+                 FROM medly.item_lessons l WHERE l.question_ref = i.question_ref),
+                '[]'::jsonb) AS lessons,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('source_kind', a.source_kind,
+                                                     'source_id', a.source_id,
+                                                     'question_number', a.question_number,
+                                                     'part', a.part)
+                                  ORDER BY a.source_kind, a.source_id)
+                 FROM medly.item_appearances a WHERE a.question_ref = i.question_ref),
+                '[]'::jsonb) AS appearances,
+       (SELECT count(*) FROM medly.attempts t WHERE t.item_ref = i.question_ref) AS attempts,
+       (SELECT count(*) FROM medly.attempts t WHERE t.item_ref = i.question_ref AND t.is_marked)
+           AS marked,
+       (SELECT avg(t.user_mark)::float8 FROM medly.attempts t
+        WHERE t.item_ref = i.question_ref AND t.user_mark IS NOT NULL) AS mean_mark,
+       (SELECT count(DISTINCT t.uid) FROM medly.attempts t WHERE t.item_ref = i.question_ref)
+           AS users
+FROM medly.items i
+JOIN medly.questions q ON q.question_id = i.question_id
+WHERE i.question_ref = %(question_ref)s

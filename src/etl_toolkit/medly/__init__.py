@@ -1,0 +1,1 @@
+"""Learning platform: four JSON sources into schema medly."""
