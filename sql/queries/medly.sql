@@ -75,14 +75,19 @@ JOIN medly.units u USING (subject_id, unit_index)
 WHERE l.lesson_id = %(lesson_id)s
 
 -- name: lesson_items
--- Items linked to a lesson through practice banks or exam papers.
-SELECT i.question_ref, i.question_id, i.part, i.question_type, i.markmax, i.difficulty,
-       i.text, count(*) OVER () AS total
-FROM medly.item_lessons l
+-- Items linked to a lesson through practice banks or exam papers, a page in
+-- questionID order (the order of item_lessons_page_idx: only the page is read).
+SELECT i.question_ref, i.question_id, i.part, i.question_type, i.markmax, i.difficulty, i.text
+FROM (SELECT question_ref FROM medly.item_lessons
+      WHERE lesson_id = %(lesson_id)s AND via = %(via)s
+      ORDER BY question_ref
+      LIMIT %(limit)s OFFSET %(offset)s) l
 JOIN medly.items i ON i.question_ref = l.question_ref
-WHERE l.lesson_id = %(lesson_id)s AND l.via = %(via)s
-ORDER BY i.question_id, i.part, i.question_ref
-LIMIT %(limit)s OFFSET %(offset)s
+ORDER BY l.question_ref
+
+-- name: lesson_items_count
+SELECT count(*) AS total FROM medly.item_lessons
+WHERE lesson_id = %(lesson_id)s AND via = %(via)s
 
 -- name: paper
 SELECT p.paper_id, p.tier, p.paper_number, s.paper_set_key, s.subject_id, s.board,

@@ -192,6 +192,7 @@ def lesson(conn: Conn, lesson_id: str, *, limit: int = 20, offset: int = 0) -> L
         "lesson_items",
         {"lesson_id": lesson_id, "via": "practice", "limit": limit, "offset": offset},
     )
+    total = _one(conn, "lesson_items_count", {"lesson_id": lesson_id, "via": "practice"})
     exam = _all(
         conn, "lesson_items", {"lesson_id": lesson_id, "via": "exam", "limit": 1000, "offset": 0}
     )
@@ -200,7 +201,7 @@ def lesson(conn: Conn, lesson_id: str, *, limit: int = 20, offset: int = 0) -> L
             **row,
             "practice_items": practice,
             "exam_items": exam,
-            "practice_total": int(practice[0]["total"]) if practice else 0,
+            "practice_total": int(total["total"]) if total else 0,
         }
     )
 
