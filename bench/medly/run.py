@@ -187,6 +187,7 @@ def main() -> None:
             f"second run     {second['seconds']:8.1f} s  changed={second['changed']}  "
             f"({second['seconds'] / first['seconds']:.0%} of the first)"
         )
+        print("  stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in second["stages"].items()))
         rows = slice_rows(10_000)
         per_commit, one_tx, bulk = naive_vs_bulk(db, rows)
         print(

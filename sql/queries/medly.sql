@@ -130,3 +130,16 @@ SELECT i.question_ref, i.question_id, i.part, i.question_type, i.text, i.markmax
 FROM medly.items i
 JOIN medly.questions q ON q.question_id = i.question_id
 WHERE i.question_ref = %(question_ref)s
+
+-- name: tune_session
+-- For this transaction only: deduplication sorts millions of staged rows; with
+-- the 4 MB default they spill to disk.
+SELECT set_config('work_mem', '256MB', true), set_config('maintenance_work_mem', '512MB', true)
+
+-- name: vacuum
+-- After a bulk load, outside the transaction: fresh planner statistics, and a
+-- visibility map so index-only scans (a lesson's item count) need no heap
+-- fetches. Autovacuum would get there later; the API should not wait for it.
+VACUUM (ANALYZE) medly.subjects, medly.units, medly.topics, medly.lessons, medly.paper_sets,
+        medly.papers, medly.practice_banks, medly.bank_chunks, medly.questions, medly.items,
+        medly.item_appearances, medly.item_lessons, medly.users, medly.attempts

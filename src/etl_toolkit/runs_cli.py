@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from etl_toolkit.clikit import JsonOption, fmt_time, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.runs import list_runs
+
+
+def summarize(counts: dict[str, Any]) -> str:
+    """Flat counts as k=v; per-entity counts (dicts) as their totals."""
+    flat = {k: v for k, v in counts.items() if not isinstance(v, dict)}
+    nested = [v for v in counts.values() if isinstance(v, dict)]
+    if nested:
+        for key in ("inserted", "updated", "skipped"):
+            flat[key] = sum(int(v.get(key, 0)) for v in nested)
+    return ", ".join(f"{k}={v}" for k, v in flat.items())
 
 
 def runs_cmd(
@@ -31,7 +41,7 @@ def runs_cmd(
             r.status,
             fmt_time(r.started_at),
             f"{r.seconds:.1f}s",
-            ", ".join(f"{k}={v}" for k, v in r.counts.items() if not isinstance(v, dict)),
+            summarize(r.counts),
             r.error or "",
         )
         for r in runs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.db import api_db
 from api.openapi import ApiBlueprint, Page, Reply, paged
@@ -18,6 +18,12 @@ MAX_METADATA = 16 * 1024
 
 
 class UserPatch(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Ada Lovelace"}, {"metadata": {"school": "Hillside", "year": 11}}]
+        }
+    )
+
     name: NonBlankText | None = Field(default=None, min_length=1, max_length=200)
     metadata: JsonObject | None = Field(default=None, description="a JSON object, <= 16 KB")
 

@@ -332,6 +332,7 @@ def migrate_medly(db: Database, data_dir: Path) -> MigrationReport:
     with track_run(db, "medly", {"data_dir": str(data_dir)}) as run:
         report.run_id = run.id
         with db.connect() as conn:
+            conn.execute(query("medly", "tune_session"))
             stagers = {e.name: _Stager(conn, e) for e in ENTITIES}
             skips = _Skips(conn, run.id, report)
             t0 = time.perf_counter()
@@ -355,6 +356,10 @@ def migrate_medly(db: Database, data_dir: Path) -> MigrationReport:
                             "examples": list(row["examples"] or []),
                         }
             report.stages["merge"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with db.connect(autocommit=True) as conn:
+            conn.execute(query("medly", "vacuum"))
+        report.stages["vacuum"] = time.perf_counter() - t0
         report.seconds = time.perf_counter() - started
         run.counts = {name: vars(e) for name, e in report.entities.items()}
         run.report = report_dict(report)

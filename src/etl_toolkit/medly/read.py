@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import NotFound
@@ -17,6 +17,22 @@ Conn = psycopg.Connection[Any]
 
 
 class UserProfile(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "uid": "ey7gJgfOodjNKao7nIAWLWHlleZg",
+                    "name": "Ada Lovelace",
+                    "metadata": {"school": "Hillside"},
+                    "first_seen_at": "2025-09-01T08:00:00Z",
+                    "last_seen_at": "2025-11-24T05:00:00Z",
+                    "attempt_count": 212,
+                    "subjects": ["aqaGCSEBio"],
+                }
+            ]
+        }
+    )
+
     uid: str
     name: str | None
     metadata: dict[str, Any]
@@ -27,6 +43,26 @@ class UserProfile(BaseModel):
 
 
 class Activity(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question_ref": "aqaGCSEBio_1_1_1_EBc0BgD11T",
+                    "paper_id": "medlymockaqaGCSEBio_Sept_Mock1Higher",
+                    "subject_id": "aqaGCSEBio",
+                    "created_at": "2025-10-10T02:06:00.894628Z",
+                    "updated_at": "2025-10-10T02:11:00Z",
+                    "is_marked": True,
+                    "user_mark": 2,
+                    "markmax": 3,
+                    "question_type": "long_answer",
+                    "item_known": True,
+                    "lessons": ["aqaGCSEBio0.0.11"],
+                }
+            ]
+        }
+    )
+
     question_ref: str = Field(description="the item's questionID")
     paper_id: str
     subject_id: str
