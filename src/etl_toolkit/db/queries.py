@@ -11,8 +11,10 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from etl_toolkit.errors import ConfigError
 
@@ -59,3 +61,33 @@ def query(domain: str, name: str) -> sql.SQL:
         raise ConfigError(f"no query {name!r} in sql/queries/{domain}.sql")
     # LiteralString cannot be proven for text read from files; these are our own .sql files.
     return sql.SQL(queries[name])
+
+
+def fetch_page(
+    conn: Any, domain: str, list_query: str, count_query: str, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int]:
+    """Rows of a list query that selects `count(*) OVER () AS total`, and that total.
+
+    Past the last page the window count has no row to ride on, so the count
+    query answers instead.
+    """
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows: list[dict[str, Any]] = cur.execute(query(domain, list_query), params).fetchall()
+        if rows:
+            return rows, int(rows[0]["total"])
+        row = cur.execute(query(domain, count_query), params).fetchone()
+    return rows, int(row["total"]) if row else 0
+
+
+def fetch_one(conn: Any, domain: str, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The first row of a named query, as a dict."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row: dict[str, Any] | None = cur.execute(query(domain, name), params).fetchone()
+    return row
+
+
+def fetch_all(conn: Any, domain: str, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every row of a named query, as dicts."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows: list[dict[str, Any]] = cur.execute(query(domain, name), params).fetchall()
+    return rows

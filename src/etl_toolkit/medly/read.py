@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
-from etl_toolkit.db.queries import query
+from etl_toolkit.db.queries import fetch_all, fetch_one
 from etl_toolkit.errors import NotFound
 
 Conn = psycopg.Connection[Any]
@@ -157,13 +156,11 @@ class Item(BaseModel):
 
 
 def _one(conn: Conn, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query("medly", name), params).fetchone()
+    return fetch_one(conn, "medly", name, params)
 
 
 def _all(conn: Conn, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query("medly", name), params).fetchall()
+    return fetch_all(conn, "medly", name, params)
 
 
 def user_profile(conn: Conn, uid: str) -> UserProfile:

@@ -11,8 +11,9 @@ import psycopg
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from etl_toolkit.db.queries import query
+from etl_toolkit.db.queries import fetch_page, query
 from etl_toolkit.errors import InputError, NotFound
+from etl_toolkit.ids import parse_uuid
 
 Conn = psycopg.Connection[Any]
 
@@ -75,24 +76,15 @@ class SearchHit(BaseModel):
 
 
 def _doc_id(value: str | uuid.UUID) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"document {value!r} not found") from None
+    return parse_uuid(value, "document")
 
 
 def list_documents(
     conn: Conn, *, limit: int = 20, offset: int = 0
 ) -> tuple[list[DocumentSummary], int]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            query("docs", "list_documents"), {"limit": limit, "offset": offset}
-        ).fetchall()
-        if rows:
-            total = int(rows[0]["total"])
-        else:
-            row = cur.execute(query("docs", "count_documents")).fetchone()
-            total = int(row["total"]) if row else 0
+    rows, total = fetch_page(
+        conn, "docs", "list_documents", "count_documents", {"limit": limit, "offset": offset}
+    )
     return [DocumentSummary.model_validate(r) for r in rows], total
 
 

@@ -10,12 +10,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
-from etl_toolkit.db.queries import query
+from etl_toolkit.db.queries import fetch_all, fetch_one, fetch_page
 from etl_toolkit.errors import NotFound
+from etl_toolkit.ids import parse_uuid
 
 JobStatus = Literal["pending", "processing", "completed", "failed"]
 Conn = psycopg.Connection[Any]
@@ -42,18 +42,11 @@ class JobEvent(BaseModel):
 
 
 def parse_id(job_id: str | uuid.UUID) -> uuid.UUID:
-    """A job id; anything that is not a uuid is simply an unknown job."""
-    if isinstance(job_id, uuid.UUID):
-        return job_id
-    try:
-        return uuid.UUID(job_id)
-    except ValueError:
-        raise NotFound(f"extraction job {job_id!r} not found") from None
+    return parse_uuid(job_id, "extraction job")
 
 
 def _one(conn: Conn, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query("jobs", name), params).fetchone()
+    return fetch_one(conn, "jobs", name, params)
 
 
 def create_job(
@@ -111,18 +104,10 @@ def list_jobs(
 ) -> tuple[list[Job], int]:
     """A page of jobs in (created_at, id) order, and how many match in all."""
     params = {"document_id": document_id, "status": status, "limit": limit, "offset": offset}
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query("jobs", "list"), params).fetchall()
-        if rows:
-            total = int(rows[0]["total"])
-        else:  # past the end: the window count is not available, ask for it
-            row = cur.execute(query("jobs", "count"), params).fetchone()
-            total = int(row["total"]) if row else 0
+    rows, total = fetch_page(conn, "jobs", "list", "count", params)
     return [Job.model_validate(r) for r in rows], total
 
 
 def job_events(conn: Conn, job_id: str | uuid.UUID) -> list[JobEvent]:
     job = get_job(conn, job_id)
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query("jobs", "events"), {"id": job.id}).fetchall()
-    return [JobEvent.model_validate(r) for r in rows]
+    return [JobEvent.model_validate(r) for r in fetch_all(conn, "jobs", "events", {"id": job.id})]

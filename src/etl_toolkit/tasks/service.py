@@ -15,10 +15,10 @@ import uuid
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
-from etl_toolkit.db.queries import query
+from etl_toolkit.db.queries import fetch_all, fetch_one, fetch_page, query
 from etl_toolkit.errors import Conflict, InputError, NotFound
+from etl_toolkit.ids import parse_uuid
 from etl_toolkit.tasks.processor import ProcessorReport, ProcessorTask
 from etl_toolkit.tasks.storage import NewTaskRow, TaskEventRow, TaskRow, TaskStatus
 
@@ -28,17 +28,11 @@ MAX_ATTEMPTS = 3
 
 
 def _id(task_id: str | uuid.UUID) -> uuid.UUID:
-    if isinstance(task_id, uuid.UUID):
-        return task_id
-    try:
-        return uuid.UUID(task_id)
-    except ValueError:
-        raise NotFound(f"task {task_id!r} not found") from None
+    return parse_uuid(task_id, "task")
 
 
 def _fetch(conn: Conn, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query("tasks", name), params).fetchone()
+    return fetch_one(conn, "tasks", name, params)
 
 
 def create_task(conn: Conn, new: NewTaskRow) -> TaskRow:
@@ -147,18 +141,11 @@ def list_tasks(
     conn: Conn, *, status: TaskStatus | None = None, limit: int = 20, offset: int = 0
 ) -> tuple[list[TaskRow], int]:
     params = {"status": status, "limit": limit, "offset": offset}
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query("tasks", "list"), params).fetchall()
-        if rows:
-            total = int(rows[0]["total"])
-        else:
-            row = cur.execute(query("tasks", "count"), params).fetchone()
-            total = int(row["total"]) if row else 0
+    rows, total = fetch_page(conn, "tasks", "list", "count", params)
     return [TaskRow.model_validate(r) for r in rows], total
 
 
 def task_events(conn: Conn, task_id: str | uuid.UUID) -> list[TaskEventRow]:
     task = get_task(conn, task_id)
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query("tasks", "events"), {"id": task.id}).fetchall()
+    rows = fetch_all(conn, "tasks", "events", {"id": task.id})
     return [TaskEventRow.model_validate(r) for r in rows]
