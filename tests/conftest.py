@@ -7,7 +7,10 @@ database is migrated once; each test gets `CREATE DATABASE ... TEMPLATE`.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,12 +31,16 @@ CORPUS = SHARED / "corpus" / "pdf"
 
 
 @pytest.fixture(scope="session")
-def admin_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def admin_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         return url
-    pgdata = tmp_path_factory.mktemp("pg") / "data"
-    return embedded.start(pgdata, database="postgres", keep_running=False)
+    # Not under pytest's basetemp: another pytest session (pytest keeps only the
+    # last three basetemps) would delete the data directory under a running server.
+    parent = Path(tempfile.mkdtemp(prefix="etl-test-pg-"))
+    # Registered before the server's own exit hook, so it runs after it (LIFO).
+    atexit.register(shutil.rmtree, parent, ignore_errors=True)
+    return embedded.start(parent / "data", database="postgres", keep_running=False)
 
 
 def _db_url(admin: str, name: str) -> str:

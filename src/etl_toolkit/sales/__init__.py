@@ -1,0 +1,1 @@
+"""E-commerce analytics: sales CSVs into a partitioned schema."""

@@ -1,0 +1,153 @@
+"""The sales generator writes the format of shared/formats/sales.md, deterministically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from etl_toolkit.sales.generate import generate
+
+COLUMNS = {
+    "product_categories": ["category_id", "name", "description", "parent_id", "created_at"],
+    "products": [
+        "product_id",
+        "name",
+        "description",
+        "price",
+        "cost",
+        "category_id",
+        "sku",
+        "inventory_count",
+        "weight",
+        "created_at",
+        "is_active",
+    ],
+    "customers": [
+        "customer_id",
+        "email",
+        "first_name",
+        "last_name",
+        "street_address",
+        "city",
+        "state",
+        "zip_code",
+        "country",
+        "phone",
+        "registration_date",
+        "last_login",
+    ],
+    "orders": [
+        "order_id",
+        "customer_id",
+        "order_date",
+        "status",
+        "payment_method",
+        "shipping_address",
+        "shipping_city",
+        "shipping_state",
+        "shipping_zip",
+        "shipping_country",
+        "processing_date",
+        "shipping_date",
+        "delivery_date",
+        "total_amount",
+    ],
+    "order_items": [
+        "order_item_id",
+        "order_id",
+        "product_id",
+        "quantity",
+        "price",
+        "discount",
+        "total",
+    ],
+}
+
+
+def _read(root: Path, name: str) -> pl.DataFrame:
+    return pl.read_csv(root / f"{name}.csv", infer_schema_length=0)  # all text, as written
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sales-clean")
+    generate(root, scale="sample", seed=1)
+    return root
+
+
+def test_files_and_columns_in_order(clean: Path) -> None:
+    for name, cols in COLUMNS.items():
+        assert _read(clean, name).columns == cols, name
+
+
+def test_same_seed_same_bytes(clean: Path, tmp_path: Path) -> None:
+    generate(tmp_path, scale="sample", seed=1)
+    for name in COLUMNS:
+        assert (tmp_path / f"{name}.csv").read_bytes() == (clean / f"{name}.csv").read_bytes()
+
+
+def test_clean_data_keeps_the_business_rules(clean: Path) -> None:
+    items = _read(clean, "order_items").with_columns(
+        pl.col("price", "discount", "total").cast(pl.Float64), pl.col("quantity").cast(pl.Int64)
+    )
+    assert (items["quantity"] > 0).all()
+    assert (items["discount"] <= items["price"] * items["quantity"]).all()
+    line = (items["price"] * items["quantity"] - items["discount"]).round(2)
+    assert (line - items["total"]).abs().max() < 0.011  # type: ignore[operator]
+    orders = _read(clean, "orders")
+    sums = items.group_by("order_id").agg(pl.col("total").sum().round(2).alias("s"))
+    joined = orders.with_columns(pl.col("total_amount").cast(pl.Float64)).join(sums, on="order_id")
+    assert ((joined["total_amount"] - joined["s"]).abs() < 0.011).all()
+    assert orders["order_id"].n_unique() == orders.height
+    assert set(orders["status"].unique()) <= {
+        "Processing",
+        "Shipped",
+        "In Transit",
+        "Delivered",
+        "Cancelled",
+        "Returned",
+    }
+    for a, b in (
+        ("order_date", "processing_date"),
+        ("processing_date", "shipping_date"),
+        ("shipping_date", "delivery_date"),
+    ):
+        both = orders.filter(pl.col(a).is_not_null() & pl.col(b).is_not_null())
+        assert (both[a] <= both[b]).all(), (a, b)
+    customers = _read(clean, "customers")
+    assert customers["email"].n_unique() == customers.height
+    assert customers["email"].str.contains("@").all()
+    assert _read(clean, "products")["sku"].n_unique() == 1000
+
+
+def test_text_with_commas_and_quotes_round_trips(clean: Path) -> None:
+    products = _read(clean, "products")
+    assert products["description"].str.contains('"').any()
+    assert products["description"].str.contains(",").any()
+    assert (clean / "products.csv").read_text().count("\n") == products.height + 1
+
+
+def test_money_has_two_decimals(clean: Path) -> None:
+    for name, col in (("products", "price"), ("order_items", "total"), ("orders", "total_amount")):
+        assert _read(clean, name)[col].str.contains(r"^-?\d+\.\d{2}$").all(), (name, col)
+
+
+def test_dirty_rate_injects_each_defect(tmp_path: Path) -> None:
+    generate(tmp_path, scale="sample", seed=1, dirty=0.05)
+    items = _read(tmp_path, "order_items")
+    orders = _read(tmp_path, "orders")
+    assert items["quantity"].str.starts_with("-").any()  # negative quantity
+    assert (items["product_id"].cast(pl.Int64) > 1000).any()  # unknown product
+    assert orders["order_date"].str.contains("/").any()  # malformed date
+    assert orders["order_id"].n_unique() < orders.height  # duplicate id
+    assert (~_read(tmp_path, "customers")["email"].str.contains("@")).any()  # bad email
+    assert (_read(tmp_path, "products")["category_id"].cast(pl.Int64) > 60).any()
+    sums = (
+        items.with_columns(pl.col("total").cast(pl.Float64))
+        .group_by("order_id")
+        .agg(pl.col("total").sum().alias("s"))
+    )
+    joined = orders.with_columns(pl.col("total_amount").cast(pl.Float64)).join(sums, on="order_id")
+    assert ((joined["total_amount"] - joined["s"]).abs() > 5).any()  # total mismatch
