@@ -151,3 +151,44 @@ def test_dirty_rate_injects_each_defect(tmp_path: Path) -> None:
     )
     joined = orders.with_columns(pl.col("total_amount").cast(pl.Float64)).join(sums, on="order_id")
     assert ((joined["total_amount"] - joined["s"]).abs() > 5).any()  # total mismatch
+
+
+def test_delivery_has_new_orders_status_moves_and_price_changes(
+    clean: Path, tmp_path: Path
+) -> None:
+    from etl_toolkit.sales.generate import NEXT_STATUS, delivery_suffix, generate_delivery
+
+    report = generate_delivery(tmp_path, 1, scale="sample", seed=1)
+    suffix = delivery_suffix(1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"order_items_{suffix}.csv",
+        f"orders_{suffix}.csv",
+        f"products_{suffix}.csv",
+    ]
+    orders = pl.read_csv(tmp_path / f"orders_{suffix}.csv", infer_schema_length=0)
+    base = _read(clean, "orders")
+    assert orders.columns == COLUMNS["orders"]
+    ids = orders["order_id"].cast(pl.Int64)
+    new = orders.filter(ids > 5000)
+    assert new.height == 50  # 1% of the set's orders
+    assert (new["status"] == "Processing").all()
+    assert (new["order_date"] > base["order_date"].max()).all()  # after everything before
+    moved = orders.filter(ids <= 5000).join(
+        base.select("order_id", "status"), on="order_id", suffix="_before"
+    )
+    assert moved.height > 0
+    assert all(
+        NEXT_STATUS[b] == a for a, b in zip(moved["status"], moved["status_before"], strict=True)
+    )
+    items = pl.read_csv(tmp_path / f"order_items_{suffix}.csv", infer_schema_length=0)
+    assert set(items["order_id"].cast(pl.Int64)) == set(new["order_id"].cast(pl.Int64))
+    prices = pl.read_csv(tmp_path / f"products_{suffix}.csv", infer_schema_length=0).join(
+        _read(clean, "products").select("product_id", "price"), on="product_id", suffix="_before"
+    )
+    assert prices.height == report.rows["products"] > 0
+    assert (prices["price"] != prices["price_before"]).all()
+    again = tmp_path / "again"
+    generate_delivery(again, 1, scale="sample", seed=1)
+    assert (again / f"orders_{suffix}.csv").read_bytes() == (
+        tmp_path / f"orders_{suffix}.csv"
+    ).read_bytes()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from etl_toolkit.clikit import new_app
-from etl_toolkit.sales.generate import Scale, generate
+from etl_toolkit.sales.generate import Scale, generate, generate_delivery
 
 app = new_app("E-commerce analytics: sales CSVs (generator).")
 
@@ -21,6 +21,10 @@ def generate_cmd(
     ] = "sample",
     seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 42,
     dirty: Annotated[float, typer.Option(min=0, max=1, help="Share of rows with a defect.")] = 0.0,
+    delivery: Annotated[
+        int | None,
+        typer.Option(min=1, help="Write the N-th incremental delivery instead of the full set."),
+    ] = None,
 ) -> None:
     """Write product_categories, products, customers, orders and order_items CSVs.
 
@@ -28,10 +32,17 @@ def generate_cmd(
     Defects at --dirty: negative quantity, unknown product or category, malformed
     date, duplicate id, bad email, order total that does not match its items.
 
+    With --delivery N: the N-th incremental delivery (`<entity>_<date>.csv`): new
+    orders and their items (1% of the full set's orders), status changes of
+    earlier orders, and price changes of about 1% of the products.
+
     Example: `etl sales generate --out /tmp/sales --scale full --dirty 0.001`
     """
     if scale not in ("sample", "small", "full"):
         raise typer.BadParameter("choose sample, small or full", param_hint="--scale")
     chosen: Scale = scale  # type: ignore[assignment]  # checked just above
-    report = generate(out, scale=chosen, seed=seed, dirty=dirty)
+    if delivery is not None:
+        report = generate_delivery(out, delivery, scale=chosen, seed=seed, dirty=dirty)
+    else:
+        report = generate(out, scale=chosen, seed=seed, dirty=dirty)
     typer.echo(", ".join(f"{k}: {v}" for k, v in report.rows.items()) + f" -> {out}")

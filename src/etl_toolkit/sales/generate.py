@@ -10,7 +10,7 @@ the full set (5M orders, 20M items) is written with bounded memory. With
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -267,14 +267,22 @@ def customers(ids: pl.Series, seed: int, rate: float) -> pl.DataFrame:
 
 
 def order_chunk(
-    first: int, last: int, n_customers: int, n_products: int, seed: int, rate: float
+    first: int,
+    last: int,
+    n_customers: int,
+    n_products: int,
+    seed: int,
+    rate: float,
+    *,
+    t0: int = 0,
+    span: int = SPAN_S,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Orders first..last (inclusive) and their items, totals consistent unless dirty."""
     orders = pl.DataFrame({"order_id": pl.int_range(first, last + 1, eager=True)})
     orders = orders.with_columns(
         customer_id=1 + (pl.col("order_id").hash(seed=seed + 40) % n_customers).cast(pl.Int64),
         n_items=(1 + pl.col("order_id").hash(seed=seed + 41) % 7).cast(pl.Int64),
-        order_s=(_u("order_id", seed, 42) * SPAN_S).cast(pl.Int64),
+        order_s=t0 + (_u("order_id", seed, 42) * span).cast(pl.Int64),
         status=_pick("order_id", seed, 43, STATUSES),
         payment_method=_pick("order_id", seed, 44, PAYMENTS),
     )
@@ -377,6 +385,80 @@ def _duplicate(df: pl.DataFrame, key: str, seed: int, rate: float) -> pl.DataFra
     """Defect: a few rows repeated with the same id (a later duplicate)."""
     dup = df.filter(_dirty(key, seed, 7, rate / 4))
     return pl.concat([df, dup]) if dup.height else df
+
+
+NEXT_STATUS = {
+    "Processing": "Shipped",
+    "Shipped": "In Transit",
+    "In Transit": "Delivered",
+    "Delivered": "Returned",
+}
+DELIVERY_SHARE = 0.01  # a delivery's new orders, as a share of the full set's
+
+
+WEEK_S = 7 * 24 * 3600
+
+
+def delivery_window(n: int) -> int:
+    """Seconds after EPOCH at which delivery n's week starts: right after the base span."""
+    return SPAN_S + (n - 1) * WEEK_S
+
+
+def delivery_suffix(n: int) -> str:
+    """The file suffix of delivery n: the last day of its week."""
+    day = (EPOCH + timedelta(seconds=delivery_window(n) + WEEK_S)).date()
+    return day.isoformat()
+
+
+def generate_delivery(
+    out: Path, n: int, *, scale: Scale = "sample", seed: int = 42, dirty: float = 0.0
+) -> GenerateReport:
+    """The n-th incremental delivery (n >= 1): `<entity>_<date>.csv` files with new orders and
+    their items, status changes of earlier orders, and product price changes."""
+    if n < 1:
+        raise ValueError("deliveries are numbered from 1")
+    _, n_prod, n_cust, n_orders = SCALES[scale]
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = delivery_suffix(n)
+    report = GenerateReport(out)
+    new = max(1, int(n_orders * DELIVERY_SHARE))
+    first = n_orders + (n - 1) * new + 1
+    # New orders, placed during the delivery's week (after everything before them).
+    orders, items = order_chunk(
+        first, first + new - 1, n_cust, n_prod, seed + n, dirty, t0=delivery_window(n), span=WEEK_S
+    )
+    # Orders placed this week are still being processed (later deliveries move them on).
+    orders = orders.with_columns(
+        status=pl.lit("Processing"),
+        shipping_date=pl.lit(None, dtype=pl.String),
+        delivery_date=pl.lit(None, dtype=pl.String),
+    )
+    # Status changes: a contiguous block of earlier orders, regenerated exactly as first
+    # written and moved one step along their lifecycle.
+    block = max(1, new // 2)
+    start = 1 + (n * 7919) % max(1, n_orders - block)
+    earlier, _ = order_chunk(start, start + block - 1, n_cust, n_prod, seed, 0.0)
+    moved = earlier.filter(pl.col("status").is_in(list(NEXT_STATUS))).with_columns(
+        status=pl.col("status").replace_strict(NEXT_STATUS),
+        shipping_date=pl.coalesce("shipping_date", "processing_date"),
+        delivery_date=pl.when(pl.col("status").is_in(["In Transit", "Delivered"]))
+        .then(pl.coalesce("delivery_date", "shipping_date", "processing_date"))
+        .otherwise(pl.col("delivery_date")),
+    )
+    # Price changes: about 1% of products, +-10%.
+    prods = products(n_prod, SCALES[scale][0], seed, 0.0)
+    changed = prods.filter(_u("product_id", seed + n, 60) < 0.01).with_columns(
+        price=(pl.col("price") * (0.9 + _u("product_id", seed + n, 61) * 0.2)).round(2)
+    )
+
+    def write(df: pl.DataFrame, name: str) -> None:
+        df.write_csv(out / f"{name}_{suffix}.csv", float_precision=2)
+        report.rows[name] = report.rows.get(name, 0) + df.height
+
+    write(pl.concat([orders, moved]), "orders")
+    write(items, "order_items")
+    write(changed, "products")
+    return report
 
 
 def generate(
