@@ -1,8 +1,11 @@
 -- Extraction jobs (docs.extraction_jobs) and their status history.
 
 -- name: create
-INSERT INTO docs.extraction_jobs (document_id, priority, metadata)
-VALUES (%(document_id)s, %(priority)s, %(metadata)s)
+-- One clock reading for both timestamps: two column defaults would read the clock
+-- twice, and a new job's updated_at could differ from its created_at.
+WITH clock AS (SELECT clock_timestamp() AS ts)
+INSERT INTO docs.extraction_jobs (document_id, priority, metadata, created_at, updated_at)
+SELECT %(document_id)s, %(priority)s, %(metadata)s, clock.ts, clock.ts FROM clock
 RETURNING id, document_id, status, priority, metadata, error_message, created_at, updated_at
 
 -- name: get

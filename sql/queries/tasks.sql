@@ -3,10 +3,13 @@
 -- unknown id), and leaves the row untouched.
 
 -- name: insert
+-- One clock reading for created_at and updated_at (see jobs.sql: create).
+WITH clock AS (SELECT clock_timestamp() AS ts)
 INSERT INTO tasks.tasks (bucket, object_key, media_type, file_name, size_bytes, object_classes,
-                         uploaded_at)
-VALUES (%(bucket)s, %(object_key)s, %(media_type)s, %(file_name)s, %(size_bytes)s,
-        %(object_classes)s, coalesce(%(uploaded_at)s, now()))
+                         uploaded_at, created_at, updated_at)
+SELECT %(bucket)s, %(object_key)s, %(media_type)s, %(file_name)s, %(size_bytes)s,
+       %(object_classes)s, coalesce(%(uploaded_at)s, now()), clock.ts, clock.ts
+FROM clock
 RETURNING id
 
 -- name: get

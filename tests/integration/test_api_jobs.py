@@ -61,6 +61,13 @@ def test_create_defaults(client: FlaskClient) -> None:
     assert (job["priority"], job["metadata"]) == (0, None)
 
 
+def test_a_new_job_was_created_and_updated_at_the_same_instant(client: FlaskClient) -> None:
+    # A regression: two clock readings once differed by a microsecond.
+    for _ in range(50):
+        job = _create(client)
+        assert job["created_at"] == job["updated_at"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

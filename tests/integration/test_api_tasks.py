@@ -264,3 +264,9 @@ def test_list_tasks_by_status_paginated(client: FlaskClient) -> None:
     assert [t["id"] for t in r.get_json()] == ids[1:3]
     assert [t["id"] for t in client.get("/tasks?status=processing").get_json()] == ids[:1]
     assert client.get("/tasks?status=bogus").status_code == 422
+
+
+def test_a_new_task_was_created_and_updated_at_the_same_instant(client: FlaskClient) -> None:
+    for _ in range(20):
+        task = client.get(f"/task/{_create(client)}").get_json()
+        assert task["created_at"] == task["updated_at"]
