@@ -12,8 +12,8 @@ from typing import Any
 
 from apig_wsgi import make_lambda_handler
 
-from etl_toolkit.clikit import jsonable
 from etl_toolkit.db.admin import run_migrations
+from etl_toolkit.jsonable import jsonable
 
 _http: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
 

@@ -7,23 +7,19 @@ errors exit 2; `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
+from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
 from etl_toolkit.errors import EtlError
+from etl_toolkit.jsonable import jsonable
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)
@@ -71,25 +67,6 @@ def new_app(help_text: str, **kwargs: Any) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
         **kwargs,
     )
-
-
-def jsonable(value: Any) -> Any:
-    """Dataclasses, pydantic models, dates, paths... as plain JSON values."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, Path | UUID):
-        return str(value)
-    return value
 
 
 def print_json(value: Any) -> None:

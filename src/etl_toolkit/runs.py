@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import NotFound
+from etl_toolkit.jsonable import jsonable
 from etl_toolkit.log import get_logger
 
 log = get_logger("etl_toolkit.runs")
@@ -57,7 +58,7 @@ def track_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Iter
     with db.connect(autocommit=True) as conn:
         row = conn.execute(
             query("runs", "start"),
-            {"pipeline": pipeline, "arguments": Jsonb(_jsonable(dict(arguments)))},
+            {"pipeline": pipeline, "arguments": Jsonb(jsonable(dict(arguments)))},
         ).fetchone()
     assert row is not None
     run = Run(int(row["id"]), pipeline, row["started_at"])  # type: ignore[call-overload, arg-type]
@@ -81,22 +82,11 @@ def _finish(db: Database, run: Run, status: str, error: str | None = None) -> No
             {
                 "id": run.id,
                 "status": status,
-                "counts": Jsonb(_jsonable(run.counts)),
-                "report": Jsonb(_jsonable(run.report)) if run.report is not None else None,
+                "counts": Jsonb(jsonable(run.counts)),
+                "report": Jsonb(jsonable(run.report)) if run.report is not None else None,
                 "error": error,
             },
         )
-
-
-def _jsonable(value: Any) -> Any:
-    """Paths, dates and other objects in arguments become strings."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def list_runs(db: Database, *, pipeline: str | None = None, limit: int = 20) -> list[RunRecord]:

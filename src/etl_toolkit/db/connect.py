@@ -58,16 +58,9 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def resolve(settings: Settings | None = None, *, start: bool = True) -> Database:
-    """The database to use. With `start`, the embedded server is started if needed."""
+def resolve(settings: Settings | None = None) -> Database:
+    """The database to use; the embedded server is started if it is the one and is down."""
     settings = settings or get_settings()
     if settings.database_url:
         return Database(settings.database_url, "external")
-    if not start:
-        st = embedded.status(settings.pgdata)
-        if not st.running:
-            raise DatabaseUnavailable(
-                f"the embedded server in {settings.pgdata} is not running",
-                hint="any `etl` command that needs it starts it, e.g. `etl db migrate`",
-            )
     return Database(embedded.start(settings.pgdata), "embedded")

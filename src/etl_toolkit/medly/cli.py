@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import JsonOption, jsonable, new_app, print_json, stdout, table
+from etl_toolkit.clikit import JsonOption, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
+from etl_toolkit.jsonable import jsonable
 from etl_toolkit.medly.generate import generate
 from etl_toolkit.medly.load import MigrationReport, migrate_medly, report_dict
 
