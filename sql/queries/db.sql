@@ -47,3 +47,30 @@ SELECT set_config('statement_timeout', %(ms)s, false)
 
 -- name: set_utc
 SELECT set_config('TimeZone', 'UTC', false)
+
+-- The indexes of a table, primary key and unique constraints included, with the
+-- statements that recreate them (a partitioned index is recreated on the whole
+-- tree: "ON ONLY" is dropped from its definition).
+-- name: index_definitions
+SELECT i.relname AS name, c.conname AS constraint_name,
+       CASE WHEN c.oid IS NOT NULL
+            THEN 'ALTER TABLE ' || %(table)s::regclass::text || ' ADD CONSTRAINT ' || quote_ident(c.conname)
+                 || ' ' || pg_get_constraintdef(c.oid)
+            ELSE replace(pg_get_indexdef(i.oid), ' ON ONLY ', ' ON ')
+       END AS definition
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+WHERE x.indrelid = %(table)s::regclass
+
+-- The embedded server is tuned for bulk loads: a checkpoint per 8 GB of WAL
+-- rather than per 1 GB (each checkpoint makes the next writes of every page
+-- log the whole page again).
+-- name: wal_size
+SELECT current_setting('max_wal_size') AS value
+
+-- name: tune_embedded
+ALTER SYSTEM SET max_wal_size = '8GB'
+
+-- name: reload_conf
+SELECT pg_reload_conf()

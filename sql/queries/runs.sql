@@ -24,3 +24,12 @@ SELECT id, pipeline, arguments, status, started_at, finished_at, counts, report,
        extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
 FROM etl.runs
 WHERE id = %(id)s
+
+-- Runs of a pipeline still marked running when a new one holds the pipeline's
+-- lock: their process died (kill -9, OOM, power) before it could record an end.
+-- name: abandon_running
+UPDATE etl.runs
+SET status = 'failed', finished_at = now(),
+    error = 'abandoned: the process ended before the run finished (killed or crashed)'
+WHERE pipeline = %(pipeline)s AND status = 'running'
+RETURNING id

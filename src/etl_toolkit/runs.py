@@ -36,6 +36,7 @@ class Run:
     counts: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] | None = None
     status: str = "running"
+    error: str | None = None  # set with status "failed" to end the run failed without raising
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def track_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Iter
             _finish(db, run, "failed", error=str(exc) or type(exc).__name__)
             log.error("run failed", error=str(exc))
             raise
-        _finish(db, run, run.status if run.status == "failed" else "succeeded")
+        _finish(db, run, run.status if run.status == "failed" else "succeeded", error=run.error)
         log.info("run finished", status=run.status, counts=run.counts)
 
 

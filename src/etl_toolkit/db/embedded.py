@@ -69,6 +69,10 @@ def _ensure_database(admin_url: str, database: str) -> None:
                 psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
             ):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        row = conn.execute(query("db", "wal_size")).fetchone()
+        if row and row[0] != "8GB":
+            conn.execute(query("db", "tune_embedded"))
+            conn.execute(query("db", "reload_conf"))
 
 
 def status(pgdata: Path) -> EmbeddedStatus:

@@ -1,16 +1,158 @@
-"""`etl sales ...`: e-commerce analytics (the loader lands with issue 6; the generator is here)."""
+"""`etl sales ...`: e-commerce analytics: load the sales CSVs, or generate them."""
 
 from __future__ import annotations
 
+import json as jsonlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import new_app
+from etl_toolkit.clikit import JsonOption, new_app, print_json, stdout, table
+from etl_toolkit.db.connect import resolve
+from etl_toolkit.jsonable import jsonable
 from etl_toolkit.sales.generate import Scale, generate, generate_delivery
+from etl_toolkit.sales.pipeline import SalesReport, report_dict, run_sales
 
-app = new_app("E-commerce analytics: sales CSVs (generator).")
+app = new_app(
+    "E-commerce analytics: load the sales CSVs (validated, incremental), or generate them.",
+    invoke_without_command=True,
+)
+app.info.no_args_is_help = False
+
+
+def _summary(r: SalesReport) -> str:
+    t = report_dict(r)["totals"]
+    if r.status == "nothing new":
+        return f"sales run {r.run_id}: nothing new ({t['files_skipped']} file(s) already loaded)"
+    return (
+        f"sales run {r.run_id}: {r.status}: {t['files']} file(s), read {t['read']}, "
+        f"inserted {t['inserted']}, updated {t['updated']}, unchanged {t['unchanged']}, "
+        f"rejected {t['rejected']} in {r.seconds:.1f}s"
+    )
+
+
+def render(r: SalesReport) -> None:
+    body = report_dict(r)
+    stdout.print(
+        table(
+            _summary(r),
+            [
+                "file",
+                "status",
+                "mode",
+                "read",
+                "inserted",
+                "updated",
+                "unchanged",
+                "rejected",
+                "ok",
+            ],
+            [
+                (
+                    f["file"],
+                    f["status"],
+                    f["mode"],
+                    f["read"],
+                    f["inserted"],
+                    f["updated"],
+                    f["unchanged"],
+                    f["rejected"],
+                    "yes" if f["balanced"] else "NO",
+                )
+                for f in body["files"]
+            ],
+        )
+    )
+    reasons: dict[str, int] = {}
+    for f in r.load.files:
+        for reason, n in f.reasons.items():
+            key = f"{f.entity}: {reason}"
+            reasons[key] = reasons.get(key, 0) + n
+    if reasons:
+        stdout.print(
+            table(
+                "rejected rows (in sales.rejects)",
+                ["reason", "rows"],
+                sorted(reasons.items(), key=lambda kv: -kv[1]),
+            )
+        )
+    for f in r.load.files:
+        if f.error:
+            stdout.print(f"[red]failed[/red] {f.error}")
+    if r.checks:
+        stdout.print(
+            table(
+                "data-quality checks (in sales.dq_results)",
+                ["check", "subject", "severity", "observed", "threshold", "passed"],
+                [
+                    (
+                        c.check_name,
+                        c.subject,
+                        c.severity,
+                        f"{c.observed:g}",
+                        f"{c.threshold:g}",
+                        "yes" if c.passed else "NO",
+                    )
+                    for c in r.checks.results
+                    if not c.passed or c.check_name != "null_rate"
+                ],
+            )
+        )
+    if r.refresh:
+        stdout.print(
+            f"derived data: {r.refresh.mode} refresh in {r.refresh.seconds:.1f}s"
+            + (f" ({r.refresh.orders} orders)" if r.refresh.mode == "queued" else "")
+        )
+    elif r.failed:
+        stdout.print("derived data: not refreshed (the gate failed; the next run retries)")
+
+
+@app.callback()
+def sales_cmd(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path,
+        typer.Option(help="Folder of <entity>[_<suffix>].csv files (shared/formats/sales.md)."),
+    ] = Path("samples/sales"),
+    incremental: Annotated[
+        bool, typer.Option("--incremental", help="Only files the ledger has not loaded before.")
+    ] = False,
+    report: Annotated[bool, typer.Option("--report", help="Print the full report.")] = False,
+    report_file: Annotated[
+        Path | None, typer.Option(help="Also write the report as JSON to this file.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Load the sales CSVs into schema sales: validate, load, check, refresh.
+
+    Invalid rows go to sales.rejects with every reason; each file's report
+    balances (read = loaded + unchanged + rejected). Data-quality results are
+    stored in sales.dq_results; a failed error check exits 1 after everything is
+    recorded, and leaves the derived tables for the next run.
+
+    Example: `etl sales --data-dir samples/sales --incremental --report`
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    result = run_sales(resolve(), data_dir, incremental=incremental)
+    body = report_dict(result)
+    if report_file is not None:
+        report_file.write_text(jsonlib.dumps(jsonable(body), indent=2) + "\n")
+    if json:
+        print_json(body)
+    elif report:
+        render(result)
+    else:
+        typer.echo(_summary(result) + ("" if result.failed else " (--report for details)"))
+        if result.checks:
+            for c in result.checks.failed_errors + result.checks.warnings:
+                typer.echo(
+                    f"  {c.severity}: {c.check_name} {c.subject} = {c.observed:g}"
+                    f" (max {c.threshold:g})"
+                )
+    if result.failed:
+        raise typer.Exit(1)
 
 
 @app.command("generate")

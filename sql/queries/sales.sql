@@ -1,0 +1,403 @@
+-- The sales pipeline (etl sales): loading, partitions, refresh of derived data,
+-- data-quality checks. Temp tables named stage_<entity> and affected_orders are
+-- created by the loader inside the same transaction.
+
+-- name: run_lock
+SELECT pg_try_advisory_lock(hashtext('etl-toolkit:sales')) AS locked
+
+-- name: run_unlock
+SELECT pg_advisory_unlock(hashtext('etl-toolkit:sales'))
+
+-- name: tune_session
+-- For the loader's session: UTC (timestamps without a zone are UTC), commits
+-- that do not wait for the WAL flush (a crash loses at most the last file's
+-- commit, which the ledger then does not hold either), room for sorts.
+SELECT set_config('TimeZone', 'UTC', false), set_config('synchronous_commit', 'off', false),
+       set_config('work_mem', '256MB', false), set_config('maintenance_work_mem', '512MB', false)
+
+-- name: file_loaded
+SELECT run_id, loaded_at, path FROM sales.files WHERE sha256 = %(sha256)s
+
+-- name: record_file
+INSERT INTO sales.files (sha256, entity, path, bytes, rows_read, run_id)
+VALUES (%(sha256)s, %(entity)s, %(path)s, %(bytes)s, %(rows_read)s, %(run_id)s)
+ON CONFLICT (sha256) DO UPDATE
+SET path = EXCLUDED.path, rows_read = EXCLUDED.rows_read, run_id = EXCLUDED.run_id,
+    loaded_at = now()
+
+-- name: known_product_categories
+SELECT k.id FROM unnest(%(ids)s::bigint[]) AS k(id)
+WHERE EXISTS (SELECT 1 FROM sales.product_categories t WHERE t.category_id = k.id)
+
+-- name: known_products
+SELECT k.id FROM unnest(%(ids)s::bigint[]) AS k(id)
+WHERE EXISTS (SELECT 1 FROM sales.products t WHERE t.product_id = k.id)
+
+-- name: known_customers
+SELECT k.id FROM unnest(%(ids)s::bigint[]) AS k(id)
+WHERE EXISTS (SELECT 1 FROM sales.customers t WHERE t.customer_id = k.id)
+
+-- name: known_orders
+SELECT k.id FROM unnest(%(ids)s::bigint[]) AS k(id)
+WHERE EXISTS (SELECT 1 FROM sales.orders t WHERE t.order_id = k.id)
+
+-- name: category_parents
+SELECT category_id, parent_id FROM sales.product_categories
+
+-- Partitions -----------------------------------------------------------------
+
+-- name: order_partitions
+SELECT c.relname AS name
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'sales.orders'::regclass
+
+-- name: default_rows_in_range
+SELECT EXISTS (
+    SELECT 1 FROM sales.orders_default WHERE order_date >= %(lo)s AND order_date < %(hi)s
+) AS present
+
+-- A template: {part}, {lo}, {hi} are composed by the loader (names and bounds it computed).
+-- name: create_month_partition
+CREATE TABLE sales.{part} PARTITION OF sales.orders FOR VALUES FROM ({lo}) TO ({hi})
+
+-- Template as above: a month whose rows landed in the default partition gets
+-- its own partition, the rows moved into it before it is attached.
+-- name: split_default_partition
+CREATE TABLE sales.{part} (LIKE sales.orders INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+WITH moved AS (
+    DELETE FROM sales.orders_default WHERE order_date >= {lo} AND order_date < {hi}
+    RETURNING *
+)
+INSERT INTO sales.{part} SELECT * FROM moved;
+ALTER TABLE sales.orders ATTACH PARTITION sales.{part} FOR VALUES FROM ({lo}) TO ({hi})
+
+-- Merge-path conflicts: a unique value held by another row ------------------
+
+-- name: conflicts_customers
+DELETE FROM stage_customers s USING sales.customers t
+WHERE t.email = s.email AND t.customer_id <> s.customer_id
+RETURNING s._line AS line, s.customer_id::text AS record_key, s._raw AS raw,
+          'email: already used by customer ' || t.customer_id AS reason
+
+-- name: conflicts_products
+DELETE FROM stage_products s USING sales.products t
+WHERE t.sku = s.sku AND t.product_id <> s.product_id
+RETURNING s._line AS line, s.product_id::text AS record_key, s._raw AS raw,
+          'sku: already used by product ' || t.product_id AS reason
+
+-- Refresh queue ----------------------------------------------------------------
+
+-- name: create_affected
+CREATE TEMP TABLE affected_orders (order_id bigint PRIMARY KEY) ON COMMIT DROP
+
+-- name: affected_from_orders
+INSERT INTO affected_orders SELECT order_id FROM stage_orders ON CONFLICT DO NOTHING
+
+-- An item moving to another order affects both orders.
+-- name: affected_from_items
+INSERT INTO affected_orders
+SELECT order_id FROM stage_order_items
+UNION
+SELECT t.order_id FROM sales.order_items t JOIN stage_order_items s USING (order_item_id)
+ON CONFLICT DO NOTHING
+
+-- A product moving to another category changes the category sales of every
+-- order that has it.
+-- name: affected_from_products
+INSERT INTO affected_orders
+SELECT DISTINCT i.order_id
+FROM sales.order_items i
+WHERE i.product_id IN (
+    SELECT s.product_id FROM stage_products s
+    JOIN sales.products t USING (product_id)
+    WHERE t.category_id <> s.category_id
+)
+ON CONFLICT DO NOTHING
+
+-- The before-image of affected orders not queued yet (queued ones keep the
+-- image the derived tables still reflect), then the orders themselves.
+-- name: queue_before
+INSERT INTO sales.refresh_before (order_id, day, customer_id, product_id, category_id, units, revenue)
+SELECT o.order_id, (o.order_date AT TIME ZONE 'UTC')::date, o.customer_id, i.product_id,
+       p.category_id, sum(i.quantity), sum(i.total)
+FROM affected_orders a
+JOIN sales.orders o ON o.order_id = a.order_id
+JOIN sales.order_items i ON i.order_id = o.order_id
+JOIN sales.products p ON p.product_id = i.product_id
+WHERE o.status NOT IN ('Cancelled', 'Returned')
+  AND NOT EXISTS (SELECT 1 FROM sales.refresh_orders r WHERE r.order_id = a.order_id)
+  AND NOT (SELECT full_rebuild FROM sales.refresh_state)
+GROUP BY o.order_id, o.order_date, o.customer_id, i.product_id, p.category_id
+ON CONFLICT DO NOTHING
+
+-- name: queue_orders
+INSERT INTO sales.refresh_orders (order_id, run_id, before_day, before_customer)
+SELECT a.order_id, %(run_id)s, (o.order_date AT TIME ZONE 'UTC')::date, o.customer_id
+FROM affected_orders a LEFT JOIN sales.orders o ON o.order_id = a.order_id
+WHERE NOT (SELECT full_rebuild FROM sales.refresh_state)
+ON CONFLICT (order_id) DO NOTHING
+
+-- name: request_full_rebuild
+UPDATE sales.refresh_state SET full_rebuild = true, requested_by = %(run_id)s
+
+-- name: pending_refresh
+SELECT (SELECT full_rebuild FROM sales.refresh_state) AS full_rebuild,
+       (SELECT count(*) FROM sales.refresh_orders) AS orders
+
+-- Category tree: root and depth of every category (cycles are refused by the loader).
+-- name: update_category_tree
+WITH RECURSIVE tree AS (
+    SELECT category_id, category_id AS root_id, 0 AS depth
+    FROM sales.product_categories WHERE parent_id IS NULL
+    UNION ALL
+    SELECT c.category_id, t.root_id, t.depth + 1
+    FROM sales.product_categories c JOIN tree t ON c.parent_id = t.category_id
+)
+UPDATE sales.product_categories c
+SET root_id = t.root_id, depth = t.depth
+FROM tree t
+WHERE c.category_id = t.category_id
+  AND (c.root_id, c.depth) IS DISTINCT FROM (t.root_id, t.depth)
+
+-- Refresh of derived data: full rebuild --------------------------------------
+
+-- name: rebuild_order_totals
+TRUNCATE sales.order_totals;
+INSERT INTO sales.order_totals
+    (order_id, order_date, customer_id, counted, items, units, revenue, total_amount, mismatch)
+SELECT o.order_id, o.order_date, o.customer_id, o.status NOT IN ('Cancelled', 'Returned'),
+       coalesce(i.items, 0), coalesce(i.units, 0), coalesce(i.revenue, 0), o.total_amount,
+       coalesce(i.revenue, 0) <> o.total_amount
+FROM sales.orders o
+LEFT JOIN (
+    SELECT order_id, count(*) AS items, sum(quantity) AS units, sum(total) AS revenue
+    FROM sales.order_items GROUP BY order_id
+) i ON i.order_id = o.order_id
+
+-- name: rebuild_customer_metrics
+TRUNCATE sales.customer_metrics;
+INSERT INTO sales.customer_metrics
+    (customer_id, order_count, lifetime_value, first_order_at, last_order_at, avg_order_value)
+SELECT customer_id, count(*), sum(revenue), min(order_date), max(order_date),
+       round(sum(revenue) / count(*), 2)
+FROM sales.order_totals WHERE counted
+GROUP BY customer_id
+
+-- name: rebuild_daily_sales
+TRUNCATE sales.daily_sales;
+INSERT INTO sales.daily_sales (day, orders, units, revenue)
+SELECT (order_date AT TIME ZONE 'UTC')::date, count(*), sum(units), sum(revenue)
+FROM sales.order_totals WHERE counted
+GROUP BY 1
+
+-- Per (order, product) first, so that an order counts once per product and
+-- once per category.
+-- name: rebuild_daily_product_sales
+CREATE TEMP TABLE order_products ON COMMIT DROP AS
+SELECT (t.order_date AT TIME ZONE 'UTC')::date AS day, i.order_id, i.product_id,
+       sum(i.quantity) AS units, sum(i.total) AS revenue
+FROM sales.order_items i JOIN sales.order_totals t ON t.order_id = i.order_id AND t.counted
+GROUP BY 1, 2, 3;
+TRUNCATE sales.daily_product_sales;
+INSERT INTO sales.daily_product_sales (day, product_id, orders, units, revenue)
+SELECT day, product_id, count(*), sum(units), sum(revenue)
+FROM order_products GROUP BY day, product_id
+
+-- name: rebuild_daily_category_sales
+TRUNCATE sales.daily_category_sales;
+INSERT INTO sales.daily_category_sales (day, category_id, orders, units, revenue)
+SELECT day, category_id, count(*), sum(units), sum(revenue)
+FROM (
+    SELECT op.day, op.order_id, p.category_id, sum(op.units) AS units, sum(op.revenue) AS revenue
+    FROM order_products op JOIN sales.products p ON p.product_id = op.product_id
+    GROUP BY 1, 2, 3
+) oc
+GROUP BY day, category_id
+
+-- name: rebuild_dim_date
+TRUNCATE sales.dim_date;
+INSERT INTO sales.dim_date
+SELECT d, extract(year FROM d), extract(quarter FROM d), extract(month FROM d),
+       extract(day FROM d), extract(isoyear FROM d), extract(week FROM d),
+       extract(isodow FROM d), extract(isodow FROM d) >= 6,
+       date_trunc('week', d)::date, date_trunc('month', d)::date
+FROM generate_series(
+    (SELECT min(order_date AT TIME ZONE 'UTC')::date FROM sales.order_totals),
+    (SELECT max(order_date AT TIME ZONE 'UTC')::date FROM sales.order_totals),
+    interval '1 day'
+) AS g(d)
+
+-- name: clear_queue
+TRUNCATE sales.refresh_before, sales.refresh_orders;
+UPDATE sales.refresh_state SET full_rebuild = false, requested_by = NULL
+
+-- Refresh of derived data: the queued orders only ----------------------------
+
+-- name: queued_after
+CREATE TEMP TABLE refresh_after ON COMMIT DROP AS
+SELECT o.order_id, (o.order_date AT TIME ZONE 'UTC')::date AS day, o.customer_id,
+       i.product_id, p.category_id, sum(i.quantity) AS units, sum(i.total) AS revenue
+FROM sales.refresh_orders r
+JOIN sales.orders o ON o.order_id = r.order_id
+JOIN sales.order_items i ON i.order_id = o.order_id
+JOIN sales.products p ON p.product_id = i.product_id
+WHERE o.status NOT IN ('Cancelled', 'Returned')
+GROUP BY o.order_id, o.order_date, o.customer_id, i.product_id, p.category_id
+
+-- Derived rows move by (after - before); rows left with no order go.
+-- name: apply_product_delta
+INSERT INTO sales.daily_product_sales AS t (day, product_id, orders, units, revenue)
+SELECT day, product_id, sum(sign), sum(sign * units), sum(sign * revenue)
+FROM (
+    SELECT day, product_id, 1 AS sign, units, revenue FROM refresh_after
+    UNION ALL
+    SELECT day, product_id, -1, units, revenue FROM sales.refresh_before
+) d
+GROUP BY day, product_id
+HAVING sum(sign) <> 0 OR sum(sign * units) <> 0 OR sum(sign * revenue) <> 0
+ON CONFLICT (day, product_id) DO UPDATE
+SET orders = t.orders + EXCLUDED.orders, units = t.units + EXCLUDED.units,
+    revenue = t.revenue + EXCLUDED.revenue;
+DELETE FROM sales.daily_product_sales t USING sales.refresh_before b
+WHERE t.day = b.day AND t.product_id = b.product_id AND t.orders <= 0
+
+-- name: apply_category_delta
+INSERT INTO sales.daily_category_sales AS t (day, category_id, orders, units, revenue)
+SELECT day, category_id, sum(sign), sum(sign * units), sum(sign * revenue)
+FROM (
+    SELECT day, category_id, 1 AS sign, sum(units) AS units, sum(revenue) AS revenue
+    FROM refresh_after GROUP BY order_id, day, category_id
+    UNION ALL
+    SELECT day, category_id, -1, sum(units), sum(revenue)
+    FROM sales.refresh_before GROUP BY order_id, day, category_id
+) d
+GROUP BY day, category_id
+HAVING sum(sign) <> 0 OR sum(sign * units) <> 0 OR sum(sign * revenue) <> 0
+ON CONFLICT (day, category_id) DO UPDATE
+SET orders = t.orders + EXCLUDED.orders, units = t.units + EXCLUDED.units,
+    revenue = t.revenue + EXCLUDED.revenue;
+DELETE FROM sales.daily_category_sales t USING sales.refresh_before b
+WHERE t.day = b.day AND t.category_id = b.category_id AND t.orders <= 0
+
+-- name: refresh_order_totals
+DELETE FROM sales.order_totals t USING sales.refresh_orders r WHERE t.order_id = r.order_id;
+INSERT INTO sales.order_totals
+    (order_id, order_date, customer_id, counted, items, units, revenue, total_amount, mismatch)
+SELECT o.order_id, o.order_date, o.customer_id, o.status NOT IN ('Cancelled', 'Returned'),
+       count(i.order_item_id), coalesce(sum(i.quantity), 0), coalesce(sum(i.total), 0),
+       o.total_amount, coalesce(sum(i.total), 0) <> o.total_amount
+FROM sales.refresh_orders r
+JOIN sales.orders o ON o.order_id = r.order_id
+LEFT JOIN sales.order_items i ON i.order_id = o.order_id
+GROUP BY o.order_id, o.order_date, o.customer_id, o.status, o.total_amount
+
+-- name: refresh_customer_metrics
+CREATE TEMP TABLE affected_customers ON COMMIT DROP AS
+SELECT before_customer AS customer_id FROM sales.refresh_orders WHERE before_customer IS NOT NULL
+UNION
+SELECT t.customer_id FROM sales.order_totals t JOIN sales.refresh_orders r USING (order_id);
+DELETE FROM sales.customer_metrics m USING affected_customers a WHERE m.customer_id = a.customer_id;
+INSERT INTO sales.customer_metrics
+    (customer_id, order_count, lifetime_value, first_order_at, last_order_at, avg_order_value)
+SELECT t.customer_id, count(*), sum(t.revenue), min(t.order_date), max(t.order_date),
+       round(sum(t.revenue) / count(*), 2)
+FROM affected_customers a JOIN sales.order_totals t ON t.customer_id = a.customer_id
+WHERE t.counted
+GROUP BY t.customer_id
+
+-- name: refresh_daily_sales
+CREATE TEMP TABLE affected_days ON COMMIT DROP AS
+SELECT before_day AS day FROM sales.refresh_orders WHERE before_day IS NOT NULL
+UNION
+SELECT (t.order_date AT TIME ZONE 'UTC')::date
+FROM sales.order_totals t JOIN sales.refresh_orders r USING (order_id);
+DELETE FROM sales.daily_sales s USING affected_days d WHERE s.day = d.day;
+INSERT INTO sales.daily_sales (day, orders, units, revenue)
+SELECT d.day, count(*), sum(t.units), sum(t.revenue)
+FROM affected_days d
+JOIN sales.order_totals t
+  ON t.order_date >= (d.day::timestamp AT TIME ZONE 'UTC')
+ AND t.order_date < ((d.day + 1)::timestamp AT TIME ZONE 'UTC')
+WHERE t.counted
+GROUP BY d.day;
+INSERT INTO sales.dim_date
+SELECT d, extract(year FROM d), extract(quarter FROM d), extract(month FROM d),
+       extract(day FROM d), extract(isoyear FROM d), extract(week FROM d),
+       extract(isodow FROM d), extract(isodow FROM d) >= 6,
+       date_trunc('week', d)::date, date_trunc('month', d)::date
+FROM generate_series(
+    (SELECT least(min(day), (SELECT min(day) FROM sales.dim_date)) FROM affected_days),
+    (SELECT greatest(max(day), (SELECT max(day) FROM sales.dim_date)) FROM affected_days),
+    interval '1 day'
+) AS g(d)
+ON CONFLICT (day) DO NOTHING
+
+-- Data-quality checks ------------------------------------------------------------
+-- Scope: every order not yet reflected in the derived tables (the refresh
+-- queue), or everything when a full rebuild is pending (%(full)s).
+
+-- name: dq_scope
+SELECT (SELECT full_rebuild FROM sales.refresh_state) AS full,
+       (SELECT count(*) FROM sales.refresh_orders) AS queued
+
+-- name: dq_integrity
+SELECT
+  (SELECT count(*) FROM sales.order_items i
+    WHERE (%(full)s OR i.order_id IN (SELECT order_id FROM sales.refresh_orders))
+      AND NOT EXISTS (SELECT 1 FROM sales.orders o WHERE o.order_id = i.order_id))
+    AS items_without_order,
+  (SELECT count(*) FROM sales.order_items i
+    WHERE (%(full)s OR i.order_id IN (SELECT order_id FROM sales.refresh_orders))
+      AND NOT EXISTS (SELECT 1 FROM sales.products p WHERE p.product_id = i.product_id))
+    AS items_without_product,
+  (SELECT count(*) FROM sales.orders o
+    WHERE (%(full)s OR o.order_id IN (SELECT order_id FROM sales.refresh_orders))
+      AND NOT EXISTS (SELECT 1 FROM sales.customers c WHERE c.customer_id = o.customer_id))
+    AS orders_without_customer
+
+-- name: dq_orders
+WITH scoped AS (
+    SELECT o.order_id, o.total_amount
+    FROM sales.orders o
+    WHERE %(full)s OR o.order_id IN (SELECT order_id FROM sales.refresh_orders)
+), sums AS (
+    SELECT i.order_id, sum(i.total) AS revenue, count(*) FILTER (WHERE i.total < 0) AS negative
+    FROM sales.order_items i
+    WHERE %(full)s OR i.order_id IN (SELECT order_id FROM sales.refresh_orders)
+    GROUP BY i.order_id
+)
+SELECT count(*) AS orders,
+       count(*) FILTER (WHERE coalesce(s.revenue, 0) <> o.total_amount) AS total_mismatch,
+       coalesce(sum(s.negative), 0) AS negative_lines,
+       count(*) - count(DISTINCT o.order_id) AS duplicate_ids
+FROM scoped o LEFT JOIN sums s ON s.order_id = o.order_id
+
+-- name: dq_freshness
+SELECT max(order_date) AS newest,
+       extract(epoch FROM now() - max(order_date)) / 86400 AS age_days
+FROM sales.orders
+
+-- name: dq_record
+INSERT INTO sales.dq_results
+    (run_id, check_name, subject, severity, observed, threshold, passed, detail)
+VALUES (%(run_id)s, %(check_name)s, %(subject)s, %(severity)s, %(observed)s,
+        %(threshold)s, %(passed)s, %(detail)s)
+ON CONFLICT (run_id, check_name, subject) DO UPDATE
+SET severity = EXCLUDED.severity, observed = EXCLUDED.observed,
+    threshold = EXCLUDED.threshold, passed = EXCLUDED.passed, detail = EXCLUDED.detail,
+    checked_at = now()
+
+-- name: dq_results
+SELECT check_name, subject, severity, observed, threshold, passed, detail
+FROM sales.dq_results WHERE run_id = %(run_id)s
+ORDER BY passed, severity, check_name, subject
+
+-- name: analyze
+ANALYZE sales.product_categories, sales.products, sales.customers, sales.orders,
+        sales.order_items, sales.order_totals, sales.customer_metrics, sales.daily_sales,
+        sales.daily_product_sales, sales.daily_category_sales, sales.dim_date
+
+-- A full rebuild groups tens of millions of rows: room for its hash tables
+-- (this transaction only).
+-- name: tune_rebuild
+SELECT set_config('work_mem', '1GB', true)

@@ -1,0 +1,216 @@
+"""The check stage of `etl sales`: data-quality gates, stored per run in sales.dq_results.
+
+Per file (from the load report): the file was readable, its rows balance
+(read = loaded + unchanged + rejected), its reject rate, its null rates. Over
+the data not yet reflected in the derived tables (the refresh queue, or
+everything after a bulk load): references resolve, order totals match their
+items, no negative revenue, no duplicate order ids; and how fresh the newest
+order is. A failed `error` check fails the run once everything is recorded;
+`warn` checks are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from etl_toolkit.db.connect import Database
+from etl_toolkit.db.queries import query
+from etl_toolkit.sales.load import LoadResult
+
+Severity = Literal["error", "warn"]
+REJECT_RATE = 0.05
+TOTAL_MISMATCH_RATE = 0.01
+FRESHNESS_DAYS = 7.0
+# Null rates above which a column of loaded rows is suspicious.
+NULL_RATES = {
+    "products": {"description": 0.2, "cost": 0.05, "inventory_count": 0.05, "created_at": 0.05},
+    "customers": {
+        "first_name": 0.05,
+        "last_name": 0.05,
+        "street_address": 0.1,
+        "city": 0.1,
+        "country": 0.05,
+        "registration_date": 0.05,
+    },
+    "orders": {
+        "payment_method": 0.05,
+        "shipping_address": 0.05,
+        "shipping_city": 0.05,
+        "shipping_country": 0.05,
+    },
+}
+
+
+@dataclass(frozen=True)
+class DqResult:
+    check_name: str
+    subject: str
+    severity: Severity
+    observed: float
+    threshold: float
+    passed: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    run_id: int
+    results: list[DqResult]
+
+    @property
+    def failed_errors(self) -> list[DqResult]:
+        return [r for r in self.results if r.severity == "error" and not r.passed]
+
+    @property
+    def warnings(self) -> list[DqResult]:
+        return [r for r in self.results if r.severity == "warn" and not r.passed]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed_errors
+
+
+def _at_most(
+    name: str, subject: str, severity: Severity, observed: float, threshold: float, detail: str = ""
+) -> DqResult:
+    return DqResult(name, subject, severity, observed, threshold, observed <= threshold, detail)
+
+
+def file_checks(load: LoadResult) -> list[DqResult]:
+    out: list[DqResult] = []
+    failed = [f for f in load.files if f.status == "failed"]
+    out.append(
+        _at_most(
+            "files_failed",
+            "",
+            "error",
+            len(failed),
+            0,
+            "; ".join(f.error or f.file for f in failed),
+        )
+    )
+    for f in load.processed:
+        if f.status != "loaded":
+            continue
+        out.append(
+            _at_most(
+                "row_count_reconciliation",
+                f.file,
+                "error",
+                abs(f.read - f.loaded - f.unchanged - f.rejected),
+                0,
+                f"read {f.read} = loaded {f.loaded} + unchanged {f.unchanged}"
+                f" + rejected {f.rejected}",
+            )
+        )
+        rate = f.rejected / f.read if f.read else 0.0
+        top = sorted(f.reasons.items(), key=lambda kv: -kv[1])[:3]
+        out.append(
+            _at_most(
+                "reject_rate",
+                f.file,
+                "warn",
+                round(rate, 6),
+                REJECT_RATE,
+                ", ".join(f"{r} ({n})" for r, n in top),
+            )
+        )
+        kept = f.read - f.rejected
+        for column, limit in NULL_RATES.get(f.entity, {}).items():
+            if kept:
+                out.append(
+                    _at_most(
+                        "null_rate",
+                        f"{f.file}:{column}",
+                        "warn",
+                        round(f.nulls.get(column, 0) / kept, 6),
+                        limit,
+                    )
+                )
+    return out
+
+
+def data_checks(db: Database) -> list[DqResult]:
+    with db.connect() as conn:
+        scope = conn.execute(query("sales", "dq_scope")).fetchone()
+        assert scope is not None
+        params = {"full": bool(scope["full"])}
+        if not params["full"] and not scope["queued"]:
+            integrity: dict[str, Any] = {}
+            orders: dict[str, Any] = {"orders": 0}
+        else:
+            integrity = conn.execute(query("sales", "dq_integrity"), params).fetchone() or {}
+            orders = conn.execute(query("sales", "dq_orders"), params).fetchone() or {}
+        fresh = conn.execute(query("sales", "dq_freshness")).fetchone() or {}
+    where = "all orders" if params["full"] else f"{scope['queued']} orders not yet refreshed"
+    out = [
+        _at_most("fk_integrity", name, "error", float(n), 0, where) for name, n in integrity.items()
+    ]
+    n = int(orders.get("orders") or 0)
+    if n:
+        out.append(
+            _at_most(
+                "order_totals_vs_items",
+                "orders",
+                "warn",
+                round(int(orders["total_mismatch"]) / n, 6),
+                TOTAL_MISMATCH_RATE,
+                f"{orders['total_mismatch']} of {n} orders ({where}) report a total"
+                " that differs from their items",
+            )
+        )
+        out.append(
+            _at_most(
+                "non_negative_revenue",
+                "order_items",
+                "error",
+                float(orders["negative_lines"]),
+                0,
+                where,
+            )
+        )
+        out.append(
+            _at_most(
+                "duplicates", "orders.order_id", "error", float(orders["duplicate_ids"]), 0, where
+            )
+        )
+    age = fresh.get("age_days")
+    if age is not None:
+        out.append(
+            _at_most(
+                "freshness",
+                "orders.order_date",
+                "warn",
+                round(float(str(age)), 2),
+                FRESHNESS_DAYS,
+                f"newest order {fresh['newest']:%Y-%m-%d %H:%M}",
+            )
+        )
+    return out
+
+
+def record(db: Database, run_id: int, results: list[DqResult]) -> CheckResult:
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.executemany(
+            query("sales", "dq_record"),
+            [
+                {
+                    "run_id": run_id,
+                    "check_name": r.check_name,
+                    "subject": r.subject,
+                    "severity": r.severity,
+                    "observed": r.observed,
+                    "threshold": r.threshold,
+                    "passed": r.passed,
+                    "detail": r.detail or None,
+                }
+                for r in results
+            ],
+        )
+    return CheckResult(run_id, results)
+
+
+def check(db: Database, load: LoadResult) -> CheckResult:
+    """Run every check, store the results, return them (the caller decides the gate)."""
+    return record(db, load.run_id, file_checks(load) + data_checks(db))

@@ -1,0 +1,304 @@
+"""Validation and cleaning of one batch of raw sales rows, vectorised in Polars.
+
+`check(entity, batch)` parses every column by its declared kind and returns the
+batch with each target column as clean text ready for COPY (trimmed, case
+normalised, timestamps rewritten as `YYYY-MM-DD HH:MM:SS`, booleans as t/f)
+and `_reasons`, every rule the row breaks joined by SEP (null: the row is
+valid; a string rather than a list, which is an order of magnitude faster to
+build in Polars). Rules that need more than the row (duplicates within the
+file, references to other entities) are added by the loader with `add_reasons`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from etl_toolkit.sales.source import EXTRA
+
+STATUSES = ("Processing", "Shipped", "In Transit", "Delivered", "Cancelled", "Returned")
+PAYMENTS = ("Credit Card", "PayPal", "Apple Pay", "Google Pay", "Gift Card")
+INT32 = 2**31 - 1
+INT64 = 2**63 - 1
+SEP = "\x1f"
+EMAIL = r"^[^@\s,;<>()\[\]]+@[^@\s,;<>()\[\]]+\.[A-Za-z]{2,}$"
+
+
+@dataclass(frozen=True)
+class Col:
+    kind: str  # id32 id64 int text money decimal ts bool email enum country
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+
+TEXT, REQ_TEXT = Col("text"), Col("text", True)
+SPEC: dict[str, dict[str, Col]] = {
+    "product_categories": {
+        "category_id": Col("id32", True),
+        "name": REQ_TEXT,
+        "description": TEXT,
+        "parent_id": Col("id32"),
+        "created_at": Col("ts"),
+    },
+    "products": {
+        "product_id": Col("id32", True),
+        "name": REQ_TEXT,
+        "description": TEXT,
+        "price": Col("money", True),
+        "cost": Col("money"),
+        "category_id": Col("id32", True),
+        "sku": REQ_TEXT,
+        "inventory_count": Col("int"),
+        "weight": Col("decimal"),
+        "created_at": Col("ts"),
+        "is_active": Col("bool", True),
+    },
+    "customers": {
+        "customer_id": Col("id64", True),
+        "email": Col("email", True),
+        "first_name": TEXT,
+        "last_name": TEXT,
+        "street_address": TEXT,
+        "city": TEXT,
+        "state": TEXT,
+        "zip_code": TEXT,
+        "country": Col("country"),
+        "phone": TEXT,
+        "registration_date": Col("ts"),
+        "last_login": Col("ts"),
+    },
+    "orders": {
+        "order_id": Col("id64", True),
+        "customer_id": Col("id64", True),
+        "order_date": Col("ts", True),
+        "status": Col("enum", True, STATUSES),
+        "payment_method": Col("enum", False, PAYMENTS),
+        "shipping_address": TEXT,
+        "shipping_city": TEXT,
+        "shipping_state": TEXT,
+        "shipping_zip": TEXT,
+        "shipping_country": Col("country"),
+        "processing_date": Col("ts"),
+        "shipping_date": Col("ts"),
+        "delivery_date": Col("ts"),
+        "total_amount": Col("money", True),
+    },
+    "order_items": {
+        "order_item_id": Col("id64", True),
+        "order_id": Col("id64", True),
+        "product_id": Col("id32", True),
+        "quantity": Col("id32", True),
+        "price": Col("money", True),
+        "discount": Col("money"),
+        "total": Col("money", True),
+    },
+}
+# Values of empty optional fields (a missing discount is no discount).
+DEFAULTS = {"order_items": {"discount": "0"}}
+# The entity each reference column points to.
+REFERENCES: dict[str, dict[str, str]] = {
+    "product_categories": {"parent_id": "product_categories"},
+    "products": {"category_id": "product_categories"},
+    "orders": {"customer_id": "customers"},
+    "order_items": {"order_id": "orders", "product_id": "products"},
+}
+
+
+def _text(c: str) -> pl.Expr:
+    s = pl.col(c).str.strip_chars()
+    return pl.when(s == "").then(None).otherwise(s)
+
+
+# The helpers below read column c already trimmed (empty as null) by `check`.
+
+
+def _int(c: str, low: int, high: int) -> tuple[pl.Expr, pl.Expr]:
+    t = pl.col(c)
+    v = t.cast(pl.Int64, strict=False)
+    ok = t.str.contains(r"^[+-]?\d{1,19}$") & v.is_between(low, high)
+    return pl.when(ok).then(t), t.is_not_null() & ~ok.fill_null(False)
+
+
+def _decimal(c: str, places: int | None) -> tuple[pl.Expr, pl.Expr]:
+    t = pl.col(c)
+    frac = r"\d+" if places is None else rf"\d{{1,{places}}}"
+    ok = t.str.contains(rf"^[+-]?(\d{{1,10}}(\.{frac})?|\.{frac})$")
+    return pl.when(ok).then(t), t.is_not_null() & ~ok
+
+
+TS_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def parse_ts(text: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(timestamp, canonical text) of trimmed `YYYY-MM-DD HH:MM:SS` values, null
+    where unparseable or outside 1970-2100. Also accepted, on a slower path taken
+    only by the rows that need it: a `T` separator, a date alone (midnight),
+    fractional seconds (dropped)."""
+    parsed = text.str.strptime(pl.Datetime("us"), TS_FORMAT, strict=False, exact=True)
+    canon = text
+    miss = (parsed.is_null() & text.is_not_null()).arg_true()
+    if miss.len():
+        t = text.gather(miss).str.replace("T", " ", literal=True)
+        n = t.str.len_bytes()
+        t = pl.select(
+            pl.when(n == 10)
+            .then(t + " 00:00:00")
+            .when((n > 20) & (t.str.slice(19, 1) == "."))
+            .then(t.str.slice(0, 19))
+            .otherwise(t)
+        ).to_series()
+        parsed = parsed.scatter(miss, t.str.strptime(pl.Datetime("us"), TS_FORMAT, strict=False))
+        canon = canon.scatter(miss, t)
+    in_range = parsed.dt.year().is_between(1970, 2100).fill_null(False)
+    return parsed.zip_with(in_range, pl.Series([None], dtype=parsed.dtype)), canon.zip_with(
+        in_range, pl.Series([None], dtype=pl.String)
+    )
+
+
+def _enum(c: str, choices: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr]:
+    t = pl.col(c)
+    key = t.str.to_lowercase().str.replace_all(r"[\s_-]+", " ")
+    v = key.replace_strict({x.lower(): x for x in choices}, default=None, return_dtype=pl.String)
+    return v, t.is_not_null() & v.is_null()
+
+
+BOOLS = {"true": "t", "t": "t", "1": "t", "yes": "t", "false": "f", "f": "f", "0": "f", "no": "f"}
+
+
+def _reason(cond: pl.Expr, text: str) -> pl.Expr:
+    return pl.when(cond).then(pl.lit(text))
+
+
+def check(entity: str, batch: pl.DataFrame) -> pl.DataFrame:
+    """The batch with clean text columns and `_reasons` (null: valid)."""
+    spec = SPEC[entity]
+    df = batch.with_columns(_text(c).alias(c) for c in spec)
+    values: dict[str, pl.Expr] = {}
+    reasons: list[pl.Expr] = [
+        _reason(pl.col(EXTRA).is_not_null(), "row has more fields than the header"),
+        _reason(
+            pl.concat_str([pl.col(c) for c in spec], ignore_nulls=True)
+            .str.contains("\ufffd", literal=True)
+            .fill_null(False),
+            "not valid UTF-8",
+        ),
+    ]
+    typed: dict[str, pl.Expr | pl.Series] = {}
+    for c, col in spec.items():
+        t = pl.col(c)
+        v: pl.Expr = t
+        bad: pl.Expr | None = None
+        if col.kind in ("id32", "id64", "int"):
+            low = 1 if col.kind.startswith("id") else 0
+            v, bad = _int(c, low, INT64 if col.kind == "id64" else INT32)
+            msg = f"{c}: not {'a positive' if low else 'a non-negative'} integer"
+        elif col.kind in ("money", "decimal"):
+            v, bad = _decimal(c, 2 if col.kind == "money" else None)
+            msg = f"{c}: not a number" + (
+                " with at most two decimals" if col.kind == "money" else ""
+            )
+            typed[c] = v.cast(pl.Float64)
+        elif col.kind == "ts":
+            stamp, canon = parse_ts(df[c])
+            typed[c], v = stamp, pl.lit(canon)
+            bad = t.is_not_null() & pl.lit(canon).is_null()
+            msg = f"{c}: not a timestamp (YYYY-MM-DD HH:MM:SS, 1970-2100)"
+        elif col.kind == "bool":
+            v = t.str.to_lowercase().replace_strict(BOOLS, default=None, return_dtype=pl.String)
+            bad, msg = t.is_not_null() & v.is_null(), f"{c}: not True/False"
+        elif col.kind == "email":
+            v = t.str.to_lowercase()
+            bad, msg = t.is_not_null() & ~v.str.contains(EMAIL), f"{c}: not an email address"
+        elif col.kind == "enum":
+            v, bad = _enum(c, col.choices)
+            msg = f"{c}: not one of {', '.join(col.choices)}"
+        elif col.kind == "country":
+            v = t.str.to_uppercase()
+            bad = t.is_not_null() & ~v.str.contains(r"^[A-Z]{2}$")
+            msg = f"{c}: not an ISO country code"
+        if bad is not None:
+            reasons.append(_reason(bad, msg))
+        if col.required:
+            reasons.append(_reason(t.is_null(), f"{c}: required"))
+        values[c] = v if c not in DEFAULTS.get(entity, {}) else v.fill_null(DEFAULTS[entity][c])
+    reasons.extend(_row_rules(entity))
+    out = (
+        df.with_columns(
+            *[
+                (e if isinstance(e, pl.Expr) else pl.lit(e)).alias(f"_t_{c}")
+                for c, e in typed.items()
+            ]
+        )
+        .with_columns(_reasons=joined(reasons))
+        .with_columns(**values)
+    )
+    return out.drop(*[f"_t_{c}" for c in typed])
+
+
+def _t(c: str) -> pl.Expr:
+    """The typed value `check` parsed for column c."""
+    return pl.col(f"_t_{c}")
+
+
+def _row_rules(entity: str) -> list[pl.Expr]:
+    """Rules across a row's fields (on the typed values computed by `check`)."""
+    t = _t
+    if entity == "products":
+        return [
+            _reason(t("price") < 0, "price: negative"),
+            _reason(t("cost") < 0, "cost: negative"),
+        ]
+    if entity == "orders":
+        dates = ["order_date", "processing_date", "shipping_date", "delivery_date"]
+        out = [_reason(t("total_amount") < 0, "total_amount: negative")]
+        for i, later in enumerate(dates[1:], start=1):
+            earlier = pl.coalesce([t(d) for d in reversed(dates[:i])])
+            out.append(_reason(t(later) < earlier, f"{later}: before an earlier lifecycle date"))
+        return out
+    if entity == "order_items":
+        qty = pl.col("quantity").cast(pl.Int64, strict=False)
+        gross = t("price") * qty.cast(pl.Float64)
+        return [
+            _reason(t("price") < 0, "price: negative"),
+            _reason(t("discount") < 0, "discount: negative"),
+            _reason(
+                (qty > 0) & (t("discount") > gross + 0.005), "discount: more than price x quantity"
+            ),
+        ]
+    return []
+
+
+def reported_total(batch: pl.DataFrame) -> pl.Series:
+    """For valid item rows: the file's total where it differs from price x quantity
+    - discount by more than half a cent (else null): kept as a flag, not a reject."""
+    price = pl.col("price").cast(pl.Float64)
+    qty = pl.col("quantity").cast(pl.Float64)
+    disc = pl.col("discount").cast(pl.Float64).fill_null(0.0)
+    total = pl.col("total").cast(pl.Float64)
+    diff = (price * qty - disc - total).abs()
+    return batch.select(
+        pl.when(diff > 0.005).then(pl.col("total")).alias("reported_total")
+    ).to_series()
+
+
+def joined(reasons: list[pl.Expr]) -> pl.Expr:
+    s = pl.concat_str(reasons, separator=SEP, ignore_nulls=True)
+    return pl.when(s == "").then(None).otherwise(s)
+
+
+def add_reasons(batch: pl.DataFrame, cond: pl.Series | pl.Expr, text: str) -> pl.DataFrame:
+    """Add `text` to the reasons of the rows where `cond` holds."""
+    c = cond if isinstance(cond, pl.Expr) else pl.lit(cond)
+    return batch.with_columns(_reasons=joined([pl.col("_reasons"), _reason(c, text)]))
+
+
+def reasons_list(reasons: pl.Series) -> list[list[str]]:
+    """The reasons of each (rejected) row as a list."""
+    return [r.split(SEP) if r else [] for r in reasons.to_list()]
+
+
+def pg_array(reasons: pl.Expr) -> pl.Expr:
+    """Joined reasons as a PostgreSQL text[] literal (for COPY)."""
+    quoted = reasons.str.replace_all(r'(["\\])', r"\\$1").str.replace_all(SEP, '","', literal=True)
+    return pl.format('{{"{}"}}', quoted)

@@ -1,0 +1,276 @@
+"""Finding and reading the sales CSVs (shared/formats/sales.md).
+
+Files are `<entity>.csv` (the initial set) or `<entity>_<suffix>.csv` (a
+delivery), anywhere under the data dir. They are processed delivery by
+delivery (the initial set first, then suffixes in sorted order) and, within a
+delivery, in foreign-key order.
+
+Reading streams a file in batches of raw strings through Polars. Columns are
+matched by header name (any order; names trimmed and lower-cased; a BOM is
+ignored). Each row carries `_line`, the physical line it starts on (fields with
+embedded newlines are accounted for), and `_extra`, the first field beyond the
+header, if any (a row with too many fields).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from etl_toolkit.errors import InputError
+
+ENTITIES = ("product_categories", "products", "customers", "orders", "order_items")
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "product_categories": ("category_id", "name", "description", "parent_id", "created_at"),
+    "products": (
+        "product_id",
+        "name",
+        "description",
+        "price",
+        "cost",
+        "category_id",
+        "sku",
+        "inventory_count",
+        "weight",
+        "created_at",
+        "is_active",
+    ),
+    "customers": (
+        "customer_id",
+        "email",
+        "first_name",
+        "last_name",
+        "street_address",
+        "city",
+        "state",
+        "zip_code",
+        "country",
+        "phone",
+        "registration_date",
+        "last_login",
+    ),
+    "orders": (
+        "order_id",
+        "customer_id",
+        "order_date",
+        "status",
+        "payment_method",
+        "shipping_address",
+        "shipping_city",
+        "shipping_state",
+        "shipping_zip",
+        "shipping_country",
+        "processing_date",
+        "shipping_date",
+        "delivery_date",
+        "total_amount",
+    ),
+    "order_items": (
+        "order_item_id",
+        "order_id",
+        "product_id",
+        "quantity",
+        "price",
+        "discount",
+        "total",
+    ),
+}
+KEYS = {
+    "product_categories": "category_id",
+    "products": "product_id",
+    "customers": "customer_id",
+    "orders": "order_id",
+    "order_items": "order_item_id",
+}
+# Columns that may be absent from a file's header (they are nullable).
+OPTIONAL = {
+    "product_categories": {"description", "parent_id", "created_at"},
+    "products": {"description", "cost", "inventory_count", "weight", "created_at"},
+    "customers": {
+        "first_name",
+        "last_name",
+        "street_address",
+        "city",
+        "state",
+        "zip_code",
+        "country",
+        "phone",
+        "registration_date",
+        "last_login",
+    },
+    "orders": {
+        "payment_method",
+        "shipping_address",
+        "shipping_city",
+        "shipping_state",
+        "shipping_zip",
+        "shipping_country",
+        "processing_date",
+        "shipping_date",
+        "delivery_date",
+    },
+    "order_items": {"discount"},
+}
+_NAME = re.compile(
+    r"^(?P<entity>product_categories|products|customers|orders|order_items)"
+    r"(?:_(?P<suffix>.+))?\.csv$",
+    re.IGNORECASE,
+)
+BATCH_ROWS = 250_000
+EXTRA = "_extra"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    entity: str
+    path: Path
+    rel: str  # path relative to the data dir, as reported
+    delivery: str  # "" for the initial set, else the file's suffix
+
+    @property
+    def order(self) -> tuple[str, str, int]:
+        return (self.delivery, str(Path(self.rel).parent), ENTITIES.index(self.entity))
+
+
+@dataclass(frozen=True)
+class Discovered:
+    files: list[SourceFile]
+    ignored: list[str]  # CSV files whose names match no entity
+
+
+def discover(data_dir: Path) -> Discovered:
+    """Every entity file under `data_dir`, in load order."""
+    if not data_dir.is_dir():
+        raise InputError(
+            f"data dir {data_dir} does not exist or is not a folder",
+            hint="pass --data-dir, or generate one: etl sales generate --out DIR",
+        )
+    files, ignored = [], []
+    for path in sorted(data_dir.rglob("*")):
+        if not path.is_file() or path.suffix.lower() != ".csv":
+            continue
+        rel = str(path.relative_to(data_dir))
+        m = _NAME.match(path.name)
+        if m is None:
+            ignored.append(rel)
+            continue
+        entity = m["entity"].lower()
+        files.append(SourceFile(entity, path, rel, m["suffix"] or ""))
+    files.sort(key=lambda f: f.order)
+    return Discovered(files, ignored)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fp:
+        while chunk := fp.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Header:
+    names: list[str]  # as read from the file, normalised
+    unknown: list[str]  # names the entity does not have (read, then ignored)
+
+
+def read_header(f: SourceFile) -> Header:
+    """The header row, checked: every required column present, none twice."""
+    with f.path.open("rb") as fp:
+        first = fp.readline(1 << 20)
+    if not first.strip():
+        raise InputError(f"{f.rel}: empty file (no header row)")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{f.rel}: the header row is not UTF-8") from None
+    row = next(csv.reader(io.StringIO(text)), [])
+    names = [n.strip().lower() for n in row]
+    expected = COLUMNS[f.entity]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"{f.rel}: column(s) named twice in the header: {', '.join(dupes)}")
+    missing = [c for c in expected if c not in names and c not in OPTIONAL[f.entity]]
+    if missing:
+        raise InputError(
+            f"{f.rel}: header lacks required column(s) {', '.join(missing)}",
+            hint=f"{f.entity} columns: {', '.join(expected)}",
+        )
+    return Header(names, [n for n in names if n not in expected])
+
+
+def _scan(f: SourceFile, header: Header) -> tuple[pl.LazyFrame, list[str]]:
+    names = [n if n else f"_unnamed{i}" for i, n in enumerate(header.names)]
+    schema = dict.fromkeys([*names, EXTRA], pl.String)
+    lf = pl.scan_csv(
+        f.path,
+        has_header=False,
+        skip_rows=1,
+        schema=schema,
+        missing_columns="insert",
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+    )
+    return lf, names
+
+
+def read_batches(
+    f: SourceFile, header: Header, batch_rows: int = BATCH_ROWS
+) -> Iterator[pl.DataFrame]:
+    """The file's rows in batches: every expected column as a string (null when
+    empty or absent from the header), plus `_row` (0-based), `_line` and `_extra`."""
+    lf, names = _scan(f, header)
+    expected = COLUMNS[f.entity]
+    next_line, next_row = 2, 0
+    try:
+        for batch in lf.collect_batches(chunk_size=batch_rows):
+            if batch.height == 0:
+                continue
+            # A field with embedded newlines makes its row span several lines.
+            nl = pl.sum_horizontal(
+                pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in names
+            ).cast(pl.Int64)
+            batch = batch.with_columns(_nl=nl, _row=pl.int_range(pl.len(), dtype=pl.Int64))
+            batch = batch.with_columns(
+                _line=next_line + pl.col("_row") + pl.col("_nl").cum_sum() - pl.col("_nl"),
+                _row=pl.col("_row") + next_row,
+            )
+            next_line += batch.height + int(batch["_nl"].sum())
+            next_row += batch.height
+            yield batch.select(
+                *[
+                    pl.col(c) if c in names else pl.lit(None, dtype=pl.String).alias(c)
+                    for c in expected
+                ],
+                "_row",
+                "_line",
+                EXTRA,
+            )
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"{f.rel}: cannot be read as CSV ({exc})") from None
+
+
+def duplicate_rows(f: SourceFile, header: Header, keys: dict[str, pl.Expr]) -> dict[str, pl.Series]:
+    """Per named key expression, the row indices (0-based, in file order) whose
+    value repeats an earlier row's: within one file the first occurrence wins."""
+    lf, names = _scan(f, header)
+    usable = {k: e for k, e in keys.items() if all(c in names for c in e.meta.root_names())}
+    if not usable:
+        return {}
+    try:
+        frame = lf.select(**usable).with_row_index("_row").collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"{f.rel}: cannot be read as CSV ({exc})") from None
+    return {
+        k: frame.filter(pl.col(k).is_not_null() & ~pl.col(k).is_first_distinct())["_row"].cast(
+            pl.Int64
+        )
+        for k in usable
+    }
