@@ -108,16 +108,21 @@ CREATE TABLE sales.order_items (
 );
 CREATE INDEX order_items_order_idx ON sales.order_items (order_id);
 
--- Input files already loaded, by content: `--incremental` skips them.
+-- Input files already loaded, by content: `--incremental` skips them. Where a
+-- file was read (absolute path, size, mtime) lets the next run skip hashing a
+-- file that has not changed since.
 CREATE TABLE sales.files (
     sha256     text PRIMARY KEY,
     entity     text NOT NULL,
-    path       text NOT NULL,
+    path       text NOT NULL,  -- relative to the data dir, as reported
+    abs_path   text NOT NULL,
     bytes      bigint NOT NULL,
+    mtime_ns   bigint NOT NULL,
     rows_read  bigint NOT NULL,
     run_id     bigint NOT NULL,
     loaded_at  timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX files_stat_idx ON sales.files (abs_path, bytes, mtime_ns);
 
 -- Every input row that was not loaded, with every reason.
 CREATE TABLE sales.rejects (

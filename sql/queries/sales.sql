@@ -18,12 +18,18 @@ SELECT set_config('TimeZone', 'UTC', false), set_config('synchronous_commit', 'o
 -- name: file_loaded
 SELECT run_id, loaded_at, path FROM sales.files WHERE sha256 = %(sha256)s
 
+-- name: file_seen
+SELECT sha256 FROM sales.files
+WHERE abs_path = %(abs_path)s AND bytes = %(bytes)s AND mtime_ns = %(mtime_ns)s
+LIMIT 1
+
 -- name: record_file
-INSERT INTO sales.files (sha256, entity, path, bytes, rows_read, run_id)
-VALUES (%(sha256)s, %(entity)s, %(path)s, %(bytes)s, %(rows_read)s, %(run_id)s)
+INSERT INTO sales.files (sha256, entity, path, abs_path, bytes, mtime_ns, rows_read, run_id)
+VALUES (%(sha256)s, %(entity)s, %(path)s, %(abs_path)s, %(bytes)s, %(mtime_ns)s,
+        %(rows_read)s, %(run_id)s)
 ON CONFLICT (sha256) DO UPDATE
-SET path = EXCLUDED.path, rows_read = EXCLUDED.rows_read, run_id = EXCLUDED.run_id,
-    loaded_at = now()
+SET path = EXCLUDED.path, abs_path = EXCLUDED.abs_path, mtime_ns = EXCLUDED.mtime_ns,
+    rows_read = EXCLUDED.rows_read, run_id = EXCLUDED.run_id, loaded_at = now()
 
 -- name: known_product_categories
 SELECT k.id FROM unnest(%(ids)s::bigint[]) AS k(id)
@@ -190,29 +196,25 @@ SELECT (order_date AT TIME ZONE 'UTC')::date, count(*), sum(units), sum(revenue)
 FROM sales.order_totals WHERE counted
 GROUP BY 1
 
--- Per (order, product) first, so that an order counts once per product and
--- once per category.
+-- An order counts once per product and once per category (count DISTINCT:
+-- an order may have several lines of one product).
 -- name: rebuild_daily_product_sales
-CREATE TEMP TABLE order_products ON COMMIT DROP AS
-SELECT (t.order_date AT TIME ZONE 'UTC')::date AS day, i.order_id, i.product_id,
-       sum(i.quantity) AS units, sum(i.total) AS revenue
-FROM sales.order_items i JOIN sales.order_totals t ON t.order_id = i.order_id AND t.counted
-GROUP BY 1, 2, 3;
 TRUNCATE sales.daily_product_sales;
 INSERT INTO sales.daily_product_sales (day, product_id, orders, units, revenue)
-SELECT day, product_id, count(*), sum(units), sum(revenue)
-FROM order_products GROUP BY day, product_id
+SELECT (t.order_date AT TIME ZONE 'UTC')::date, i.product_id, count(DISTINCT i.order_id),
+       sum(i.quantity), sum(i.total)
+FROM sales.order_items i JOIN sales.order_totals t ON t.order_id = i.order_id AND t.counted
+GROUP BY 1, 2
 
 -- name: rebuild_daily_category_sales
 TRUNCATE sales.daily_category_sales;
 INSERT INTO sales.daily_category_sales (day, category_id, orders, units, revenue)
-SELECT day, category_id, count(*), sum(units), sum(revenue)
-FROM (
-    SELECT op.day, op.order_id, p.category_id, sum(op.units) AS units, sum(op.revenue) AS revenue
-    FROM order_products op JOIN sales.products p ON p.product_id = op.product_id
-    GROUP BY 1, 2, 3
-) oc
-GROUP BY day, category_id
+SELECT (t.order_date AT TIME ZONE 'UTC')::date, p.category_id, count(DISTINCT i.order_id),
+       sum(i.quantity), sum(i.total)
+FROM sales.order_items i
+JOIN sales.order_totals t ON t.order_id = i.order_id AND t.counted
+JOIN sales.products p ON p.product_id = i.product_id
+GROUP BY 1, 2
 
 -- name: rebuild_dim_date
 TRUNCATE sales.dim_date;

@@ -4,6 +4,7 @@ derived data against an independent computation, the data-quality gate, partitio
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -436,3 +437,17 @@ def test_cli_report_on_the_samples(settings: Settings, tmp_path: Path) -> None:
         app, ["sales", "--data-dir", str(ROOT / "samples" / "sales"), "--incremental"]
     )
     assert again.exit_code == 0 and "nothing new" in again.output
+
+
+def test_the_ledger_is_keyed_by_content_not_by_name_or_time(db: Database, tmp_path: Path) -> None:
+    data = _copy(BASE, tmp_path / "d")
+    run_sales(db, data)
+    items = data / "order_items.csv"
+    os.utime(items, (1_000_000_000, 1_000_000_000))  # touched: hashed again, same content
+    shutil.copy(data / "customers.csv", data / "customers_copy.csv")  # same content, new name
+    again = run_sales(db, data, incremental=True)
+    assert again.status == "nothing new"
+    items.write_text(items.read_text() + "11,10,3,1,5.00,0,5.00\n")  # changed content
+    r = run_sales(db, data, incremental=True)
+    loaded = [f for f in r.load.files if f.status == "loaded"]
+    assert [(f.file, f.inserted, f.unchanged) for f in loaded] == [("order_items.csv", 1, 5)]

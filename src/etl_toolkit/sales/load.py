@@ -19,8 +19,10 @@ run loads it again, exactly once.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -66,6 +68,7 @@ PARENTS = {
     "orders": ("customers",),
     "order_items": ("orders", "products"),
 }
+REJECT_BATCH = 50_000
 # Tables whose indexes a bulk load builds after the COPY (no foreign key
 # references their keys).
 DEFER_INDEXES = ("customers", "orders", "order_items")
@@ -180,20 +183,14 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
     result = LoadResult(run_id, str(data_dir), incremental, ignored=found.ignored)
     known = {e: Known(e) for e in ENTITIES}
     failed: set[tuple[str, str]] = set()  # (delivery, entity) whose file failed
-    with db.connect(autocommit=True) as conn:
+    with db.connect(autocommit=True) as conn, db.connect(autocommit=True) as lookup:
         conn.execute(query("sales", "tune_session"))
         for f in found.files:
             rep = FileReport(f.rel, f.entity, f.delivery)
             result.files.append(rep)
             t0 = time.perf_counter()
             try:
-                rep.sha256 = sha256(f.path)
-                if (
-                    incremental
-                    and conn.execute(
-                        query("sales", "file_loaded"), {"sha256": rep.sha256}
-                    ).fetchone()
-                ):
+                if incremental and _already_loaded(conn, f, rep):
                     rep.status = "skipped"
                     continue
                 broken = [p for p in PARENTS.get(f.entity, ()) if (f.delivery, p) in failed]
@@ -202,7 +199,7 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
                         f"{f.rel}: not loaded because this delivery's {broken[0]} file failed"
                     )
                 with conn.transaction():
-                    accepted = _load_file(conn, f, rep, run_id, known)
+                    accepted = _load_file(conn, lookup, f, rep, run_id, known)
                 for entity, ids in accepted.items():
                     known[entity].add(ids)
                 rep.status = "loaded"
@@ -229,6 +226,23 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
             )
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _already_loaded(conn: Conn, f: SourceFile, rep: FileReport) -> bool:
+    """Whether the ledger holds this content. A file seen before at the same
+    absolute path with the same size and mtime is not hashed again."""
+    st = f.path.stat()
+    seen = conn.execute(
+        query("sales", "file_seen"),
+        {"abs_path": str(f.path.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns},
+    ).fetchone()
+    if seen:
+        rep.sha256 = str(seen["sha256"])
+        return True
+    rep.sha256 = sha256(f.path)
+    return (
+        conn.execute(query("sales", "file_loaded"), {"sha256": rep.sha256}).fetchone() is not None
+    )
 
 
 def _fail(rep: FileReport, failed: set[tuple[str, str]], f: SourceFile, error: str) -> None:
@@ -271,10 +285,19 @@ def _dup_keys(entity: str) -> dict[str, pl.Expr]:
 
 
 def _load_file(
-    conn: Conn, f: SourceFile, rep: FileReport, run_id: int, known: dict[str, Known]
+    conn: Conn,
+    lookup: Conn,
+    f: SourceFile,
+    rep: FileReport,
+    run_id: int,
+    known: dict[str, Known],
 ) -> dict[str, pl.Series]:
+    """One file in the caller's transaction on `conn`; `lookup` (autocommit) answers
+    which referenced ids exist while `conn` is busy with COPY."""
     entity, table = f.entity, f"sales.{f.entity}"
     header = read_header(f)
+    if not rep.sha256:
+        rep.sha256 = sha256(f.path)
     dups = duplicate_rows(f, header, _dup_keys(entity))
     bulk = is_empty(conn, table)
     rep.mode = "bulk" if bulk else "merge"
@@ -287,23 +310,26 @@ def _load_file(
             [*TARGET[entity], "run_id"],
             extra={"_line": "bigint", "_raw": "text"},
         )
-    stack = ExitStack()
-    if bulk and entity in DEFER_INDEXES:
-        stack.enter_context(deferred_indexes(conn, table))
-    rejects = _Rejects(conn, run_id, f, rep)
+    rejects = _Rejects(run_id, f, rep)
     months = _Months(conn) if entity == "orders" else None
     accepted: list[pl.Series] = []
-    batches = _validated(conn, f, header, dups, known)
+    batches = _validated(lookup, f, header, dups, known)
     if entity == "product_categories":
         whole = list(batches)
-        batches = iter([_resolve_categories(conn, whole)] if whole else [])
-    with stack:
-        for raw, checked in batches:
-            good = _copy_batch(
-                conn, f, rep, run_id, target, raw, checked, rejects, months, bulk=bulk
-            )
-            if good is not None:
-                accepted.append(good[KEYS[entity]].cast(pl.Int64))
+        batches = iter([_resolve_categories(lookup, whole)] if whole else [])
+    with ExitStack() as stack:
+        if bulk and entity in DEFER_INDEXES:
+            stack.enter_context(deferred_indexes(conn, table))
+        with _Writer(conn) as writer:
+            for raw, checked in batches:
+                good = _copy_batch(
+                    writer, f, rep, run_id, target, raw, checked, rejects, months, bulk=bulk
+                )
+                if good is not None:
+                    accepted.append(good[KEYS[entity]].cast(pl.Int64))
+                if rejects.rows >= REJECT_BATCH:
+                    writer.submit(rejects.copy_job(conn))
+            writer.submit(rejects.copy_job(conn))
     if bulk:
         rep.inserted = rep.read - rep.rejected
         if entity in ("orders", "order_items"):
@@ -316,16 +342,19 @@ def _load_file(
             rep_counts.updated,
             rep_counts.unchanged,
         )
+        rejects.copy_job(conn)()
     if entity == "product_categories":
         conn.execute(query("sales", "update_category_tree"))
-    rejects.flush()
+    st = f.path.stat()
     conn.execute(
         query("sales", "record_file"),
         {
             "sha256": rep.sha256,
             "entity": entity,
             "path": f.rel,
-            "bytes": f.path.stat().st_size,
+            "abs_path": str(f.path.resolve()),
+            "bytes": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
             "rows_read": rep.read,
             "run_id": run_id,
         },
@@ -334,8 +363,45 @@ def _load_file(
     return {entity: ids}
 
 
+class _Writer:
+    """Runs a file's database work on its connection in a background thread, in
+    submission order, so that Polars prepares the next batch while PostgreSQL
+    ingests the previous one (on two cores: one validates, one is the server's
+    COPY). Nothing else may use the connection until the block ends; the first
+    error is raised there."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+        self.jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="sales-writer", daemon=True)
+
+    def __enter__(self) -> _Writer:
+        self.thread.start()
+        return self
+
+    def submit(self, job: Callable[[], None]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.jobs.put(job)
+
+    def _run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            if self.error is None:
+                try:
+                    job()
+                except BaseException as exc:  # handed to the submitting thread
+                    self.error = exc
+
+    def __exit__(self, *exc: object) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
+
+
 def _copy_batch(
-    conn: Conn,
+    writer: _Writer,
     f: SourceFile,
     rep: FileReport,
     run_id: int,
@@ -357,15 +423,20 @@ def _copy_batch(
     if f.entity == "order_items":
         good = good.with_columns(reported_total=rules.reported_total(good))
         rep.flagged += int(good["reported_total"].is_not_null().sum())
-    if months is not None:
-        months.ensure(good["order_date"])
     columns = [*TARGET[f.entity]] + ([] if bulk else ["_line"])
     frame = good.select(*columns, run_id=pl.lit(run_id, dtype=pl.Int64))
     if not bulk:
         frame = frame.with_columns(_raw=_raw_json(raw.filter(~bad)))
     for c in TARGET[f.entity]:
         rep.nulls[c] = rep.nulls.get(c, 0) + frame[c].null_count()
-    copy_frame(conn, target, frame)
+    dates = good["order_date"] if months is not None else None
+
+    def job() -> None:
+        if months is not None and dates is not None:
+            months.ensure(dates)  # the month partitions exist before the rows arrive
+        copy_frame(writer.conn, target, frame)
+
+    writer.submit(job)
     return good
 
 
@@ -478,8 +549,8 @@ class _Rejects:
 
     COLUMNS = ("run_id", "file", "line", "entity", "record_key", "reasons", "raw")
 
-    def __init__(self, conn: Conn, run_id: int, f: SourceFile, rep: FileReport) -> None:
-        self.conn, self.run_id, self.f, self.rep = conn, run_id, f, rep
+    def __init__(self, run_id: int, f: SourceFile, rep: FileReport) -> None:
+        self.run_id, self.f, self.rep = run_id, f, rep
         self.frames: list[pl.DataFrame] = []
         self.rows = 0
 
@@ -504,8 +575,6 @@ class _Rejects:
             )
         )
         self.rows += checked.height
-        if self.rows >= 50_000:
-            self.flush()
 
     def add_sql(self, row: dict[str, Any]) -> None:
         """A row refused by a database check (it was counted as staged, not rejected)."""
@@ -521,20 +590,25 @@ class _Rejects:
             )
         )
 
-    def flush(self) -> None:
-        if not self.frames:
-            return
-        frame = pl.concat(self.frames, how="vertical_relaxed").select(
-            run_id=pl.lit(self.run_id, dtype=pl.Int64),
-            file=pl.lit(self.f.rel),
-            line="line",
-            entity=pl.lit(self.f.entity),
-            record_key="record_key",
-            reasons="reasons",
-            raw="raw",
-        )
-        copy_frame(self.conn, "sales.rejects", frame)
-        self.frames, self.rows = [], 0
+    def copy_job(self, conn: Conn) -> Callable[[], None]:
+        """A job that COPYs the rows gathered so far (taken now) into sales.rejects."""
+        frames, self.frames, self.rows = self.frames, [], 0
+
+        def job() -> None:
+            if not frames:
+                return
+            frame = pl.concat(frames, how="vertical_relaxed").select(
+                run_id=pl.lit(self.run_id, dtype=pl.Int64),
+                file=pl.lit(self.f.rel),
+                line="line",
+                entity=pl.lit(self.f.entity),
+                record_key="record_key",
+                reasons="reasons",
+                raw="raw",
+            )
+            copy_frame(conn, "sales.rejects", frame)
+
+        return job
 
 
 class _Months:

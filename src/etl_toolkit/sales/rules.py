@@ -300,5 +300,5 @@ def reasons_list(reasons: pl.Series) -> list[list[str]]:
 
 def pg_array(reasons: pl.Expr) -> pl.Expr:
     """Joined reasons as a PostgreSQL text[] literal (for COPY)."""
-    quoted = reasons.str.replace_all(r'(["\\])', r"\\$1").str.replace_all(SEP, '","', literal=True)
+    quoted = reasons.str.replace_all(r'(["\\])', r"\$1").str.replace_all(SEP, '","', literal=True)
     return pl.format('{{"{}"}}', quoted)

@@ -1,0 +1,163 @@
+"""Validation and cleaning rules of etl sales, one row at a time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+
+from etl_toolkit.sales import rules
+from etl_toolkit.sales.source import COLUMNS, EXTRA
+
+
+def _row(entity: str, **values: str | None) -> pl.DataFrame:
+    data: dict[str, list[str | None]] = {c: [values.get(c)] for c in COLUMNS[entity]}
+    data[EXTRA] = [values.get(EXTRA)]
+    return pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
+
+
+GOOD_ITEM = {
+    "order_item_id": "1",
+    "order_id": "2",
+    "product_id": "3",
+    "quantity": "2",
+    "price": "10.50",
+    "discount": "1.00",
+    "total": "20.00",
+}
+
+
+def _reasons(entity: str, **values: str | None) -> list[str]:
+    out = rules.check(entity, _row(entity, **values))
+    return rules.reasons_list(out["_reasons"])[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-01 10:00:00", "2024-03-01 10:00:00"),
+        ("2024-03-01T10:00:00", "2024-03-01 10:00:00"),
+        ("2024-03-01", "2024-03-01 00:00:00"),
+        ("2024-03-01 10:00:00.123456", "2024-03-01 10:00:00"),
+        ("01/03/2024 10:00:00", None),
+        ("2024-02-30 10:00:00", None),
+        ("1969-12-31 23:59:59", None),
+        ("2024-03-01 25:00:00", None),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_timestamps(text: str | None, expected: str | None) -> None:
+    stamp, canon = rules.parse_ts(pl.Series([text], dtype=pl.String))
+    assert canon[0] == expected
+    if expected:
+        assert stamp[0] == datetime.fromisoformat(expected)
+
+
+def test_a_valid_item_has_no_reason_and_keeps_its_values() -> None:
+    out = rules.check("order_items", _row("order_items", **GOOD_ITEM))
+    assert out["_reasons"][0] is None
+    assert out.select(COLUMNS["order_items"]).row(0) == tuple(GOOD_ITEM.values())
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"quantity": "0"}, "quantity: not a positive integer"),
+        ({"quantity": "-2"}, "quantity: not a positive integer"),
+        ({"quantity": "2.5"}, "quantity: not a positive integer"),
+        ({"quantity": "99999999999"}, "quantity: not a positive integer"),
+        ({"order_id": None}, "order_id: required"),
+        ({"order_id": "   "}, "order_id: required"),
+        ({"price": "10.505"}, "price: not a number with at most two decimals"),
+        ({"price": "1e3"}, "price: not a number with at most two decimals"),
+        ({"price": "-1.00"}, "price: negative"),
+        ({"discount": "-1"}, "discount: negative"),
+        ({"discount": "21.01"}, "discount: more than price x quantity"),
+        ({EXTRA: "surplus"}, "row has more fields than the header"),
+        ({"total": "\ufffd"}, "not valid UTF-8"),
+    ],
+)
+def test_each_item_rule(change: dict[str, str | None], reason: str) -> None:
+    assert reason in _reasons("order_items", **(GOOD_ITEM | change))
+
+
+def test_every_reason_of_a_row_is_kept() -> None:
+    got = _reasons("order_items", **(GOOD_ITEM | {"quantity": "x", "price": "", "order_id": "0"}))
+    assert set(got) == {
+        "quantity: not a positive integer",
+        "price: required",
+        "order_id: not a positive integer",
+    }
+
+
+def test_a_missing_discount_is_zero_and_a_wrong_total_is_kept_as_reported() -> None:
+    out = rules.check("order_items", _row("order_items", **(GOOD_ITEM | {"discount": None})))
+    assert out["discount"][0] == "0" and out["_reasons"][0] is None
+    assert rules.reported_total(out)[0] == "20.00"  # 2 x 10.50 - 0 = 21.00
+    ok = rules.check("order_items", _row("order_items", **GOOD_ITEM))
+    assert rules.reported_total(ok)[0] is None
+
+
+def test_orders_normalise_enumerations_and_check_lifecycle_dates() -> None:
+    base = {
+        "order_id": "1",
+        "customer_id": "2",
+        "order_date": "2024-03-01 10:00:00",
+        "status": " in_transit ",
+        "payment_method": "APPLE PAY",
+        "shipping_country": "us",
+        "total_amount": "5.00",
+    }
+    out = rules.check("orders", _row("orders", **base))
+    assert out.select("status", "payment_method", "shipping_country").row(0) == (
+        "In Transit",
+        "Apple Pay",
+        "US",
+    )
+    assert out["_reasons"][0] is None
+    late = base | {"processing_date": "2024-03-02 00:00:00", "shipping_date": "2024-03-01 11:00:00"}
+    assert _reasons("orders", **late) == ["shipping_date: before an earlier lifecycle date"]
+    assert _reasons("orders", **(base | {"status": "Lost"}))[0].startswith("status: not one of")
+
+
+@pytest.mark.parametrize(
+    ("email", "ok"),
+    [
+        ("ada@example.com", True),
+        (" Ada.Lovelace+x@Example.CO.uk ", True),
+        ("ada at example.com", False),
+        ("ada@example", False),
+        ("ada@@example.com", False),
+        ("a b@example.com", False),
+    ],
+)
+def test_email_shape(email: str, ok: bool) -> None:
+    got = _reasons("customers", customer_id="1", email=email)
+    assert (got == []) is ok, got
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("True", "t"), ("false", "f"), ("1", "t"), ("NO", "f")]
+)
+def test_booleans(text: str, value: str) -> None:
+    out = rules.check(
+        "products",
+        _row(
+            "products",
+            product_id="1",
+            name="n",
+            price="1",
+            category_id="1",
+            sku="s",
+            is_active=text,
+        ),
+    )
+    assert out["is_active"][0] == value and out["_reasons"][0] is None
+
+
+def test_reasons_become_a_postgres_array_literal() -> None:
+    joined = rules.SEP.join(['a "quoted" reason', "back\\slash"])
+    got = pl.select(rules.pg_array(pl.lit(joined))).item()
+    assert got == '{"a \\"quoted\\" reason","back\\\\slash"}'
