@@ -78,10 +78,10 @@ def pgloader(db: Database) -> float | None:
     if exe is None:
         return None
     with db.connect() as conn:
-        info = conn.info
         conn.execute(SQL["truncate_bare"])
-    host = f"unix:{info.host}" if info.host.startswith("/") else info.host
-    url = f"postgresql://{info.user}@{host}:{info.port}/{info.dbname}"
+        host, port, user, dbname = conn.info.host, conn.info.port, conn.info.user, conn.info.dbname
+    host = f"unix:{host}" if host.startswith("/") else host
+    url = f"postgresql://{user}@{host}:{port}/{dbname}"
     commands = "\n".join(
         f"""LOAD CSV FROM '{DATA / f"{e}.csv"}' ({", ".join(COLUMNS[e])})
     INTO {url}?tablename=bare_{e} ({", ".join(COLUMNS[e])})

@@ -1,0 +1,307 @@
+"""Reads of the sales schema for the GraphQL API and the dashboard.
+
+Every list is a keyset page: a cursor is the last row's sort key and id
+(base64 JSON), and the next page starts strictly after it, so page 1,000
+costs what page 1 costs. Sort orders come from enums mapped here to
+expressions written in code (never from input text).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from psycopg import sql
+
+from etl_toolkit.db.connect import Database
+from etl_toolkit.db.queries import query
+from etl_toolkit.errors import InputError
+
+T = TypeVar("T")
+Conn = psycopg.Connection[Any]
+MAX_PAGE = 100
+MAX_DAYS = 3_700
+BUCKETS = {"DAY": "day", "WEEK": "week", "MONTH": "month"}
+# Sort enum -> (key expression over the aggregate, descending?)
+PRODUCT_SORTS = {
+    "REVENUE_DESC": ("a.revenue", True),
+    "REVENUE_ASC": ("a.revenue", False),
+    "UNITS_DESC": ("a.units::numeric", True),
+    "UNITS_ASC": ("a.units::numeric", False),
+    "ORDERS_DESC": ("a.orders::numeric", True),
+    "PRODUCT_ID_ASC": ("a.product_id::numeric", False),
+}
+RANK_KEYS = {"REVENUE": "revenue", "UNITS": "units"}
+STATUSES = {
+    "PROCESSING": "Processing",
+    "SHIPPED": "Shipped",
+    "IN_TRANSIT": "In Transit",
+    "DELIVERED": "Delivered",
+    "CANCELLED": "Cancelled",
+    "RETURNED": "Returned",
+}
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    cursors: list[str]
+    has_next: bool
+    total: int
+    has_previous: bool = False
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise InputError("dates: `to` is before `from`")
+        if (self.end - self.start).days > MAX_DAYS:
+            raise InputError(f"dates: at most {MAX_DAYS} days")
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    category_id: int | None = None
+    include_subcategories: bool = True
+    product_ids: list[int] | None = None
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    statuses: list[str] | None = None
+    dates: DateRange | None = None
+    total_min: Decimal | None = None
+    total_max: Decimal | None = None
+
+
+@dataclass
+class Batch:
+    """Rows fetched once per request and shared by every resolver that needs them
+    (a page of orders asks for its items in one query, not one per order)."""
+
+    db: Database
+    cache: dict[tuple[str, Any], Any] = field(default_factory=dict)
+
+
+def encode_cursor(*values: Any) -> str:
+    raw = json.dumps([str(v) if isinstance(v, Decimal | date) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("after: not a cursor this API issued") from None
+    if not isinstance(values, list) or len(values) != arity:
+        raise InputError("after: not a cursor this API issued")
+    return values
+
+
+def page_size(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE:
+        raise InputError(f"first: between 1 and {MAX_PAGE}")
+    return first
+
+
+def _rows(conn: Conn, stmt: sql.SQL | sql.Composed, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(conn.execute(stmt, params).fetchall())
+
+
+def subtree(conn: Conn, category_id: int) -> list[int]:
+    row = conn.execute(query("sales", "api_category_subtree"), {"id": category_id}).fetchone()
+    ids = row["ids"] if row else None
+    if not ids:
+        raise InputError(f"categoryId: no category {category_id}")
+    return [int(i) for i in ids]
+
+
+def _categories(conn: Conn, f: ProductFilter) -> list[int] | None:
+    if f.category_id is None:
+        return None
+    return subtree(conn, f.category_id) if f.include_subcategories else [f.category_id]
+
+
+def product_sales(
+    db: Database,
+    dates: DateRange,
+    f: ProductFilter,
+    sort: str,
+    first: int,
+    after: str | None,
+) -> Page[dict[str, Any]]:
+    """Units, revenue and orders per product over `dates`, filtered and sorted."""
+    key, desc = PRODUCT_SORTS[sort]
+    limit = page_size(first)
+    params: dict[str, Any] = {
+        "date_from": dates.start,
+        "date_to": dates.end,
+        "products": f.product_ids,
+        "price_min": f.price_min,
+        "price_max": f.price_max,
+        "active": f.active,
+        "limit": limit + 1,
+    }
+    seek: sql.Composable = sql.SQL("true")
+    if after:
+        k, pid = decode_cursor(after, 2)
+        params["k"], params["pid"] = Decimal(str(k)), int(pid)
+        seek = sql.SQL(
+            "k.sort_key {} %(k)s OR (k.sort_key = %(k)s AND k.product_id > %(pid)s)"
+        ).format(sql.SQL("<" if desc else ">"))
+    order = sql.SQL("k.sort_key {}, k.product_id").format(sql.SQL("DESC" if desc else "ASC"))
+    stmt = query("sales", "api_product_sales").format(key=sql.SQL(key), seek=seek, order=order)
+    with db.connect() as conn:
+        params["categories"] = _categories(conn, f)
+        rows = _rows(conn, stmt, params)
+    total = int(rows[0]["total_count"]) if rows else 0
+    rows = rows[: limit + 1]
+    page = rows[:limit]
+    return Page(
+        page,
+        [encode_cursor(r["sort_key"], r["product_id"]) for r in page],
+        len(rows) > limit,
+        total,
+        after is not None,
+    )
+
+
+def product_periods(
+    db: Database, ids: list[int], dates: DateRange, granularity: str
+) -> dict[int, list[dict[str, Any]]]:
+    """Per product: its sales per day, week or month (one query for all the ids)."""
+    stmt = query("sales", "api_product_periods").format(bucket=sql.Literal(BUCKETS[granularity]))
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    with db.connect() as conn:
+        for r in _rows(conn, stmt, {"ids": ids, "date_from": dates.start, "date_to": dates.end}):
+            out[int(r["product_id"])].append(r)
+    return out
+
+
+def by_ids(db: Database, name: str, ids: list[int], key: str) -> dict[int, dict[str, Any]]:
+    """Rows of a named lookup query for many ids at once, by id."""
+    if not ids:
+        return {}
+    with db.connect() as conn:
+        return {int(r[key]): r for r in _rows(conn, query("sales", name), {"ids": ids})}
+
+
+def customer_orders(
+    db: Database, customer_id: int, f: OrderFilter, first: int, after: str | None
+) -> Page[dict[str, Any]]:
+    limit = page_size(first)
+    params: dict[str, Any] = {
+        "customer_id": customer_id,
+        "statuses": [STATUSES[s] for s in f.statuses] if f.statuses else None,
+        "date_from": f.dates.start if f.dates else None,
+        "date_to": f.dates.end if f.dates else None,
+        "total_min": f.total_min,
+        "total_max": f.total_max,
+        "after_date": None,
+        "after_id": None,
+        "limit": limit + 1,
+    }
+    if after:
+        params["after_date"], params["after_id"] = decode_cursor(after, 2)
+    with db.connect() as conn:
+        rows = _rows(conn, query("sales", "api_customer_orders"), params)
+        count = conn.execute(query("sales", "api_customer_orders_count"), params).fetchone()
+    page = rows[:limit]
+    return Page(
+        page,
+        [encode_cursor(r["order_date"].isoformat(), r["order_id"]) for r in page],
+        len(rows) > limit,
+        int(str(count["n"])) if count else 0,
+        after is not None,
+    )
+
+
+def order_items(db: Database, order_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in order_ids}
+    if order_ids:
+        with db.connect() as conn:
+            for r in _rows(conn, query("sales", "api_order_items"), {"ids": order_ids}):
+                out[int(r["order_id"])].append(r)
+    return out
+
+
+def top_products(
+    db: Database,
+    dates: DateRange,
+    category_id: int | None,
+    by: str,
+    per_category: int,
+    first: int,
+    after: str | None,
+) -> Page[dict[str, Any]]:
+    """Per category (or for one category and its subtree): its best products."""
+    if not 1 <= per_category <= MAX_PAGE:
+        raise InputError(f"perCategory: between 1 and {MAX_PAGE}")
+    limit = page_size(first)
+    params: dict[str, Any] = {
+        "date_from": dates.start,
+        "date_to": dates.end,
+        "root": category_id,
+        "after_category": int(decode_cursor(after, 1)[0]) if after else None,
+        "per_category": per_category,
+        "limit": limit + 1,
+    }
+    stmt = query("sales", "api_top_products").format(key=sql.Identifier(RANK_KEYS[by]))
+    with db.connect() as conn:
+        params["categories"] = subtree(conn, category_id) if category_id is not None else None
+        rows = _rows(conn, stmt, params)
+        count = conn.execute(query("sales", "api_top_products_groups"), params).fetchone()
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(int(r["category_id"]), []).append(r)
+    ids = list(groups)[:limit]
+    page = [{"category_id": i, "products": groups[i]} for i in ids]
+    return Page(
+        page,
+        [encode_cursor(i) for i in ids],
+        len(groups) > limit,
+        int(str(count["n"])) if count else 0,
+        after is not None,
+    )
+
+
+def trends(
+    db: Database,
+    dates: DateRange,
+    granularity: str,
+    category_id: int | None,
+    first: int,
+    after: str | None,
+) -> Page[dict[str, Any]]:
+    limit = page_size(first)
+    params: dict[str, Any] = {
+        "date_from": dates.start,
+        "date_to": dates.end,
+        "category": category_id,
+        "after": date.fromisoformat(str(decode_cursor(after, 1)[0])) if after else None,
+        "limit": limit + 1,
+    }
+    stmt = query("sales", "api_trends").format(bucket=sql.Literal(BUCKETS[granularity]))
+    with db.connect() as conn:
+        rows = _rows(conn, stmt, params)
+    page = rows[:limit]
+    return Page(
+        page,
+        [encode_cursor(r["period"].isoformat()) for r in page],
+        len(rows) > limit,
+        int(rows[0]["total_count"]) if rows else 0,
+        after is not None,
+    )
