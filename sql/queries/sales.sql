@@ -598,3 +598,6 @@ WHERE product_id = %(id)s
 INSERT INTO affected_orders
 SELECT DISTINCT order_id FROM sales.order_items WHERE product_id = %(id)s
 ON CONFLICT DO NOTHING
+
+-- name: api_all_categories
+SELECT category_id, name, description, parent_id, root_id, depth FROM sales.product_categories

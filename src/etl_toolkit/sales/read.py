@@ -305,3 +305,10 @@ def trends(
         int(rows[0]["total_count"]) if rows else 0,
         after is not None,
     )
+
+
+def all_categories(db: Database) -> dict[int, dict[str, Any]]:
+    with db.connect() as conn:
+        return {
+            int(r["category_id"]): r for r in _rows(conn, query("sales", "api_all_categories"), {})
+        }
