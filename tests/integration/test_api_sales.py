@@ -16,7 +16,8 @@ from etl_toolkit.db.connect import Database
 from etl_toolkit.sales import read
 from etl_toolkit.sales.generate import generate
 from etl_toolkit.sales.pipeline import run_sales
-from etl_toolkit.sales.refresh import DERIVED, refresh
+from etl_toolkit.sales.refresh import refresh
+from tests.integration.test_sales import derived_snapshot
 
 Gql = Callable[..., dict[str, Any]]
 MONTH = {"from": "2024-03-01", "to": "2024-03-31"}
@@ -258,7 +259,8 @@ def test_sales_trends(gql: Gql, csvs: Path) -> None:
         .sort("month")
     )
     q = """query($d: DateRangeInput!) { salesTrends(dates: $d, granularity: MONTH) {
-      totalCount edges { node { period revenue orders units averageOrderValue revenueChange } } } }"""
+      totalCount
+      edges { node { period revenue orders units averageOrderValue revenueChange } } } }"""
     got = gql(q, {"d": {"from": "2024-01-01", "to": "2024-12-31"}})["data"]["salesTrends"]
     nodes = [e["node"] for e in got["edges"]]
     assert got["totalCount"] == want.height == 12
@@ -290,7 +292,10 @@ def test_bad_arguments_are_graphql_errors(gql: Gql) -> None:
 
 
 def test_too_deep_or_too_costly_queries_are_refused_before_they_run(gql: Gql) -> None:
-    deep = "{ product(id: 1) { category { parent { parent { parent { root { parent { root { parent { name } } } } } } } } } }"
+    deep = (
+        "{ product(id: 1) { category { parent { parent { parent { root"
+        " { parent { root { parent { name } } } } } } } } } }"
+    )
     body = gql(deep, status=400)
     assert "levels deep; at most 8" in body["errors"][0]["message"]
     costly = """{ productSales(dates: {from: "2023-01-01", to: "2024-12-31"}, first: 100) {
@@ -337,19 +342,11 @@ def test_update_product_validates_and_keeps_derived_data_right(
         "price": 12.5,
         "category": {"id": new},
     }
+    after = derived_snapshot(module_db)
     with module_db.connect() as conn:
-        after = {
-            t: sorted(tuple(r.values()) for r in conn.execute(f"SELECT * FROM {t}"))  # noqa: S608
-            for t in DERIVED
-        }
         conn.execute("UPDATE sales.refresh_state SET full_rebuild = true")
     assert refresh(module_db).mode == "full"
-    with module_db.connect() as conn:
-        rebuilt = {
-            t: sorted(tuple(r.values()) for r in conn.execute(f"SELECT * FROM {t}"))  # noqa: S608
-            for t in DERIVED
-        }
-    assert after == rebuilt
+    assert derived_snapshot(module_db) == after
 
 
 def test_graphiql_is_served_offline(gql: Gql, module_db: Database) -> None:

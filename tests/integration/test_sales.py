@@ -179,7 +179,7 @@ def test_a_delivery_updates_by_id_and_refuses_values_held_by_other_rows(
     assert (dps[0]["orders"], dps[0]["units"]) == (1, 2)  # two lines of one order
 
 
-def _derived(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+def derived_snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     return {t: sorted(tuple(r.values()) for r in _rows(db, f"SELECT * FROM {t}")) for t in DERIVED}
 
 
@@ -204,11 +204,11 @@ def test_incremental_refresh_equals_a_full_rebuild(
         assert r.refresh is not None and r.refresh.mode == "queued"
         moved = _files(r)[f"delivery-{n}/orders_{delivery_suffix(n)}.csv"]
         assert moved.updated > 0  # status changes of earlier orders
-    queued = _derived(db)
+    queued = derived_snapshot(db)
     with db.connect() as conn:
         conn.execute("UPDATE sales.refresh_state SET full_rebuild = true")
     assert refresh(db).mode == "full"
-    assert _derived(db) == queued
+    assert derived_snapshot(db) == queued
 
 
 def test_derived_tables_follow_the_business_rules(
@@ -291,7 +291,7 @@ def test_a_failed_error_check_fails_the_run_after_recording_and_leaves_derived_d
 ) -> None:
     data = _copy(BASE, tmp_path / "d")
     run_sales(db, data)
-    before = _derived(db)
+    before = derived_snapshot(db)
     bad = _copy(DELIVERY, data / "2024-07-01")
     broken = "order_item_id,order_id,product_id,price,discount,total\n15,11,3,1,0,1\n"
     (bad / "order_items_2024-07-01.csv").write_text(broken)
@@ -308,14 +308,14 @@ def test_a_failed_error_check_fails_the_run_after_recording_and_leaves_derived_d
     )
     failed = [d for d in dq if not d["passed"] and d["check_name"] == "files_failed"]
     assert failed and "lacks required column(s) quantity" in failed[0]["detail"]
-    assert _derived(db) == before  # the refresh did not run
+    assert derived_snapshot(db) == before  # the refresh did not run
     queued = {x["order_id"] for x in _rows(db, "SELECT order_id FROM sales.refresh_orders")}
     assert queued == {1, 2, 11}  # the delivery's orders were loaded; their refresh waits
     # Fixed, the next run loads the file, passes the gate and refreshes everything pending.
     shutil.copy(DELIVERY / "order_items_2024-07-01.csv", bad / "order_items_2024-07-01.csv")
     r = run_sales(db, data, incremental=True)
     assert r.status == "succeeded" and r.refresh is not None and r.refresh.mode == "queued"
-    assert _derived(db) != before
+    assert derived_snapshot(db) != before
     assert _rows(db, "SELECT count(*) AS n FROM sales.refresh_orders")[0]["n"] == 0
 
 
