@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := check
-.PHONY: help install dev demo samples serve test lint typecheck pytest check bench lock erd clean
+.PHONY: help install dev demo samples serve test lint typecheck pytest browser check bench lock erd clean dashboard-shot
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -51,8 +51,16 @@ lint: dev ## ruff (lint and format check)
 typecheck: dev ## mypy --strict
 	$(BIN)/mypy --strict
 
-pytest: dev ## pytest with coverage (real PostgreSQL: embedded, or TEST_DATABASE_URL)
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+pytest: dev browser ## pytest with coverage (real PostgreSQL: embedded, or TEST_DATABASE_URL)
+	$(BIN)/pytest -rs --cov --cov-report=term $(PYTEST_ARGS)
+
+browser: ## Install chromium for the browser tests when missing (as root with apt; else they skip)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (apt) for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	      || echo "chromium could not be installed: the browser tests will be skipped"; \
+	  else echo "chromium missing and not root with apt: the browser tests will be skipped"; fi; }
 
 test: lint typecheck pytest ## Install dev dependencies, then ruff, mypy --strict and pytest with coverage
 
@@ -60,6 +68,14 @@ check: test
 
 bench: dev ## Run the benchmarks in bench/ (not in CI)
 	@for b in bench/*/run.py; do [ -f "$$b" ] && $(BIN)/python "$$b" || exit 1; done
+
+dashboard-shot: install browser ## Screenshot of /dashboard (samples loaded) into docs/dashboard.png
+	@set -e; $(BIN)/etl db migrate >/dev/null; \
+	[ -d samples/sales ] && $(BIN)/etl sales --data-dir samples/sales --incremental; \
+	$(BIN)/etl serve --no-auth --host 127.0.0.1 --port 8765 >/dev/null 2>&1 & pid=$$!; \
+	trap "kill $$pid" EXIT; sleep 4; \
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1100 \
+	  --screenshot=docs/dashboard.png http://127.0.0.1:8765/dashboard; echo "wrote docs/dashboard.png"
 
 erd: install ## Regenerate docs/erd.md from sql/migrations
 	$(BIN)/etl db erd --out docs/erd.md

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api import auth, errors
+from api import auth, dashboard, errors
 from api.db import ApiDatabase
 from api.docs import blueprint as docs_blueprint
 from api.graphql import blueprint as graphql_blueprint
@@ -31,4 +31,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(tasks.bp)
     app.register_blueprint(medly.bp)
     app.register_blueprint(graphql_blueprint())
+    app.register_blueprint(dashboard.bp)
     return app

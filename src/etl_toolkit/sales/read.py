@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -312,3 +312,38 @@ def all_categories(db: Database) -> dict[int, dict[str, Any]]:
         return {
             int(r["category_id"]): r for r in _rows(conn, query("sales", "api_all_categories"), {})
         }
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    first_day: date | None
+    last_day: date | None
+    trend: list[dict[str, Any]]  # per month over the whole range
+    top_categories: list[dict[str, Any]]  # last 90 days of data
+    top_products: list[dict[str, Any]]  # last 30 days of data, with name
+    recent_orders: list[dict[str, Any]]
+
+
+def dashboard(db: Database) -> Dashboard:
+    """What the dashboard shows, relative to the newest day with sales."""
+    with db.connect() as conn:
+        span = _rows(conn, query("sales", "api_data_range"), {})
+    first: date | None = span[0]["first_day"] if span else None
+    last: date | None = span[0]["last_day"] if span else None
+    if first is None or last is None:
+        return Dashboard(None, None, [], [], [], [])
+    whole = DateRange(first, last)
+    month = DateRange(max(first, last - timedelta(days=29)), last)
+    quarter = DateRange(max(first, last - timedelta(days=89)), last)
+    trend = trends(db, whole, "MONTH", None, MAX_PAGE, None).rows
+    top = product_sales(db, month, ProductFilter(), "REVENUE_DESC", 10, None).rows
+    names = by_ids(db, "api_products", [int(r["product_id"]) for r in top], "product_id")
+    with db.connect() as conn:
+        cats = _rows(
+            conn,
+            query("sales", "api_top_categories"),
+            {"date_from": quarter.start, "date_to": quarter.end, "limit": 8},
+        )
+        recent = _rows(conn, query("sales", "api_recent_orders"), {"limit": 10})
+    products = [r | {"name": names.get(int(r["product_id"]), {}).get("name", "?")} for r in top]
+    return Dashboard(first, last, trend, cats, products, recent)
