@@ -206,6 +206,13 @@ SELECT (t.order_date AT TIME ZONE 'UTC')::date, i.product_id, count(DISTINCT i.o
 FROM sales.order_items i JOIN sales.order_totals t ON t.order_id = i.order_id AND t.counted
 GROUP BY 1, 2
 
+-- name: rebuild_monthly_product_sales
+TRUNCATE sales.monthly_product_sales;
+INSERT INTO sales.monthly_product_sales (month, product_id, orders, units, revenue)
+SELECT date_trunc('month', day)::date, product_id, sum(orders), sum(units), sum(revenue)
+FROM sales.daily_product_sales
+GROUP BY 1, 2
+
 -- name: rebuild_daily_category_sales
 TRUNCATE sales.daily_category_sales;
 INSERT INTO sales.daily_category_sales (day, category_id, orders, units, revenue)
@@ -262,6 +269,25 @@ SET orders = t.orders + EXCLUDED.orders, units = t.units + EXCLUDED.units,
     revenue = t.revenue + EXCLUDED.revenue;
 DELETE FROM sales.daily_product_sales t USING sales.refresh_before b
 WHERE t.day = b.day AND t.product_id = b.product_id AND t.orders <= 0
+
+-- name: apply_monthly_delta
+INSERT INTO sales.monthly_product_sales AS t (month, product_id, orders, units, revenue)
+SELECT month, product_id, sum(sign), sum(sign * units), sum(sign * revenue)
+FROM (
+    SELECT date_trunc('month', day)::date AS month, product_id, 1 AS sign, units, revenue
+    FROM refresh_after
+    UNION ALL
+    SELECT date_trunc('month', day)::date, product_id, -1, units, revenue
+    FROM sales.refresh_before
+) d
+GROUP BY month, product_id
+HAVING sum(sign) <> 0 OR sum(sign * units) <> 0 OR sum(sign * revenue) <> 0
+ON CONFLICT (month, product_id) DO UPDATE
+SET orders = t.orders + EXCLUDED.orders, units = t.units + EXCLUDED.units,
+    revenue = t.revenue + EXCLUDED.revenue;
+DELETE FROM sales.monthly_product_sales t USING sales.refresh_before b
+WHERE t.month = date_trunc('month', b.day)::date AND t.product_id = b.product_id
+  AND t.orders <= 0
 
 -- name: apply_category_delta
 INSERT INTO sales.daily_category_sales AS t (day, category_id, orders, units, revenue)
@@ -432,10 +458,16 @@ FROM sales.products WHERE product_id = ANY (%(ids)s::int[])
 WITH agg AS (
     SELECT d.product_id, sum(d.orders)::bigint AS orders, sum(d.units)::bigint AS units,
            sum(d.revenue) AS revenue
-    FROM sales.daily_product_sales d
+    FROM (
+        SELECT product_id, orders, units, revenue FROM sales.monthly_product_sales
+        WHERE month >= %(full_from)s AND month < %(full_to)s
+        UNION ALL
+        SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
+        WHERE day BETWEEN %(date_from)s AND %(date_to)s
+          AND NOT (day >= %(full_from)s AND day < %(full_to)s)
+    ) d
     JOIN sales.products p ON p.product_id = d.product_id
-    WHERE d.day BETWEEN %(date_from)s AND %(date_to)s
-      AND (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
+    WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
       AND (%(products)s::int[] IS NULL OR d.product_id = ANY (%(products)s::int[]))
       AND (%(price_min)s::numeric IS NULL OR p.price >= %(price_min)s::numeric)
       AND (%(price_max)s::numeric IS NULL OR p.price <= %(price_max)s::numeric)
@@ -508,10 +540,16 @@ WITH agg AS (
     SELECT CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END AS grp,
            d.product_id, sum(d.orders)::bigint AS orders, sum(d.units)::bigint AS units,
            sum(d.revenue) AS revenue
-    FROM sales.daily_product_sales d
+    FROM (
+        SELECT product_id, orders, units, revenue FROM sales.monthly_product_sales
+        WHERE month >= %(full_from)s AND month < %(full_to)s
+        UNION ALL
+        SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
+        WHERE day BETWEEN %(date_from)s AND %(date_to)s
+          AND NOT (day >= %(full_from)s AND day < %(full_to)s)
+    ) d
     JOIN sales.products p ON p.product_id = d.product_id
-    WHERE d.day BETWEEN %(date_from)s AND %(date_to)s
-      AND (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
+    WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
       AND (%(after_category)s::int IS NULL OR
            CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END
              > %(after_category)s::int)
@@ -529,9 +567,16 @@ ORDER BY r.grp, r.rank
 
 -- name: api_top_products_groups
 SELECT count(DISTINCT CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END) AS n
-FROM sales.daily_product_sales d JOIN sales.products p ON p.product_id = d.product_id
-WHERE d.day BETWEEN %(date_from)s AND %(date_to)s
-  AND (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
+FROM (
+    SELECT product_id FROM sales.monthly_product_sales
+    WHERE month >= %(full_from)s AND month < %(full_to)s
+    UNION ALL
+    SELECT product_id FROM sales.daily_product_sales
+    WHERE day BETWEEN %(date_from)s AND %(date_to)s
+      AND NOT (day >= %(full_from)s AND day < %(full_to)s)
+) d
+JOIN sales.products p ON p.product_id = d.product_id
+WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
 
 -- Revenue, orders, units and average order value per period, with the change
 -- from the previous period. Overall from daily_sales; for one category from

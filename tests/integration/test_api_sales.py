@@ -87,9 +87,16 @@ query($dates: DateRangeInput!, $first: Int, $after: String, $sort: ProductSalesS
 }"""
 
 
-def test_product_sales_equal_an_independent_computation(gql: Gql, lines: pl.DataFrame) -> None:
+@pytest.mark.parametrize(
+    "dates",
+    [MONTH, {"from": "2024-02-10", "to": "2024-05-20"}, {"from": "2024-06-03", "to": "2024-06-09"}],
+    ids=["a whole month", "partial months around whole ones", "days inside a month"],
+)
+def test_product_sales_equal_an_independent_computation(
+    gql: Gql, lines: pl.DataFrame, dates: dict[str, str]
+) -> None:
     expected = (
-        _in(lines, MONTH)
+        _in(lines, dates)
         .group_by("product_id")
         .agg(
             units=pl.col("quantity").sum(),
@@ -99,7 +106,7 @@ def test_product_sales_equal_an_independent_computation(gql: Gql, lines: pl.Data
         .with_columns(pl.col("revenue").round(2))
         .sort(["revenue", "product_id"], descending=[True, False])
     )
-    got = gql(PRODUCT_SALES, {"dates": MONTH, "first": 25})["data"]["productSales"]
+    got = gql(PRODUCT_SALES, {"dates": dates, "first": 25})["data"]["productSales"]
     assert got["totalCount"] == expected.height
     for edge, want in zip(got["edges"], expected.head(25).iter_rows(named=True), strict=True):
         node = edge["node"]

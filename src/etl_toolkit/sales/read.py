@@ -61,11 +61,33 @@ class DateRange:
     start: date
     end: date
 
+    @property
+    def whole_months(self) -> tuple[date, date]:
+        """[first, end) of the calendar months the range covers entirely (empty
+        when first >= end): read from the monthly table, the rest from the daily one."""
+        first = self.start if self.start.day == 1 else _next_month(self.start)
+        after = self.end + timedelta(days=1)
+        end = after if after.day == 1 else after.replace(day=1)
+        return first, max(first, end)
+
+    def params(self) -> dict[str, date]:
+        full_from, full_to = self.whole_months
+        return {
+            "date_from": self.start,
+            "date_to": self.end,
+            "full_from": full_from,
+            "full_to": full_to,
+        }
+
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise InputError("dates: `to` is before `from`")
         if (self.end - self.start).days > MAX_DAYS:
             raise InputError(f"dates: at most {MAX_DAYS} days")
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
 @dataclass(frozen=True)
@@ -147,8 +169,7 @@ def product_sales(
     key, desc = PRODUCT_SORTS[sort]
     limit = page_size(first)
     params: dict[str, Any] = {
-        "date_from": dates.start,
-        "date_to": dates.end,
+        **dates.params(),
         "products": f.product_ids,
         "price_min": f.price_min,
         "price_max": f.price_max,
@@ -252,8 +273,7 @@ def top_products(
         raise InputError(f"perCategory: between 1 and {MAX_PAGE}")
     limit = page_size(first)
     params: dict[str, Any] = {
-        "date_from": dates.start,
-        "date_to": dates.end,
+        **dates.params(),
         "root": category_id,
         "after_category": int(decode_cursor(after, 1)[0]) if after else None,
         "per_category": per_category,

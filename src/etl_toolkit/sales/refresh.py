@@ -22,6 +22,7 @@ DERIVED = (
     "sales.customer_metrics",
     "sales.daily_sales",
     "sales.daily_product_sales",
+    "sales.monthly_product_sales",
     "sales.daily_category_sales",
     "sales.dim_date",
 )
@@ -30,12 +31,14 @@ FULL = (
     "rebuild_customer_metrics",
     "rebuild_daily_sales",
     "rebuild_daily_product_sales",
+    "rebuild_monthly_product_sales",
     "rebuild_daily_category_sales",
     "rebuild_dim_date",
 )
 QUEUED = (
     "queued_after",
     "apply_product_delta",
+    "apply_monthly_delta",
     "apply_category_delta",
     "refresh_order_totals",
     "refresh_customer_metrics",
