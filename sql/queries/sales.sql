@@ -463,8 +463,8 @@ WITH agg AS (
         WHERE month >= %(full_from)s AND month < %(full_to)s
         UNION ALL
         SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
-        WHERE day BETWEEN %(date_from)s AND %(date_to)s
-          AND NOT (day >= %(full_from)s AND day < %(full_to)s)
+        WHERE (day >= %(head_from)s AND day < %(head_to)s)
+           OR (day >= %(tail_from)s AND day < %(tail_to)s)
     ) d
     JOIN sales.products p ON p.product_id = d.product_id
     WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
@@ -474,10 +474,9 @@ WITH agg AS (
       AND (%(active)s::boolean IS NULL OR p.is_active = %(active)s::boolean)
     GROUP BY d.product_id
 ), keyed AS (
-    SELECT a.*, {key} AS sort_key FROM agg a
+    SELECT a.*, {key} AS sort_key, count(*) OVER () AS total_count FROM agg a
 )
-SELECT k.product_id, k.orders, k.units, k.revenue, k.sort_key,
-       (SELECT count(*) FROM agg) AS total_count
+SELECT k.product_id, k.orders, k.units, k.revenue, k.sort_key, k.total_count
 FROM keyed k
 WHERE {seek}
 ORDER BY {order}
@@ -545,8 +544,8 @@ WITH agg AS (
         WHERE month >= %(full_from)s AND month < %(full_to)s
         UNION ALL
         SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
-        WHERE day BETWEEN %(date_from)s AND %(date_to)s
-          AND NOT (day >= %(full_from)s AND day < %(full_to)s)
+        WHERE (day >= %(head_from)s AND day < %(head_to)s)
+           OR (day >= %(tail_from)s AND day < %(tail_to)s)
     ) d
     JOIN sales.products p ON p.product_id = d.product_id
     WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
@@ -572,8 +571,8 @@ FROM (
     WHERE month >= %(full_from)s AND month < %(full_to)s
     UNION ALL
     SELECT product_id FROM sales.daily_product_sales
-    WHERE day BETWEEN %(date_from)s AND %(date_to)s
-      AND NOT (day >= %(full_from)s AND day < %(full_to)s)
+    WHERE (day >= %(head_from)s AND day < %(head_to)s)
+       OR (day >= %(tail_from)s AND day < %(tail_to)s)
 ) d
 JOIN sales.products p ON p.product_id = d.product_id
 WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))

@@ -71,12 +71,20 @@ class DateRange:
         return first, max(first, end)
 
     def params(self) -> dict[str, date]:
+        """Bounds for the named queries: the whole months [full_from, full_to) and
+        the days before and after them, [head_from, head_to) and [tail_from, tail_to)."""
         full_from, full_to = self.whole_months
+        after = self.end + timedelta(days=1)
+        whole = full_from < full_to
         return {
             "date_from": self.start,
             "date_to": self.end,
             "full_from": full_from,
             "full_to": full_to,
+            "head_from": self.start,
+            "head_to": full_from if whole else after,
+            "tail_from": full_to if whole else after,
+            "tail_to": after,
         }
 
     def __post_init__(self) -> None:
