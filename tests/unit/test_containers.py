@@ -19,12 +19,13 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 def _command_exists(words: list[str]) -> bool:
     cmd: Any = typer.main.get_command(app)
     for word in words:
-        if word.startswith("-"):
-            break
-        if not hasattr(cmd, "commands") or word not in cmd.commands:
+        if word.startswith("-") or not hasattr(cmd, "commands"):
+            break  # options, or a leaf command's arguments
+        if word not in cmd.commands:
             return False
         cmd = cmd.commands[word]
-    return not hasattr(cmd, "commands")
+    # A leaf command, or a group that runs without a subcommand (`etl sales`).
+    return not hasattr(cmd, "commands") or bool(getattr(cmd, "invoke_without_command", False))
 
 
 def test_every_etl_service_runs_an_existing_command() -> None:
@@ -33,7 +34,7 @@ def test_every_etl_service_runs_an_existing_command() -> None:
         for name, s in COMPOSE["services"].items()
         if s.get("build") or s.get("image", "").startswith("etl-toolkit")
     }
-    assert {"migrate", "api"} <= set(etl_services)
+    assert {"migrate", "api", "samples-pdf", "samples-medly", "samples-sales"} <= set(etl_services)
     for name, service in etl_services.items():
         assert _command_exists(service["command"]), (name, service["command"])
 
@@ -62,3 +63,14 @@ def test_dockerfile_entrypoint_is_the_console_script() -> None:
     cmd = re.search(r"^CMD (\[.*\])$", DOCKERFILE, re.MULTILINE)
     assert cmd is not None
     assert _command_exists(yaml.safe_load(cmd.group(1)))
+
+
+def test_the_samples_profile_loads_what_the_image_ships_after_migrations() -> None:
+    samples = {n: s for n, s in COMPOSE["services"].items() if "samples" in s.get("profiles", [])}
+    assert set(samples) == {"samples-pdf", "samples-medly", "samples-sales"}
+    assert "COPY samples /opt/etl/samples" in DOCKERFILE and "WORKDIR /opt/etl" in DOCKERFILE
+    for name, service in samples.items():
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        folders = [w for w in service["command"] if w.startswith("samples/")]
+        assert folders and all((ROOT / f).is_dir() for f in folders), name
+    assert "profiles" not in COMPOSE["services"]["api"]  # plain `up` still serves
