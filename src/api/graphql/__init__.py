@@ -15,7 +15,6 @@ from typing import Any
 from ariadne import graphql_sync, load_schema_from_path, make_executable_schema
 from ariadne.validation import cost_validator
 from flask import Blueprint, Response, jsonify, request
-from graphql import GraphQLError, GraphQLSchema
 
 from api.auth import public
 from api.errors import ApiError
@@ -23,6 +22,7 @@ from api.graphql import resolvers, sales
 from api.graphql.explorer import asset, explorer_page
 from api.graphql.limits import depth_limit
 from etl_toolkit.errors import EtlError
+from graphql import GraphQLError, GraphQLSchema
 
 HERE = Path(__file__).parent
 MAX_DEPTH = 8

@@ -12,12 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType
-from graphql import GraphQLResolveInfo
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import InputError
 from etl_toolkit.sales import read
 from etl_toolkit.sales.products import ProductChange, update_product
+from graphql import GraphQLResolveInfo
 
 Info = GraphQLResolveInfo[Any]
 
