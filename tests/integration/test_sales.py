@@ -19,7 +19,7 @@ from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import Conflict
 from etl_toolkit.sales.generate import delivery_suffix, generate, generate_delivery
-from etl_toolkit.sales.load import run_lock
+from etl_toolkit.sales.lock import run_lock
 from etl_toolkit.sales.pipeline import SalesReport, run_sales
 from etl_toolkit.sales.refresh import DERIVED, refresh
 from tests.conftest import FIXTURES, ROOT

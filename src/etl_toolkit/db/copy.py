@@ -12,15 +12,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import ConfigError
+
+if TYPE_CHECKING:  # Polars is imported by the pipelines that pass frames, not here
+    import polars as pl
 
 Conn = psycopg.Connection[Any]
 DEFAULT_BATCH_ROWS = 50_000

@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -44,7 +44,7 @@ from etl_toolkit.db.copy import (
     upsert,
 )
 from etl_toolkit.db.queries import query
-from etl_toolkit.errors import Conflict, DatabaseUnavailable, InputError
+from etl_toolkit.errors import DatabaseUnavailable, InputError
 from etl_toolkit.log import get_logger
 from etl_toolkit.sales import rules
 from etl_toolkit.sales.source import (
@@ -251,24 +251,6 @@ def _fail(rep: FileReport, failed: set[tuple[str, str]], f: SourceFile, error: s
     rep.reasons, rep.nulls = {}, {}
     failed.add((f.delivery, f.entity))
     log.error("sales file failed", file=f.rel, error=error)
-
-
-@contextmanager
-def run_lock(db: Database) -> Iterator[None]:
-    """One sales run at a time (a session advisory lock held for the run). Runs
-    still marked running when the lock is free were abandoned: they are closed."""
-    with db.connect(autocommit=True) as conn:
-        row = conn.execute(query("sales", "run_lock")).fetchone()
-        if not row or not row["locked"]:
-            raise Conflict(
-                "another etl sales run is in progress", hint="wait for it, or see `etl runs`"
-            )
-        for stale in conn.execute(query("runs", "abandon_running"), {"pipeline": "sales"}):
-            log.warning("closed an abandoned run", abandoned_run=stale["id"])
-        try:
-            yield
-        finally:
-            conn.execute(query("sales", "run_unlock"))
 
 
 # One file ----------------------------------------------------------------------

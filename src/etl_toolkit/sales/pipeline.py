@@ -19,7 +19,8 @@ from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.runs import track_run
 from etl_toolkit.sales.checks import CheckResult, check
-from etl_toolkit.sales.load import LoadResult, load, run_lock
+from etl_toolkit.sales.load import LoadResult, load
+from etl_toolkit.sales.lock import run_lock
 from etl_toolkit.sales.refresh import RefreshResult, refresh
 
 

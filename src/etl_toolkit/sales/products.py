@@ -18,7 +18,7 @@ from typing import Any
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import Conflict
-from etl_toolkit.sales.load import run_lock
+from etl_toolkit.sales.lock import run_lock
 from etl_toolkit.sales.refresh import refresh
 
 API_RUN = 0  # run_id recorded for changes made through the API
