@@ -16,6 +16,8 @@ from typing import Literal
 
 import polars as pl
 
+from etl_toolkit.sales.source import COLUMNS
+
 Scale = Literal["sample", "small", "full"]
 SCALES: dict[str, tuple[int, int, int, int]] = {
     # categories, products, customers, orders (items ~ 4 per order)
@@ -250,20 +252,7 @@ def customers(ids: pl.Series, seed: int, rate: float) -> pl.DataFrame:
         .then(pl.col("email").str.replace("@", " at "))
         .otherwise(pl.col("email"))
     )
-    return df.select(
-        "customer_id",
-        "email",
-        "first_name",
-        "last_name",
-        "street_address",
-        "city",
-        "state",
-        "zip_code",
-        "country",
-        "phone",
-        "registration_date",
-        "last_login",
-    )
+    return df.select(COLUMNS["customers"])
 
 
 def order_chunk(
@@ -359,25 +348,8 @@ def order_chunk(
             "country": "shipping_country",
         }
     ).sort("order_id")
-    orders = orders.select(
-        "order_id",
-        "customer_id",
-        "order_date",
-        "status",
-        "payment_method",
-        "shipping_address",
-        "shipping_city",
-        "shipping_state",
-        "shipping_zip",
-        "shipping_country",
-        "processing_date",
-        "shipping_date",
-        "delivery_date",
-        "total_amount",
-    )
-    items = items.select(
-        "order_item_id", "order_id", "product_id", "quantity", "price", "discount", "total"
-    ).sort("order_item_id")
+    orders = orders.select(COLUMNS["orders"])
+    items = items.select(COLUMNS["order_items"]).sort("order_item_id")
     return orders, items
 
 
