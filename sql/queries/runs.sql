@@ -27,9 +27,21 @@ WHERE id = %(id)s
 
 -- Runs of a pipeline still marked running when a new one holds the pipeline's
 -- lock: their process died (kill -9, OOM, power) before it could record an end.
+-- Runs opened by an orchestrator (their arguments name the execution) hold the
+-- lock only stage by stage: their own failure handler closes them.
 -- name: abandon_running
 UPDATE etl.runs
 SET status = 'failed', finished_at = now(),
     error = 'abandoned: the process ended before the run finished (killed or crashed)'
 WHERE pipeline = %(pipeline)s AND status = 'running'
+  AND arguments ->> 'execution' IS NULL
+  AND id IS DISTINCT FROM %(current)s
+RETURNING id
+
+-- The runs an orchestrator's execution left running when it failed elsewhere.
+-- name: fail_running_execution
+UPDATE etl.runs
+SET status = 'failed', finished_at = now(), error = %(error)s
+WHERE pipeline = %(pipeline)s AND status = 'running'
+  AND arguments ->> 'execution' = %(execution)s
 RETURNING id

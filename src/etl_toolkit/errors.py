@@ -58,3 +58,18 @@ class NotFound(EtlError):
 class Conflict(EtlError):
     http_status = 409
     title = "Conflict"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying may succeed: the database went away, or a transaction lost
+    a serialization or deadlock conflict. Bad input and failed gates are terminal."""
+    import psycopg
+
+    if isinstance(exc, EtlError):
+        return exc.transient
+    return isinstance(
+        exc,
+        psycopg.OperationalError
+        | psycopg.errors.SerializationFailure
+        | psycopg.errors.DeadlockDetected,
+    )

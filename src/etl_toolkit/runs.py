@@ -53,16 +53,44 @@ class RunRecord:
     report: dict[str, Any] | None = None
 
 
-@contextmanager
-def track_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Iterator[Run]:
-    """Record a run around the block; the block's exception is re-raised after recording."""
+def start_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Run:
+    """Record the start of a run (its own autocommitted connection)."""
     with db.connect(autocommit=True) as conn:
         row = conn.execute(
             query("runs", "start"),
             {"pipeline": pipeline, "arguments": Jsonb(jsonable(dict(arguments)))},
         ).fetchone()
     assert row is not None
-    run = Run(int(row["id"]), pipeline, row["started_at"])  # type: ignore[call-overload, arg-type]
+    return Run(int(row["id"]), pipeline, row["started_at"])  # type: ignore[call-overload, arg-type]
+
+
+def finish_run(
+    db: Database,
+    run_id: int,
+    status: str,
+    *,
+    counts: Mapping[str, Any] | None = None,
+    report: Mapping[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    """Record how a run ended (succeeded or failed, with counts, report, error)."""
+    with db.connect(autocommit=True) as conn:
+        conn.execute(
+            query("runs", "finish"),
+            {
+                "id": run_id,
+                "status": status,
+                "counts": Jsonb(jsonable(dict(counts or {}))),
+                "report": Jsonb(jsonable(dict(report))) if report is not None else None,
+                "error": error,
+            },
+        )
+
+
+@contextmanager
+def track_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Iterator[Run]:
+    """Record a run around the block; the block's exception is re-raised after recording."""
+    run = start_run(db, pipeline, arguments)
     with structlog.contextvars.bound_contextvars(run_id=run.id, pipeline=pipeline):
         log.info("run started")
         try:
@@ -77,17 +105,17 @@ def track_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Iter
 
 def _finish(db: Database, run: Run, status: str, error: str | None = None) -> None:
     run.status = status
+    finish_run(db, run.id, status, counts=run.counts, report=run.report, error=error)
+
+
+def fail_execution_runs(db: Database, pipeline: str, execution: str, error: str) -> list[int]:
+    """Mark failed the runs of `pipeline` an orchestrator execution left running."""
     with db.connect(autocommit=True) as conn:
-        conn.execute(
-            query("runs", "finish"),
-            {
-                "id": run.id,
-                "status": status,
-                "counts": Jsonb(jsonable(run.counts)),
-                "report": Jsonb(jsonable(run.report)) if run.report is not None else None,
-                "error": error,
-            },
-        )
+        rows = conn.execute(
+            query("runs", "fail_running_execution"),
+            {"pipeline": pipeline, "execution": execution, "error": error},
+        ).fetchall()
+    return [int(r["id"]) for r in rows]  # type: ignore[call-overload]
 
 
 def list_runs(db: Database, *, pipeline: str | None = None, limit: int = 20) -> list[RunRecord]:

@@ -14,7 +14,7 @@ log = get_logger("etl_toolkit.sales")
 
 
 @contextmanager
-def run_lock(db: Database) -> Iterator[None]:
+def run_lock(db: Database, current: int | None = None) -> Iterator[None]:
     """One sales run at a time (a session advisory lock held for the run). Runs
     still marked running when the lock is free were abandoned: they are closed."""
     with db.connect(autocommit=True) as conn:
@@ -23,7 +23,8 @@ def run_lock(db: Database) -> Iterator[None]:
             raise Conflict(
                 "another etl sales run is in progress", hint="wait for it, or see `etl runs`"
             )
-        for stale in conn.execute(query("runs", "abandon_running"), {"pipeline": "sales"}):
+        params = {"pipeline": "sales", "current": current}
+        for stale in conn.execute(query("runs", "abandon_running"), params):
             log.warning("closed an abandoned run", abandoned_run=stale["id"])
         try:
             yield

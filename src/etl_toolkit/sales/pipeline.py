@@ -17,7 +17,7 @@ from typing import Any
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
-from etl_toolkit.runs import track_run
+from etl_toolkit.runs import finish_run, start_run, track_run
 from etl_toolkit.sales.checks import CheckResult, check
 from etl_toolkit.sales.load import LoadResult, load
 from etl_toolkit.sales.lock import run_lock
@@ -68,10 +68,7 @@ def run_sales(db: Database, data_dir: Path, *, incremental: bool = False) -> Sal
         run.report = report_dict(report)
         if report.failed:
             run.status = "failed"
-            run.error = "data-quality gate failed: " + "; ".join(
-                f"{r.check_name} {r.subject}".strip() + f" = {r.observed:g} (max {r.threshold:g})"
-                for r in checks.failed_errors  # type: ignore[union-attr]
-            )
+            run.error = gate_error(checks)
     return report
 
 
@@ -130,3 +127,58 @@ def report_dict(r: SalesReport) -> dict[str, Any]:
         ),
         "seconds": round(r.seconds, 3),
     }
+
+
+# Stages for an orchestrator: each its own task, the database the only state
+# between them (a run is opened, each stage takes the run lock for itself).
+
+
+def begin_run(db: Database, data_dir: str, *, execution: str, kickoff: str | None) -> int:
+    """Open an incremental run in etl.runs; `execution` names the orchestrator's run."""
+    args = {"data_dir": data_dir, "incremental": True, "execution": execution, "kickoff": kickoff}
+    return start_run(db, "sales", args).id
+
+
+def load_stage(db: Database, data_dir: str, run_id: int) -> LoadResult:
+    with run_lock(db, current=run_id):
+        return load(db, Path(data_dir), run_id=run_id, incremental=True)
+
+
+def check_stage(db: Database, loaded: LoadResult) -> CheckResult | None:
+    """The checks, stored; None when nothing was loaded and nothing waits."""
+    if not loaded.processed and not pending(db):
+        return None
+    return check(db, loaded)
+
+
+def refresh_stage(db: Database) -> RefreshResult:
+    with run_lock(db):
+        return refresh(db)
+
+
+def end_run(
+    db: Database,
+    loaded: LoadResult,
+    checks: CheckResult | None,
+    refreshed: RefreshResult | None,
+    seconds: float,
+) -> SalesReport:
+    """Record the run's end: failed when an error check failed, else succeeded."""
+    report = SalesReport(loaded.run_id, loaded, checks, refreshed, seconds)
+    finish_run(
+        db,
+        loaded.run_id,
+        "failed" if report.failed else "succeeded",
+        counts=counts(report),
+        report=report_dict(report),
+        error=gate_error(checks) if report.failed else None,
+    )
+    return report
+
+
+def gate_error(checks: CheckResult | None) -> str:
+    failed = checks.failed_errors if checks else []
+    return "data-quality gate failed: " + "; ".join(
+        f"{r.check_name} {r.subject}".strip() + f" = {r.observed:g} (max {r.threshold:g})"
+        for r in failed
+    )
