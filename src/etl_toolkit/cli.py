@@ -15,6 +15,7 @@ from etl_toolkit.medly.cli import app as medly_app
 from etl_toolkit.pdf.cli import load_pdf_cmd
 from etl_toolkit.runs_cli import runs_cmd
 from etl_toolkit.sales.cli import app as sales_app
+from etl_toolkit.schedule_cli import app as schedule_app
 from etl_toolkit.serve_cli import serve_cmd
 from etl_toolkit.tasks.cli import app as tasks_app
 
@@ -45,6 +46,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(medly_app, name="medly")
 app.add_typer(sales_app, name="sales")
+app.add_typer(schedule_app, name="schedule")
 app.command("load-pdf")(load_pdf_cmd)
 app.command("runs")(runs_cmd)
 app.command("serve")(serve_cmd)
