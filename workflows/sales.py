@@ -14,11 +14,20 @@ other failure is recorded by the failure handler.
 
 from __future__ import annotations
 
+import os
 import time
 import typing
 from datetime import datetime
 
-from flytekit import CronSchedule, LaunchPlan, conditional, task, workflow
+from flytekit import (
+    CronSchedule,
+    Email,
+    LaunchPlan,
+    WorkflowExecutionPhase,
+    conditional,
+    task,
+    workflow,
+)
 from flytekit.types.error import FlyteError
 
 from etl_toolkit.errors import EtlError
@@ -110,12 +119,20 @@ def sales_pipeline(data_dir: str, kickoff_time: datetime | None = None) -> str:
     )
 
 
-# Every hour at :05, the scheduled time passed to the run; and one for ad-hoc runs.
+# Every hour at :05, the scheduled time passed to the run, an e-mail when an
+# execution fails or times out (FLYTE_ALERT_EMAIL at registration); and one
+# launch plan for ad-hoc runs.
 hourly = LaunchPlan.get_or_create(
     sales_pipeline,
     name="sales_hourly",
     default_inputs={"data_dir": "/data/sales"},
     schedule=CronSchedule(schedule="5 * * * *", kickoff_time_input_arg="kickoff_time"),
+    notifications=[
+        Email(
+            phases=[WorkflowExecutionPhase.FAILED, WorkflowExecutionPhase.TIMED_OUT],
+            recipients_email=[os.environ.get("FLYTE_ALERT_EMAIL", "data-oncall@example.com")],
+        )
+    ],
 )
 adhoc = LaunchPlan.get_or_create(
     sales_pipeline, name="sales_adhoc", default_inputs={"data_dir": "samples/sales"}

@@ -45,3 +45,51 @@ SET status = 'failed', finished_at = now(), error = %(error)s
 WHERE pipeline = %(pipeline)s AND status = 'running'
   AND arguments ->> 'execution' = %(execution)s
 RETURNING id
+
+-- name: page
+SELECT id, pipeline, status, started_at, finished_at, counts, error,
+       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
+FROM etl.runs
+WHERE (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+ORDER BY started_at DESC, id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: count
+SELECT count(*) AS n FROM etl.runs
+WHERE (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+
+-- name: dq_results
+SELECT check_name, subject, severity, observed::float8 AS observed,
+       threshold::float8 AS threshold, passed, detail
+FROM sales.dq_results WHERE run_id = %(id)s
+ORDER BY passed, severity, check_name, subject
+
+-- Prometheus, computed from the ledger at scrape time (every process sees the same).
+-- name: metrics_runs
+SELECT pipeline, status, count(*) AS n FROM etl.runs GROUP BY pipeline, status
+
+-- Rows written and refused, per pipeline, from each run's counts.
+-- name: metrics_rows
+SELECT r.pipeline,
+       coalesce(sum(CASE r.pipeline
+           WHEN 'sales' THEN coalesce((r.counts ->> 'inserted')::bigint, 0)
+                             + coalesce((r.counts ->> 'updated')::bigint, 0)
+           WHEN 'load-pdf' THEN coalesce((r.counts ->> 'words')::bigint, 0)
+           ELSE (SELECT coalesce(sum(coalesce((e.value ->> 'inserted')::bigint, 0)
+                                     + coalesce((e.value ->> 'updated')::bigint, 0)), 0)
+                 FROM jsonb_each(r.counts) e WHERE jsonb_typeof(e.value) = 'object')
+       END), 0)::float8 AS loaded,
+       coalesce(sum(CASE r.pipeline
+           WHEN 'sales' THEN coalesce((r.counts ->> 'rejected')::bigint, 0)
+           WHEN 'load-pdf' THEN coalesce((r.counts ->> 'failed')::bigint, 0)
+           ELSE (SELECT coalesce(sum(coalesce((e.value ->> 'skipped')::bigint, 0)), 0)
+                 FROM jsonb_each(r.counts) e WHERE jsonb_typeof(e.value) = 'object')
+       END), 0)::float8 AS rejected
+FROM etl.runs r
+GROUP BY r.pipeline
+
+-- name: metrics_last_success
+SELECT pipeline, extract(epoch FROM max(finished_at))::float8 AS at
+FROM etl.runs WHERE status = 'succeeded' GROUP BY pipeline

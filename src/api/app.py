@@ -8,7 +8,7 @@ from api import auth, dashboard, errors
 from api.db import ApiDatabase
 from api.docs import blueprint as docs_blueprint
 from api.graphql import blueprint as graphql_blueprint
-from api.rest import documents, health, jobs, medly, tasks
+from api.rest import documents, health, jobs, medly, runs, tasks
 from etl_toolkit.config import Settings, get_settings
 from etl_toolkit.db.connect import Database, resolve
 from etl_toolkit.log import configure_logging
@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(documents.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(medly.bp)
+    app.register_blueprint(runs.bp)
+    runs.install_metrics(app, app.extensions["etl_db"].db)
     app.register_blueprint(graphql_blueprint())
     app.register_blueprint(dashboard.bp)
     return app

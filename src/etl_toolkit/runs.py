@@ -132,3 +132,33 @@ def get_run(db: Database, run_id: int) -> RunRecord:
     if row is None:
         raise NotFound(f"run {run_id} not found")
     return RunRecord(**row)  # type: ignore[arg-type]
+
+
+def page_runs(
+    db: Database, *, pipeline: str | None, status: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of runs, newest first, and how many match."""
+    params = {"pipeline": pipeline, "status": status, "limit": limit, "offset": offset}
+    with db.connect() as conn:
+        rows = conn.execute(query("runs", "page"), params).fetchall()
+        total = conn.execute(query("runs", "count"), params).fetchone()
+    return [dict(r) for r in rows], int(total["n"]) if total else 0  # type: ignore[call-overload]
+
+
+def run_detail(db: Database, run_id: int) -> dict[str, Any]:
+    """One run with its report and its data-quality results (sales runs have them)."""
+    run = vars(get_run(db, run_id))
+    with db.connect() as conn:
+        run["dq_results"] = [
+            dict(r) for r in conn.execute(query("runs", "dq_results"), {"id": run_id}).fetchall()
+        ]
+    return run
+
+
+def metrics(db: Database) -> dict[str, list[dict[str, Any]]]:
+    """Run counts by pipeline and status, rows loaded and refused, last successes."""
+    with db.connect() as conn:
+        return {
+            name: [dict(r) for r in conn.execute(query("runs", f"metrics_{name}")).fetchall()]
+            for name in ("runs", "rows", "last_success")
+        }

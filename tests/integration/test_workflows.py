@@ -80,6 +80,7 @@ def test_the_failure_handler_records_a_terminal_error(
 def test_schedules() -> None:
     assert isinstance(hourly.schedule, CronSchedule)
     assert hourly.schedule.kickoff_time_input_arg == "kickoff_time"
+    assert hourly.notifications and hourly.notifications[0].phases
     assert adhoc.schedule is None
     assert adhoc.fixed_inputs.literals == {}
 

@@ -1,0 +1,158 @@
+"""Monitoring: the run ledger (GET /runs, /runs/{id}) and Prometheus (GET /metrics)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, Literal
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from pydantic import BaseModel, Field
+
+from api.db import api_db
+from api.openapi import ApiBlueprint, Page, Reply, paged
+from etl_toolkit import runs
+from etl_toolkit.db.connect import Database
+from etl_toolkit.errors import NotFound
+
+bp = ApiBlueprint("runs", __name__, tag="monitoring")
+MAX_ID = 2**63 - 1
+Status = Literal["running", "succeeded", "failed"]
+
+
+class RunsQuery(Page):
+    pipeline: str | None = Field(default=None, max_length=100, description="e.g. sales")
+    status: Status | None = None
+
+
+class RunSummary(BaseModel):
+    id: int
+    pipeline: str
+    status: Status
+    started_at: datetime
+    finished_at: datetime | None
+    seconds: float = Field(description="Duration (so far, while running).")
+    counts: dict[str, Any]
+    error: str | None
+
+
+class DqResult(BaseModel):
+    check_name: str
+    subject: str
+    severity: Literal["error", "warn"]
+    observed: float | None
+    threshold: float | None
+    passed: bool
+    detail: str | None
+
+
+class RunDetail(RunSummary):
+    arguments: dict[str, Any]
+    report: dict[str, Any] | None
+    dq_results: list[DqResult] = Field(description="Data-quality results (sales runs).")
+
+
+@bp.operation(
+    "/runs",
+    summary="Recent pipeline runs, newest first",
+    query=RunsQuery,
+    response=list[RunSummary],
+)
+def list_runs(query: RunsQuery) -> Reply:
+    rows, total = runs.page_runs(
+        api_db().db,
+        pipeline=query.pipeline,
+        status=query.status,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    return paged([RunSummary(**r) for r in rows], total, query)
+
+
+@bp.operation(
+    "/runs/<int:run_id>",
+    summary="One run: status, counts, duration, report, data-quality results",
+    response=RunDetail,
+    errors=(404,),
+)
+def get_run(run_id: int) -> RunDetail:
+    if run_id > MAX_ID:
+        raise NotFound(f"run {run_id} not found")
+    return RunDetail(**runs.run_detail(api_db().db, run_id))
+
+
+class LedgerCollector(Collector):
+    """Pipeline metrics read from etl.runs at scrape time: every API process
+    reports the same values, and they survive restarts."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Any:
+        m = runs.metrics(self.db)
+        by_status = CounterMetricFamily(
+            "etl_runs", "Pipeline runs by pipeline and status.", labels=["pipeline", "status"]
+        )
+        for r in m["runs"]:
+            by_status.add_metric([r["pipeline"], r["status"]], float(r["n"]))
+        loaded = CounterMetricFamily(
+            "etl_rows_loaded", "Rows inserted or updated, per pipeline.", labels=["pipeline"]
+        )
+        rejected = CounterMetricFamily(
+            "etl_rows_rejected", "Rows (or files) refused, per pipeline.", labels=["pipeline"]
+        )
+        for r in m["rows"]:
+            loaded.add_metric([r["pipeline"]], r["loaded"])
+            rejected.add_metric([r["pipeline"]], r["rejected"])
+        last = GaugeMetricFamily(
+            "etl_last_success_timestamp_seconds",
+            "When each pipeline last finished a run successfully (Unix time).",
+            labels=["pipeline"],
+        )
+        for r in m["last_success"]:
+            last.add_metric([r["pipeline"]], r["at"])
+        yield from (by_status, loaded, rejected, last)
+
+
+def install_metrics(app: Flask, db: Database) -> None:
+    """A registry per app: the ledger collector and the request latency histogram."""
+    registry = CollectorRegistry()
+    registry.register(LedgerCollector(db))
+    latency = Histogram(
+        "etl_api_request_duration_seconds",
+        "API request latency by method, route and status.",
+        ["method", "route", "status"],
+        registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    )
+    app.extensions["etl_metrics"] = registry
+
+    @app.before_request
+    def _start() -> None:
+        g.etl_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = g.get("etl_started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule else "unmatched"
+            latency.labels(request.method, route, str(response.status_code)).observe(
+                time.perf_counter() - started
+            )
+        return response
+
+
+@bp.operation(
+    "/metrics",
+    summary="Prometheus metrics: runs, rows, last successes, API latency",
+    response=str,
+    media_type="text/plain",
+)
+def metrics() -> Response:
+    from flask import current_app
+
+    body = generate_latest(current_app.extensions["etl_metrics"])
+    return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8")
