@@ -161,3 +161,11 @@ def test_reasons_become_a_postgres_array_literal() -> None:
     joined = rules.SEP.join(['a "quoted" reason', "back\\slash"])
     got = pl.select(rules.pg_array(pl.lit(joined))).item()
     assert got == '{"a \\"quoted\\" reason","back\\\\slash"}'
+
+
+def test_header_requirements_match_the_row_rules() -> None:
+    from etl_toolkit.sales.source import REQUIRED
+
+    for entity, spec in rules.SPEC.items():
+        assert {c for c, col in spec.items() if col.required} == REQUIRED[entity], entity
+        assert list(spec) == list(COLUMNS[entity]), entity

@@ -89,35 +89,15 @@ KEYS = {
     "orders": "order_id",
     "order_items": "order_item_id",
 }
-# Columns that may be absent from a file's header (they are nullable).
-OPTIONAL = {
-    "product_categories": {"description", "parent_id", "created_at"},
-    "products": {"description", "cost", "inventory_count", "weight", "created_at"},
-    "customers": {
-        "first_name",
-        "last_name",
-        "street_address",
-        "city",
-        "state",
-        "zip_code",
-        "country",
-        "phone",
-        "registration_date",
-        "last_login",
-    },
-    "orders": {
-        "payment_method",
-        "shipping_address",
-        "shipping_city",
-        "shipping_state",
-        "shipping_zip",
-        "shipping_country",
-        "processing_date",
-        "shipping_date",
-        "delivery_date",
-    },
-    "order_items": {"discount"},
+# Columns a file's header must have (the others may be absent: they are nullable).
+REQUIRED = {
+    "product_categories": {"category_id", "name"},
+    "products": {"product_id", "name", "price", "category_id", "sku", "is_active"},
+    "customers": {"customer_id", "email"},
+    "orders": {"order_id", "customer_id", "order_date", "status", "total_amount"},
+    "order_items": {"order_item_id", "order_id", "product_id", "quantity", "price", "total"},
 }
+OPTIONAL = {e: set(cols) - REQUIRED[e] for e, cols in COLUMNS.items()}
 _NAME = re.compile(
     r"^(?P<entity>product_categories|products|customers|orders|order_items)"
     r"(?:_(?P<suffix>.+))?\.csv$",
