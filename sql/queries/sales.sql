@@ -466,12 +466,8 @@ WITH agg AS (
         WHERE (day >= %(head_from)s AND day < %(head_to)s)
            OR (day >= %(tail_from)s AND day < %(tail_to)s)
     ) d
-    JOIN sales.products p ON p.product_id = d.product_id
-    WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
-      AND (%(products)s::int[] IS NULL OR d.product_id = ANY (%(products)s::int[]))
-      AND (%(price_min)s::numeric IS NULL OR p.price >= %(price_min)s::numeric)
-      AND (%(price_max)s::numeric IS NULL OR p.price <= %(price_max)s::numeric)
-      AND (%(active)s::boolean IS NULL OR p.is_active = %(active)s::boolean)
+    {product_filter}
+    WHERE (%(products)s::int[] IS NULL OR d.product_id = ANY (%(products)s::int[]))
     GROUP BY d.product_id
 ), keyed AS (
     SELECT a.*, {key} AS sort_key, count(*) OVER () AS total_count FROM agg a
@@ -563,6 +559,15 @@ SELECT r.grp AS category_id, r.rank, r.product_id, r.orders, r.units, r.revenue
 FROM ranked r JOIN groups g ON g.grp = r.grp
 WHERE r.rank <= %(per_category)s
 ORDER BY r.grp, r.rank
+
+-- {product_filter} of api_product_sales when a filter needs the product's row
+-- (without one, the join would cost a hash of 100k products for nothing).
+-- name: api_product_filter
+JOIN sales.products p ON p.product_id = d.product_id
+ AND (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
+ AND (%(price_min)s::numeric IS NULL OR p.price >= %(price_min)s::numeric)
+ AND (%(price_max)s::numeric IS NULL OR p.price <= %(price_max)s::numeric)
+ AND (%(active)s::boolean IS NULL OR p.is_active = %(active)s::boolean)
 
 -- name: api_top_products_groups
 SELECT count(DISTINCT CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END) AS n

@@ -147,6 +147,11 @@ def test_product_filters(gql: Gql, lines: pl.DataFrame, csvs: Path) -> None:
     )
     got = {e["node"]["product"]["id"] for e in body["data"]["productSales"]["edges"]}
     assert got == want
+    inactive = set(products.filter(~pl.col("is_active"))["product_id"])
+    want = set(_in(lines, MONTH).filter(pl.col("product_id").is_in(inactive))["product_id"])
+    body = gql(PRODUCT_SALES, {"dates": MONTH, "first": 100, "filter": {"active": False}})
+    got = {e["node"]["product"]["id"] for e in body["data"]["productSales"]["edges"]}
+    assert got <= want and body["data"]["productSales"]["totalCount"] == len(want)
 
 
 def test_product_periods_add_up(gql: Gql) -> None:

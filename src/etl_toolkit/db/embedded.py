@@ -9,6 +9,7 @@ commands (like any local server) until `etl db stop`.
 from __future__ import annotations
 
 import contextlib
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import psycopg
 from etl_toolkit.errors import DatabaseUnavailable
 
 DEFAULT_DATABASE = "etl"
+START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,22 @@ def start(pgdata: Path, *, database: str = DEFAULT_DATABASE, keep_running: bool 
     """Start (or join) the server in `pgdata`; return a URL to `database`, created if new."""
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     ep = _import()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server = ep.get_server(pgdata, cleanup_mode=None if keep_running else "delete")
-    except Exception as exc:  # the package raises CalledProcessError, AssertionError, ...
-        raise DatabaseUnavailable(
-            f"could not start the embedded PostgreSQL in {pgdata}: {exc}",
-            hint=f"see {pgdata / 'log'}, or set DATABASE_URL to use another server",
-        ) from exc
+    for attempt in range(START_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                server = ep.get_server(pgdata, cleanup_mode=None if keep_running else "delete")
+            break
+        except Exception as exc:  # the package raises CalledProcessError, TimeoutExpired, ...
+            # Its pg_ctl waits 10 s: on a loaded machine the server may still be
+            # coming up (started by us or by a concurrent `etl`); look again.
+            if attempt + 1 < START_ATTEMPTS:
+                time.sleep(1.0 + attempt)
+                continue
+            raise DatabaseUnavailable(
+                f"could not start the embedded PostgreSQL in {pgdata}: {exc}",
+                hint=f"see {pgdata / 'log'}, or set DATABASE_URL to use another server",
+            ) from exc
     admin_url: str = server.get_uri("postgres")
     _ensure_database(admin_url, database)
     return str(server.get_uri(database))

@@ -192,9 +192,13 @@ def product_sales(
             "k.sort_key {} %(k)s OR (k.sort_key = %(k)s AND k.product_id > %(pid)s)"
         ).format(sql.SQL("<" if desc else ">"))
     order = sql.SQL("k.sort_key {}, k.product_id").format(sql.SQL("DESC" if desc else "ASC"))
-    stmt = query("sales", "api_product_sales").format(key=sql.SQL(key), seek=seek, order=order)
     with db.connect() as conn:
         params["categories"] = _categories(conn, f)
+        filtered = any(params[k] is not None for k in ("categories", "price_min", "price_max"))
+        join = query("sales", "api_product_filter") if filtered or f.active is not None else None
+        stmt = query("sales", "api_product_sales").format(
+            key=sql.SQL(key), seek=seek, order=order, product_filter=join or sql.SQL("")
+        )
         rows = _rows(conn, stmt, params)
     total = int(rows[0]["total_count"]) if rows else 0
     rows = rows[: limit + 1]
