@@ -560,7 +560,7 @@ FROM ranked r JOIN groups g ON g.grp = r.grp
 WHERE r.rank <= %(per_category)s
 ORDER BY r.grp, r.rank
 
--- {product_filter} of api_product_sales when a filter needs the product's row
+-- The product_filter part of api_product_sales, when a filter needs the product row
 -- (without one, the join would cost a hash of 100k products for nothing).
 -- name: api_product_filter
 JOIN sales.products p ON p.product_id = d.product_id
