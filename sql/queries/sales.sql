@@ -531,32 +531,34 @@ ORDER BY order_id, order_item_id
 -- Top products per category for a period: with a category, its subtree is one
 -- ranking; without, each category ranks its own products. Keyset on category.
 -- name: api_top_products
-WITH agg AS (
+WITH d AS (
+    SELECT product_id, orders, units, revenue FROM sales.monthly_product_sales
+    WHERE month >= %(full_from)s AND month < %(full_to)s
+    UNION ALL
+    SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
+    WHERE (day >= %(head_from)s AND day < %(head_to)s)
+       OR (day >= %(tail_from)s AND day < %(tail_to)s)
+), grouped AS (
     SELECT CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END AS grp,
-           d.product_id, sum(d.orders)::bigint AS orders, sum(d.units)::bigint AS units,
-           sum(d.revenue) AS revenue
-    FROM (
-        SELECT product_id, orders, units, revenue FROM sales.monthly_product_sales
-        WHERE month >= %(full_from)s AND month < %(full_to)s
-        UNION ALL
-        SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
-        WHERE (day >= %(head_from)s AND day < %(head_to)s)
-           OR (day >= %(tail_from)s AND day < %(tail_to)s)
-    ) d
-    JOIN sales.products p ON p.product_id = d.product_id
+           d.product_id, d.orders, d.units, d.revenue
+    FROM d JOIN sales.products p ON p.product_id = d.product_id
     WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
-      AND (%(after_category)s::int IS NULL OR
-           CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END
-             > %(after_category)s::int)
+), groups AS (
+    -- The page's categories first: only their products are aggregated and ranked.
+    SELECT DISTINCT grp FROM grouped
+    WHERE %(after_category)s::int IS NULL OR grp > %(after_category)s::int
+    ORDER BY grp LIMIT %(limit)s
+), agg AS (
+    SELECT g.grp, x.product_id, sum(x.orders)::bigint AS orders, sum(x.units)::bigint AS units,
+           sum(x.revenue) AS revenue
+    FROM grouped x JOIN groups g ON g.grp = x.grp
     GROUP BY 1, 2
 ), ranked AS (
     SELECT a.*, row_number() OVER (PARTITION BY grp ORDER BY {key} DESC, product_id) AS rank
     FROM agg a
-), groups AS (
-    SELECT DISTINCT grp FROM agg ORDER BY grp LIMIT %(limit)s
 )
 SELECT r.grp AS category_id, r.rank, r.product_id, r.orders, r.units, r.revenue
-FROM ranked r JOIN groups g ON g.grp = r.grp
+FROM ranked r
 WHERE r.rank <= %(per_category)s
 ORDER BY r.grp, r.rank
 
