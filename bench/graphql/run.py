@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -80,13 +81,15 @@ def main() -> None:
     app = create_app(Settings(auth_disabled=True, database_url=db.url), db)
     client = app.test_client()
     rng = random.Random(7)
-    with db.connect() as conn:
-        customers = [
-            int(r["customer_id"])
-            for r in conn.execute(
-                "SELECT customer_id FROM sales.customer_metrics TABLESAMPLE SYSTEM (1) LIMIT 500"
-            )
-        ]
+    # The floor's reads share one connection, as the API's pool does.
+    stack = ExitStack()
+    conn = stack.enter_context(db.connect(autocommit=True))
+    customers = [
+        int(r["customer_id"])
+        for r in conn.execute(
+            "SELECT customer_id FROM sales.customer_metrics TABLESAMPLE SYSTEM (1) LIMIT 500"
+        )
+    ]
 
     def gql(q: str, v: dict[str, Any]) -> Callable[[], Any]:
         def call() -> Any:
@@ -102,7 +105,7 @@ def main() -> None:
     ps_q = """query($d: DateRangeInput!, $after: String) { productSales(dates: $d, first: 20,
       after: $after) { totalCount pageInfo { endCursor } edges { node { units revenue orders
       product { id name category { name } } } } } }"""
-    cursor = read.product_sales(db, MONTH, read.ProductFilter(), "REVENUE_DESC", 100, None)
+    cursor = read.product_sales(conn, MONTH, read.ProductFilter(), "REVENUE_DESC", 100, None)
     deep_cursor = cursor.cursors[-1]
     cust_q = """query($id: ID!) { customer(id: $id) { email metrics { orderCount lifetimeValue }
       orders(first: 20) { totalCount edges { node { id orderDate status revenue
@@ -116,20 +119,20 @@ def main() -> None:
 
     def customer_direct() -> Any:
         cid = rng.choice(customers)
-        read.by_ids(db, "api_customers", [cid], "customer_id")
-        page = read.customer_orders(db, cid, read.OrderFilter(), 20, None)
-        items = read.order_items(db, [int(r["order_id"]) for r in page.rows])
+        read.by_ids(conn, "api_customers", [cid], "customer_id")
+        page = read.customer_orders(conn, cid, read.OrderFilter(), 20, None)
+        items = read.order_items(conn, [int(r["order_id"]) for r in page.rows])
         ids = sorted({int(i["product_id"]) for rows in items.values() for i in rows})
-        return read.by_ids(db, "api_products", ids, "product_id")
+        return read.by_ids(conn, "api_products", ids, "product_id")
 
     def customer_api() -> Any:
         return gql(cust_q, {"id": str(rng.choice(customers))})()
 
     def product_sales_direct(after: str | None) -> Callable[[], Any]:
         def call() -> Any:
-            page = read.product_sales(db, MONTH, read.ProductFilter(), "REVENUE_DESC", 20, after)
+            page = read.product_sales(conn, MONTH, read.ProductFilter(), "REVENUE_DESC", 20, after)
             return read.by_ids(
-                db, "api_products", [int(r["product_id"]) for r in page.rows], "product_id"
+                conn, "api_products", [int(r["product_id"]) for r in page.rows], "product_id"
             )
 
         return call
@@ -149,22 +152,22 @@ def main() -> None:
         (
             "topProductsByCategory, a month, 20 categories",
             gql(top_q, {"d": month}),
-            lambda: read.top_products(db, MONTH, None, "REVENUE", 5, 20, None),
+            lambda: read.top_products(conn, MONTH, None, "REVENUE", 5, 20, None),
         ),
         (
             "topProductsByCategory, one root subtree",
             gql(top_q, {"d": month, "c": 1}),
-            lambda: read.top_products(db, MONTH, 1, "REVENUE", 5, 20, None),
+            lambda: read.top_products(conn, MONTH, 1, "REVENUE", 5, 20, None),
         ),
         (
             "salesTrends, 2 years by month",
             gql(trend_q, {"d": years, "g": "MONTH"}),
-            lambda: read.trends(db, YEARS, "MONTH", None, 100, None),
+            lambda: read.trends(conn, YEARS, "MONTH", None, 100, None),
         ),
         (
             "salesTrends, a category by week",
             gql(trend_q, {"d": years, "g": "WEEK", "c": 3}),
-            lambda: read.trends(db, YEARS, "WEEK", 3, 100, None),
+            lambda: read.trends(conn, YEARS, "WEEK", 3, 100, None),
         ),
     ]
     print(f"bench/graphql: {N} calls each, full-scale data, p50 / p95 in ms")
@@ -174,6 +177,7 @@ def main() -> None:
         d50, d95 = timed(direct)
         print(f"{name:48} {a50:8.1f} {a95:8.1f} {d50:8.1f} {d95:8.1f} {(a50 - d50) / d50:8.0%}")
     app.extensions["etl_db"].close()
+    stack.close()
 
 
 if __name__ == "__main__":

@@ -11,14 +11,6 @@ SET status = %(status)s, finished_at = now(), counts = %(counts)s,
     report = %(report)s, error = %(error)s
 WHERE id = %(id)s
 
--- name: list
-SELECT id, pipeline, arguments, status, started_at, finished_at, counts, error,
-       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
-FROM etl.runs
-WHERE (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
-ORDER BY started_at DESC, id DESC
-LIMIT %(limit)s
-
 -- name: get
 SELECT id, pipeline, arguments, status, started_at, finished_at, counts, report, error,
        extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
@@ -47,7 +39,7 @@ WHERE pipeline = %(pipeline)s AND status = 'running'
 RETURNING id
 
 -- name: page
-SELECT id, pipeline, status, started_at, finished_at, counts, error,
+SELECT id, pipeline, arguments, status, started_at, finished_at, counts, error,
        extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
 FROM etl.runs
 WHERE (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)

@@ -434,8 +434,9 @@ VACUUM (ANALYZE) sales.product_categories, sales.products, sales.customers, sale
 SELECT set_config('work_mem', '1GB', true)
 
 -- Reads (the GraphQL API, the dashboard) --------------------------------------
--- Templates: {key}, {seek} and {order} are composed in sales/read.py from sort
--- enums (allow-listed expressions, never input text); values are parameters.
+-- Some reads are templates: their placeholders in braces (sort key, seek, order,
+-- the period's rows, the product filter) are composed in sales/read.py from
+-- enums and named fragments, never from input text; values are parameters.
 
 -- name: api_category_subtree
 WITH RECURSIVE tree AS (
@@ -454,18 +455,21 @@ SELECT product_id, name, description, price, cost, category_id, sku, inventory_c
        weight, created_at, is_active
 FROM sales.products WHERE product_id = ANY (%(ids)s::int[])
 
+-- A period's product rows: whole months from the monthly table, the days
+-- before and after them from the daily one (bounds: DateRange.params()).
+-- name: api_period_rows
+SELECT product_id, orders, units, revenue FROM sales.monthly_product_sales
+WHERE month >= %(full_from)s AND month < %(full_to)s
+UNION ALL
+SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
+WHERE (day >= %(head_from)s AND day < %(head_to)s)
+   OR (day >= %(tail_from)s AND day < %(tail_to)s)
+
 -- name: api_product_sales
 WITH agg AS (
     SELECT d.product_id, sum(d.orders)::bigint AS orders, sum(d.units)::bigint AS units,
            sum(d.revenue) AS revenue
-    FROM (
-        SELECT product_id, orders, units, revenue FROM sales.monthly_product_sales
-        WHERE month >= %(full_from)s AND month < %(full_to)s
-        UNION ALL
-        SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
-        WHERE (day >= %(head_from)s AND day < %(head_to)s)
-           OR (day >= %(tail_from)s AND day < %(tail_to)s)
-    ) d
+    FROM ({period_rows}) d
     {product_filter}
     WHERE (%(products)s::int[] IS NULL OR d.product_id = ANY (%(products)s::int[]))
     GROUP BY d.product_id
@@ -531,14 +535,7 @@ ORDER BY order_id, order_item_id
 -- Top products per category for a period: with a category, its subtree is one
 -- ranking; without, each category ranks its own products. Keyset on category.
 -- name: api_top_products
-WITH d AS (
-    SELECT product_id, orders, units, revenue FROM sales.monthly_product_sales
-    WHERE month >= %(full_from)s AND month < %(full_to)s
-    UNION ALL
-    SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
-    WHERE (day >= %(head_from)s AND day < %(head_to)s)
-       OR (day >= %(tail_from)s AND day < %(tail_to)s)
-), grouped AS (
+WITH d AS ({period_rows}), grouped AS (
     SELECT CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END AS grp,
            d.product_id, d.orders, d.units, d.revenue
     FROM d JOIN sales.products p ON p.product_id = d.product_id
@@ -573,14 +570,7 @@ JOIN sales.products p ON p.product_id = d.product_id
 
 -- name: api_top_products_groups
 SELECT count(DISTINCT CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END) AS n
-FROM (
-    SELECT product_id FROM sales.monthly_product_sales
-    WHERE month >= %(full_from)s AND month < %(full_to)s
-    UNION ALL
-    SELECT product_id FROM sales.daily_product_sales
-    WHERE (day >= %(head_from)s AND day < %(head_to)s)
-       OR (day >= %(tail_from)s AND day < %(tail_to)s)
-) d
+FROM ({period_rows}) d
 JOIN sales.products p ON p.product_id = d.product_id
 WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
 
@@ -633,7 +623,8 @@ LIMIT %(limit)s
 SELECT min(day) AS first_day, max(day) AS last_day FROM sales.daily_sales
 
 -- name: api_lock_product
-SELECT product_id, category_id FROM sales.products WHERE product_id = %(id)s FOR UPDATE
+SELECT product_id, name, description, price, category_id, is_active
+FROM sales.products WHERE product_id = %(id)s FOR UPDATE
 
 -- name: api_category_exists
 SELECT 1 FROM sales.product_categories WHERE category_id = %(id)s

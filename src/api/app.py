@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(tasks.bp)
     app.register_blueprint(medly.bp)
     app.register_blueprint(runs.bp)
-    runs.install_metrics(app, app.extensions["etl_db"].db)
+    runs.install_metrics(app, app.extensions["etl_db"])
     app.register_blueprint(graphql_blueprint())
     app.register_blueprint(dashboard.bp)
     return app

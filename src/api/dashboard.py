@@ -128,4 +128,6 @@ orders excluded)</div>
 
 @bp.get("/dashboard")
 def show() -> Response:
-    return Response(render(dashboard(api_db().db)), mimetype="text/html")
+    with api_db().connection() as conn:
+        data = dashboard(conn)
+    return Response(render(data), mimetype="text/html")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import psycopg
 import structlog
 from psycopg.types.json import Jsonb
 
@@ -24,6 +25,7 @@ from etl_toolkit.jsonable import jsonable
 from etl_toolkit.log import get_logger
 
 log = get_logger("etl_toolkit.runs")
+Conn = psycopg.Connection[Any]
 
 
 @dataclass
@@ -118,47 +120,53 @@ def fail_execution_runs(db: Database, pipeline: str, execution: str, error: str)
     return [int(r["id"]) for r in rows]  # type: ignore[call-overload]
 
 
+def _page(
+    conn: Conn, *, pipeline: str | None, status: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    params = {"pipeline": pipeline, "status": status, "limit": limit, "offset": offset}
+    return [dict(r) for r in conn.execute(query("runs", "page"), params).fetchall()]
+
+
 def list_runs(db: Database, *, pipeline: str | None = None, limit: int = 20) -> list[RunRecord]:
     with db.connect() as conn:
-        rows = conn.execute(
-            query("runs", "list"), {"pipeline": pipeline, "limit": limit}
-        ).fetchall()
-    return [RunRecord(**r) for r in rows]  # type: ignore[arg-type]
+        rows = _page(conn, pipeline=pipeline, status=None, limit=limit, offset=0)
+    return [RunRecord(**r) for r in rows]
+
+
+def _get(conn: Conn, run_id: int) -> RunRecord:
+    row = conn.execute(query("runs", "get"), {"id": run_id}).fetchone()
+    if row is None:
+        raise NotFound(f"run {run_id} not found")
+    return RunRecord(**row)
 
 
 def get_run(db: Database, run_id: int) -> RunRecord:
     with db.connect() as conn:
-        row = conn.execute(query("runs", "get"), {"id": run_id}).fetchone()
-    if row is None:
-        raise NotFound(f"run {run_id} not found")
-    return RunRecord(**row)  # type: ignore[arg-type]
+        return _get(conn, run_id)
 
 
 def page_runs(
-    db: Database, *, pipeline: str | None, status: str | None, limit: int, offset: int
+    conn: Conn, *, pipeline: str | None, status: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of runs, newest first, and how many match."""
-    params = {"pipeline": pipeline, "status": status, "limit": limit, "offset": offset}
-    with db.connect() as conn:
-        rows = conn.execute(query("runs", "page"), params).fetchall()
-        total = conn.execute(query("runs", "count"), params).fetchone()
-    return [dict(r) for r in rows], int(total["n"]) if total else 0  # type: ignore[call-overload]
+    rows = _page(conn, pipeline=pipeline, status=status, limit=limit, offset=offset)
+    total = conn.execute(query("runs", "count"), {"pipeline": pipeline, "status": status})
+    row = total.fetchone()
+    return rows, int(row["n"]) if row else 0
 
 
-def run_detail(db: Database, run_id: int) -> dict[str, Any]:
+def run_detail(conn: Conn, run_id: int) -> dict[str, Any]:
     """One run with its report and its data-quality results (sales runs have them)."""
-    run = vars(get_run(db, run_id))
-    with db.connect() as conn:
-        run["dq_results"] = [
-            dict(r) for r in conn.execute(query("runs", "dq_results"), {"id": run_id}).fetchall()
-        ]
+    run = vars(_get(conn, run_id))
+    run["dq_results"] = [
+        dict(r) for r in conn.execute(query("runs", "dq_results"), {"id": run_id}).fetchall()
+    ]
     return run
 
 
-def metrics(db: Database) -> dict[str, list[dict[str, Any]]]:
+def metrics(conn: Conn) -> dict[str, list[dict[str, Any]]]:
     """Run counts by pipeline and status, rows loaded and refused, last successes."""
-    with db.connect() as conn:
-        return {
-            name: [dict(r) for r in conn.execute(query("runs", f"metrics_{name}")).fetchall()]
-            for name in ("runs", "rows", "last_success")
-        }
+    return {
+        name: [dict(r) for r in conn.execute(query("runs", f"metrics_{name}")).fetchall()]
+        for name in ("runs", "rows", "last_success")
+    }

@@ -320,9 +320,9 @@ def test_nested_lookups_are_batched(gql: Gql, monkeypatch: pytest.MonkeyPatch) -
     calls: list[str] = []
     original = read.by_ids
 
-    def counting(db: Database, name: str, ids: list[int], key: str) -> Any:
+    def counting(conn: Any, name: str, ids: list[int], key: str) -> Any:
         calls.append(name)
-        return original(db, name, ids, key)
+        return original(conn, name, ids, key)
 
     monkeypatch.setattr(read, "by_ids", counting)
     gql(PRODUCT_SALES, {"dates": MONTH, "first": 50})

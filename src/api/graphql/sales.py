@@ -13,7 +13,7 @@ from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType
 
-from etl_toolkit.db.connect import Database
+from api.db import ApiDatabase, api_db
 from etl_toolkit.errors import InputError
 from etl_toolkit.sales import read
 from etl_toolkit.sales.products import ProductChange, update_product
@@ -58,8 +58,9 @@ def serialize_datetime(value: datetime) -> str:
 class Loaders:
     """Per-request caches filled in batches."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, api: ApiDatabase) -> None:
+        self.api = api
+        self.connection = api.connection  # pooled, with the API's statement timeout
         self.products: dict[int, dict[str, Any]] = {}
         self.categories: dict[int, dict[str, Any]] | None = None
         self.items: dict[int, list[dict[str, Any]]] = {}
@@ -67,7 +68,8 @@ class Loaders:
     def prime_products(self, ids: list[int]) -> None:
         missing = sorted({i for i in ids if i not in self.products})
         if missing:
-            self.products.update(read.by_ids(self.db, "api_products", missing, "product_id"))
+            with self.connection() as conn:
+                self.products.update(read.by_ids(conn, "api_products", missing, "product_id"))
 
     def product(self, pid: int) -> dict[str, Any] | None:
         self.prime_products([pid])
@@ -77,22 +79,22 @@ class Loaders:
         if cid is None:
             return None
         if self.categories is None:
-            self.categories = read.all_categories(self.db)
+            with self.connection() as conn:
+                self.categories = read.all_categories(conn)
         return self.categories.get(cid)
 
     def prime_items(self, order_ids: list[int]) -> None:
         missing = [i for i in order_ids if i not in self.items]
         if missing:
-            self.items.update(read.order_items(self.db, missing))
+            with self.connection() as conn:
+                self.items.update(read.order_items(conn, missing))
             self.prime_products([r["product_id"] for rows in self.items.values() for r in rows])
 
 
 def loaders(info: Info) -> Loaders:
     ctx = info.context
     if "sales_loaders" not in ctx:
-        from api.db import api_db
-
-        ctx["sales_loaders"] = Loaders(api_db().db)
+        ctx["sales_loaders"] = Loaders(api_db())
     found: Loaders = ctx["sales_loaders"]
     return found
 
@@ -147,7 +149,8 @@ def resolve_product_sales(
     )
     rng = _dates(dates)
     assert rng is not None
-    page = read.product_sales(loaders(info).db, rng, spec, sort, first, after)
+    with loaders(info).connection() as conn:
+        page = read.product_sales(conn, rng, spec, sort, first, after)
     loaders(info).prime_products([r["product_id"] for r in page.rows])
     nodes = [r | {"_dates": rng, "_ids": [x["product_id"] for x in page.rows]} for r in page.rows]
     return _connection(page, nodes)
@@ -163,7 +166,8 @@ def resolve_ps_periods(obj: dict[str, Any], info: Info, granularity: str) -> lis
     cache = info.context.setdefault("sales_periods", {})
     key = (granularity, obj["_dates"], tuple(obj["_ids"]))
     if key not in cache:  # every product of the page at once
-        cache[key] = read.product_periods(loaders(info).db, obj["_ids"], obj["_dates"], granularity)
+        with loaders(info).connection() as conn:
+            cache[key] = read.product_periods(conn, obj["_ids"], obj["_dates"], granularity)
     periods: list[dict[str, Any]] = cache[key].get(int(obj["product_id"]), [])
     return periods
 
@@ -179,7 +183,8 @@ def resolve_customer(_: Any, info: Info, id: str) -> dict[str, Any] | None:
         cid = int(id)
     except ValueError:
         raise InputError(f"id: not a customer id: {id!r}") from None
-    return read.by_ids(loaders(info).db, "api_customers", [cid], "customer_id").get(cid)
+    with loaders(info).connection() as conn:
+        return read.by_ids(conn, "api_customers", [cid], "customer_id").get(cid)
 
 
 @customer_type.field("metrics")
@@ -209,7 +214,8 @@ def resolve_customer_orders(
         total_min=_money(total.get("min")),
         total_max=_money(total.get("max")),
     )
-    page = read.customer_orders(loaders(info).db, int(obj["customer_id"]), spec, first, after)
+    with loaders(info).connection() as conn:
+        page = read.customer_orders(conn, int(obj["customer_id"]), spec, first, after)
     info.context["sales_page_orders"] = [int(r["order_id"]) for r in page.rows]
     return _connection(page, page.rows)
 
@@ -235,7 +241,8 @@ def resolve_top_products(
 ) -> dict[str, Any]:
     rng = _dates(dates)
     assert rng is not None
-    page = read.top_products(loaders(info).db, rng, categoryId, by, perCategory, first, after)
+    with loaders(info).connection() as conn:
+        page = read.top_products(conn, rng, categoryId, by, perCategory, first, after)
     loaders(info).prime_products([int(p["product_id"]) for g in page.rows for p in g["products"]])
     return _connection(page, page.rows)
 
@@ -262,7 +269,8 @@ def resolve_trends(
 ) -> dict[str, Any]:
     rng = _dates(dates)
     assert rng is not None
-    page = read.trends(loaders(info).db, rng, granularity, categoryId, first, after)
+    with loaders(info).connection() as conn:
+        page = read.trends(conn, rng, granularity, categoryId, first, after)
 
     def change(now: Any, before: Any) -> float | None:
         return None if not before else float((Decimal(now) - Decimal(before)) / Decimal(before))
@@ -358,7 +366,7 @@ def resolve_update_product(
         category_id=input.get("categoryId"),
         active=input.get("active"),
     )
-    result = update_product(loaders(info).db, id, change)
+    result = update_product(loaders(info).api.db, id, change)
     return {
         "product": result.product,
         "errors": [{"field": f, "message": m} for f, m in result.errors],

@@ -12,10 +12,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, Field
 
-from api.db import api_db
+from api.db import ApiDatabase, api_db
 from api.openapi import ApiBlueprint, Page, Reply, paged
 from etl_toolkit import runs
-from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import NotFound
 
 bp = ApiBlueprint("runs", __name__, tag="monitoring")
@@ -62,13 +61,14 @@ class RunDetail(RunSummary):
     response=list[RunSummary],
 )
 def list_runs(query: RunsQuery) -> Reply:
-    rows, total = runs.page_runs(
-        api_db().db,
-        pipeline=query.pipeline,
-        status=query.status,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    with api_db().connection() as conn:
+        rows, total = runs.page_runs(
+            conn,
+            pipeline=query.pipeline,
+            status=query.status,
+            limit=query.limit,
+            offset=query.offset,
+        )
     return paged([RunSummary(**r) for r in rows], total, query)
 
 
@@ -81,18 +81,20 @@ def list_runs(query: RunsQuery) -> Reply:
 def get_run(run_id: int) -> RunDetail:
     if run_id > MAX_ID:
         raise NotFound(f"run {run_id} not found")
-    return RunDetail(**runs.run_detail(api_db().db, run_id))
+    with api_db().connection() as conn:
+        return RunDetail(**runs.run_detail(conn, run_id))
 
 
 class LedgerCollector(Collector):
     """Pipeline metrics read from etl.runs at scrape time: every API process
     reports the same values, and they survive restarts."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, api: ApiDatabase) -> None:
+        self.api = api
 
     def collect(self) -> Any:
-        m = runs.metrics(self.db)
+        with self.api.connection() as conn:
+            m = runs.metrics(conn)
         by_status = CounterMetricFamily(
             "etl_runs", "Pipeline runs by pipeline and status.", labels=["pipeline", "status"]
         )
@@ -117,10 +119,10 @@ class LedgerCollector(Collector):
         yield from (by_status, loaded, rejected, last)
 
 
-def install_metrics(app: Flask, db: Database) -> None:
+def install_metrics(app: Flask, api: ApiDatabase) -> None:
     """A registry per app: the ledger collector and the request latency histogram."""
     registry = CollectorRegistry()
-    registry.register(LedgerCollector(db))
+    registry.register(LedgerCollector(api))
     latency = Histogram(
         "etl_api_request_duration_seconds",
         "API request latency by method, route and status.",

@@ -69,6 +69,12 @@ PARENTS = {
     "order_items": ("orders", "products"),
 }
 REJECT_BATCH = 50_000
+# The query that finds the orders a merge into each entity may change.
+AFFECTED = {
+    "orders": "affected_from_orders",
+    "order_items": "affected_from_items",
+    "products": "affected_from_products",
+}
 # Tables whose indexes a bulk load builds after the COPY (no foreign key
 # references their keys).
 DEFER_INDEXES = ("customers", "orders", "order_items")
@@ -491,14 +497,10 @@ def _merge(conn: Conn, entity: str, run_id: int, rejects: _Rejects) -> None:
     orders whose derived data may change."""
     if entity in ("customers", "products"):
         with conn.cursor(row_factory=dict_row) as cur:
-            for row in cur.execute(query("sales", f"conflicts_{entity}")).fetchall():
-                rejects.add_sql(row)
-    source = {"orders": "affected_from_orders", "order_items": "affected_from_items"}
-    if entity == "products":
-        source["products"] = "affected_from_products"
-    if entity in source:
+            rejects.add_sql(cur.execute(query("sales", f"conflicts_{entity}")).fetchall())
+    if entity in AFFECTED:
         conn.execute(query("sales", "create_affected"))
-        conn.execute(query("sales", source[entity]))
+        conn.execute(query("sales", AFFECTED[entity]))
         conn.execute(query("sales", "queue_before"))
         conn.execute(query("sales", "queue_orders"), {"run_id": run_id})
 
@@ -550,18 +552,23 @@ class _Rejects:
         )
         self.rows += checked.height
 
-    def add_sql(self, row: dict[str, Any]) -> None:
-        """A row refused by a database check (it was counted as staged, not rejected)."""
-        self._count([row["reason"]])
+    def add_sql(self, rows: list[dict[str, Any]]) -> None:
+        """Rows refused by a database check (they were counted as staged, not rejected)."""
+        if not rows:
+            return
+        for row in rows:
+            self._count([row["reason"]])
+        frame = pl.DataFrame(
+            rows,
+            schema={
+                "line": pl.Int64,
+                "record_key": pl.String,
+                "raw": pl.String,
+                "reason": pl.String,
+            },
+        )
         self.frames.append(
-            pl.DataFrame(
-                {
-                    "line": [row["line"]],
-                    "record_key": [row["record_key"]],
-                    "reasons": pl.select(rules.pg_array(pl.lit(row["reason"]))).to_series(),
-                    "raw": [row["raw"]],
-                }
-            )
+            frame.select("line", "record_key", reasons=rules.pg_array(pl.col("reason")), raw="raw")
         )
 
     def copy_job(self, conn: Conn) -> Callable[[], None]:

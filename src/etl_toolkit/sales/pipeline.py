@@ -57,12 +57,8 @@ def run_sales(db: Database, data_dir: Path, *, incremental: bool = False) -> Sal
         track_run(db, "sales", {"data_dir": str(data_dir), "incremental": incremental}) as run,
     ):
         loaded = load(db, data_dir, run_id=run.id, incremental=incremental)
-        checks: CheckResult | None = None
-        refreshed: RefreshResult | None = None
-        if loaded.processed or pending(db):
-            checks = check(db, loaded)
-            if checks.passed:
-                refreshed = refresh(db)
+        checks = check_stage(db, loaded)
+        refreshed = refresh(db) if checks is not None and checks.passed else None
         report = SalesReport(run.id, loaded, checks, refreshed, time.perf_counter() - started)
         run.counts = counts(report)
         run.report = report_dict(report)

@@ -72,8 +72,8 @@ def update_product(db: Database, product_id: int, change: ProductChange) -> Upda
     errors, price = _validate(change)
     moved = False
     with db.connect() as conn:
-        current = conn.execute(query("sales", "api_lock_product"), {"id": product_id}).fetchone()
-        if current is None:
+        row = conn.execute(query("sales", "api_lock_product"), {"id": product_id}).fetchone()
+        if row is None:
             return UpdateResult(errors=[("id", f"no product {product_id}")])
         if change.category_id is not None and (
             conn.execute(
@@ -85,8 +85,6 @@ def update_product(db: Database, product_id: int, change: ProductChange) -> Upda
         if errors:
             conn.rollback()
             return UpdateResult(errors=errors)
-        row = conn.execute(query("sales", "api_products"), {"ids": [product_id]}).fetchone()
-        assert row is not None
         pending = conn.execute(query("sales", "pending_refresh")).fetchone()
         was_pending = bool(pending and (pending["full_rebuild"] or pending["orders"]))
         moved = change.category_id is not None and change.category_id != row["category_id"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 import psycopg
 from psycopg import sql
 
-from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import InputError
 
@@ -116,15 +115,6 @@ class OrderFilter:
     total_max: Decimal | None = None
 
 
-@dataclass
-class Batch:
-    """Rows fetched once per request and shared by every resolver that needs them
-    (a page of orders asks for its items in one query, not one per order)."""
-
-    db: Database
-    cache: dict[tuple[str, Any], Any] = field(default_factory=dict)
-
-
 def encode_cursor(*values: Any) -> str:
     raw = json.dumps([str(v) if isinstance(v, Decimal | date) else v for v in values])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -166,7 +156,7 @@ def _categories(conn: Conn, f: ProductFilter) -> list[int] | None:
 
 
 def product_sales(
-    db: Database,
+    conn: Conn,
     dates: DateRange,
     f: ProductFilter,
     sort: str,
@@ -192,14 +182,17 @@ def product_sales(
             "k.sort_key {} %(k)s OR (k.sort_key = %(k)s AND k.product_id > %(pid)s)"
         ).format(sql.SQL("<" if desc else ">"))
     order = sql.SQL("k.sort_key {}, k.product_id").format(sql.SQL("DESC" if desc else "ASC"))
-    with db.connect() as conn:
-        params["categories"] = _categories(conn, f)
-        filtered = any(params[k] is not None for k in ("categories", "price_min", "price_max"))
-        join = query("sales", "api_product_filter") if filtered or f.active is not None else None
-        stmt = query("sales", "api_product_sales").format(
-            key=sql.SQL(key), seek=seek, order=order, product_filter=join or sql.SQL("")
-        )
-        rows = _rows(conn, stmt, params)
+    params["categories"] = _categories(conn, f)
+    filtered = any(params[k] is not None for k in ("categories", "price_min", "price_max"))
+    join = query("sales", "api_product_filter") if filtered or f.active is not None else None
+    stmt = query("sales", "api_product_sales").format(
+        key=sql.SQL(key),
+        seek=seek,
+        order=order,
+        product_filter=join or sql.SQL(""),
+        period_rows=query("sales", "api_period_rows"),
+    )
+    rows = _rows(conn, stmt, params)
     total = int(rows[0]["total_count"]) if rows else 0
     rows = rows[: limit + 1]
     page = rows[:limit]
@@ -213,27 +206,25 @@ def product_sales(
 
 
 def product_periods(
-    db: Database, ids: list[int], dates: DateRange, granularity: str
+    conn: Conn, ids: list[int], dates: DateRange, granularity: str
 ) -> dict[int, list[dict[str, Any]]]:
     """Per product: its sales per day, week or month (one query for all the ids)."""
     stmt = query("sales", "api_product_periods").format(bucket=sql.Literal(BUCKETS[granularity]))
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    with db.connect() as conn:
-        for r in _rows(conn, stmt, {"ids": ids, "date_from": dates.start, "date_to": dates.end}):
-            out[int(r["product_id"])].append(r)
+    for r in _rows(conn, stmt, {"ids": ids, "date_from": dates.start, "date_to": dates.end}):
+        out[int(r["product_id"])].append(r)
     return out
 
 
-def by_ids(db: Database, name: str, ids: list[int], key: str) -> dict[int, dict[str, Any]]:
+def by_ids(conn: Conn, name: str, ids: list[int], key: str) -> dict[int, dict[str, Any]]:
     """Rows of a named lookup query for many ids at once, by id."""
     if not ids:
         return {}
-    with db.connect() as conn:
-        return {int(r[key]): r for r in _rows(conn, query("sales", name), {"ids": ids})}
+    return {int(r[key]): r for r in _rows(conn, query("sales", name), {"ids": ids})}
 
 
 def customer_orders(
-    db: Database, customer_id: int, f: OrderFilter, first: int, after: str | None
+    conn: Conn, customer_id: int, f: OrderFilter, first: int, after: str | None
 ) -> Page[dict[str, Any]]:
     limit = page_size(first)
     params: dict[str, Any] = {
@@ -249,9 +240,8 @@ def customer_orders(
     }
     if after:
         params["after_date"], params["after_id"] = decode_cursor(after, 2)
-    with db.connect() as conn:
-        rows = _rows(conn, query("sales", "api_customer_orders"), params)
-        count = conn.execute(query("sales", "api_customer_orders_count"), params).fetchone()
+    rows = _rows(conn, query("sales", "api_customer_orders"), params)
+    count = conn.execute(query("sales", "api_customer_orders_count"), params).fetchone()
     page = rows[:limit]
     return Page(
         page,
@@ -262,17 +252,16 @@ def customer_orders(
     )
 
 
-def order_items(db: Database, order_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+def order_items(conn: Conn, order_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in order_ids}
     if order_ids:
-        with db.connect() as conn:
-            for r in _rows(conn, query("sales", "api_order_items"), {"ids": order_ids}):
-                out[int(r["order_id"])].append(r)
+        for r in _rows(conn, query("sales", "api_order_items"), {"ids": order_ids}):
+            out[int(r["order_id"])].append(r)
     return out
 
 
 def top_products(
-    db: Database,
+    conn: Conn,
     dates: DateRange,
     category_id: int | None,
     by: str,
@@ -291,11 +280,14 @@ def top_products(
         "per_category": per_category,
         "limit": limit + 1,
     }
-    stmt = query("sales", "api_top_products").format(key=sql.Identifier(RANK_KEYS[by]))
-    with db.connect() as conn:
-        params["categories"] = subtree(conn, category_id) if category_id is not None else None
-        rows = _rows(conn, stmt, params)
-        count = conn.execute(query("sales", "api_top_products_groups"), params).fetchone()
+    rows_sql = query("sales", "api_period_rows")
+    stmt = query("sales", "api_top_products").format(
+        key=sql.Identifier(RANK_KEYS[by]), period_rows=rows_sql
+    )
+    params["categories"] = subtree(conn, category_id) if category_id is not None else None
+    rows = _rows(conn, stmt, params)
+    count_sql = query("sales", "api_top_products_groups").format(period_rows=rows_sql)
+    count = conn.execute(count_sql, params).fetchone()
     groups: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault(int(r["category_id"]), []).append(r)
@@ -311,7 +303,7 @@ def top_products(
 
 
 def trends(
-    db: Database,
+    conn: Conn,
     dates: DateRange,
     granularity: str,
     category_id: int | None,
@@ -327,8 +319,7 @@ def trends(
         "limit": limit + 1,
     }
     stmt = query("sales", "api_trends").format(bucket=sql.Literal(BUCKETS[granularity]))
-    with db.connect() as conn:
-        rows = _rows(conn, stmt, params)
+    rows = _rows(conn, stmt, params)
     page = rows[:limit]
     return Page(
         page,
@@ -339,11 +330,8 @@ def trends(
     )
 
 
-def all_categories(db: Database) -> dict[int, dict[str, Any]]:
-    with db.connect() as conn:
-        return {
-            int(r["category_id"]): r for r in _rows(conn, query("sales", "api_all_categories"), {})
-        }
+def all_categories(conn: Conn) -> dict[int, dict[str, Any]]:
+    return {int(r["category_id"]): r for r in _rows(conn, query("sales", "api_all_categories"), {})}
 
 
 @dataclass(frozen=True)
@@ -356,10 +344,9 @@ class Dashboard:
     recent_orders: list[dict[str, Any]]
 
 
-def dashboard(db: Database) -> Dashboard:
+def dashboard(conn: Conn) -> Dashboard:
     """What the dashboard shows, relative to the newest day with sales."""
-    with db.connect() as conn:
-        span = _rows(conn, query("sales", "api_data_range"), {})
+    span = _rows(conn, query("sales", "api_data_range"), {})
     first: date | None = span[0]["first_day"] if span else None
     last: date | None = span[0]["last_day"] if span else None
     if first is None or last is None:
@@ -367,15 +354,14 @@ def dashboard(db: Database) -> Dashboard:
     whole = DateRange(first, last)
     month = DateRange(max(first, last - timedelta(days=29)), last)
     quarter = DateRange(max(first, last - timedelta(days=89)), last)
-    trend = trends(db, whole, "MONTH", None, MAX_PAGE, None).rows
-    top = product_sales(db, month, ProductFilter(), "REVENUE_DESC", 10, None).rows
-    names = by_ids(db, "api_products", [int(r["product_id"]) for r in top], "product_id")
-    with db.connect() as conn:
-        cats = _rows(
-            conn,
-            query("sales", "api_top_categories"),
-            {"date_from": quarter.start, "date_to": quarter.end, "limit": 8},
-        )
-        recent = _rows(conn, query("sales", "api_recent_orders"), {"limit": 10})
+    trend = trends(conn, whole, "MONTH", None, MAX_PAGE, None).rows
+    top = product_sales(conn, month, ProductFilter(), "REVENUE_DESC", 10, None).rows
+    names = by_ids(conn, "api_products", [int(r["product_id"]) for r in top], "product_id")
+    cats = _rows(
+        conn,
+        query("sales", "api_top_categories"),
+        {"date_from": quarter.start, "date_to": quarter.end, "limit": 8},
+    )
+    recent = _rows(conn, query("sales", "api_recent_orders"), {"limit": 10})
     products = [r | {"name": names.get(int(r["product_id"]), {}).get("name", "?")} for r in top]
     return Dashboard(first, last, trend, cats, products, recent)
