@@ -74,3 +74,7 @@ def test_metrics_parse_and_move_after_a_run(
         if name == "etl_api_request_duration_seconds_count" and ("route", "/runs") in labels
     ]
     assert runs_count == [1.0]
+
+
+def test_a_pipeline_filter_that_cannot_be_stored_is_a_422(client: FlaskClient) -> None:
+    assert client.get("/runs?pipeline=sa%00les").status_code == 422  # found by schemathesis

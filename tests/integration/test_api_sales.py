@@ -339,6 +339,8 @@ def test_update_product_validates_and_keeps_derived_data_right(
     assert errors == {"name", "price", "categoryId"}
     assert bad["data"]["updateProduct"]["product"] is None
     assert gql(m, {"id": 7, "input": {"price": 1.234}})["data"]["updateProduct"]["errors"]
+    nul = gql(m, {"id": 7, "input": {"description": "a\x00b"}})["data"]["updateProduct"]
+    assert [e["field"] for e in nul["errors"]] == ["description"]
     missing = gql(m, {"id": 10**9, "input": {"name": "x"}})["data"]["updateProduct"]
     assert missing["errors"] == [{"field": "id", "message": f"no product {10**9}"}]
     with module_db.connect() as conn:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.db import ApiDatabase, api_db
 from api.openapi import ApiBlueprint, Page, Reply, paged
+from api.types import Text
 from etl_toolkit import runs
 from etl_toolkit.errors import NotFound
 
@@ -23,7 +24,7 @@ Status = Literal["running", "succeeded", "failed"]
 
 
 class RunsQuery(Page):
-    pipeline: str | None = Field(default=None, max_length=100, description="e.g. sales")
+    pipeline: Text | None = Field(default=None, max_length=100, description="e.g. sales")
     status: Status | None = None
 
 

@@ -48,6 +48,9 @@ def _validate(change: ProductChange) -> tuple[list[tuple[str, str]], Decimal | N
         errors.append(("name", f"between 1 and {MAX_NAME} characters, not blank"))
     if change.description is not None and len(change.description) > MAX_DESCRIPTION:
         errors.append(("description", f"at most {MAX_DESCRIPTION} characters"))
+    for name, text in (("name", change.name), ("description", change.description)):
+        if text is not None and "\x00" in text:
+            errors.append((name, "contains a NUL character, which PostgreSQL cannot store"))
     price = None
     if change.price is not None:
         try:
