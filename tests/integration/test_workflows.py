@@ -18,7 +18,7 @@ from workflows.sales import adhoc, hourly, sales_pipeline
 
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import ROOT
 from tests.integration.test_sales import BASE, DELIVERY, derived_snapshot
 
 
@@ -90,8 +90,7 @@ def test_pdf_fans_out_and_reports_partial_success(
 ) -> None:
     folder = tmp_path / "pdfs"
     folder.mkdir()
-    good = sorted(CORPUS.glob("*.pdf"))[0]
-    shutil.copy(good, folder / "good.pdf")
+    shutil.copy(ROOT / "samples" / "pdf" / "memo.pdf", folder / "good.pdf")
     (folder / "broken.pdf").write_bytes(b"%PDF-1.7\nnot really")
     report = pdf_pipeline(folder=str(folder))
     assert (report.files, report.loaded, report.failed) == (2, 1, 1)
