@@ -92,16 +92,16 @@ def json_int(value: Any, field: str) -> tuple[int, bool]:
     raise Invalid(f"{field} is not an integer")
 
 
-def _int(value: Any, field: str, cleaned: list[str], *, required: bool = False) -> int | None:
-    """json_int for one field of a record; a normalised field is noted in `cleaned`
-    (the caller counts it once the record is accepted)."""
+def _int(value: Any, field: str, noted: list[str], *, required: bool = False) -> int | None:
+    """json_int for one field of a record; a normalised field is noted in `noted`
+    (the caller counts it in its Cleaned once the whole record is accepted)."""
     if value is None:
         if required:
             raise Invalid(f"{field} missing")
         return None
     n, normalised = json_int(value, field)
     if normalised:
-        cleaned.append(field)
+        noted.append(field)
     return n
 
 
