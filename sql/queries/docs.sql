@@ -7,10 +7,14 @@ SELECT id, name FROM docs.documents WHERE sha256 = %(sha256)s
 DELETE FROM docs.documents WHERE id = %(id)s
 
 -- name: insert_document
+-- No conflict target: every unique index (the id and the sha256) arbitrates. With
+-- only (sha256), two loads of one file that both passed find_by_sha raced on the
+-- primary key and one failed (issue 13, section 4); now the second waits for the
+-- first to commit and inserts nothing (it reports `unchanged`).
 INSERT INTO docs.documents (id, name, source_path, sha256, size_bytes, page_count, metadata)
 VALUES (%(id)s, %(name)s, %(source_path)s, %(sha256)s, %(size_bytes)s, %(page_count)s,
         %(metadata)s)
-ON CONFLICT (sha256) DO NOTHING
+ON CONFLICT DO NOTHING
 RETURNING id
 
 -- name: finish_document

@@ -30,6 +30,23 @@ UNION ALL
 SELECT 'practice bank lessonID', count(*), (array_agg(lesson_id ORDER BY lesson_id))[1:3]
 FROM stg_practice_banks_d WHERE NOT lesson_resolved
 
+-- name: store_skipped
+-- This run's skipped records (staged in stg_skipped), each stored once: the same
+-- record of the same file content, met again by a re-run, is not stored twice.
+WITH up AS (
+    INSERT INTO medly.skipped AS t
+        (run_id, source_file, source_sha256, entity, record_key, position, reason, raw)
+    SELECT DISTINCT ON (source_file, source_sha256, entity, position)
+           run_id, source_file, source_sha256, entity, record_key, position, reason, raw
+    FROM stg_skipped
+    ORDER BY source_file, source_sha256, entity, position, _ord
+    ON CONFLICT (source_file, source_sha256, entity, position) DO UPDATE
+    SET last_run_id = EXCLUDED.run_id, last_seen_at = now(), reason = EXCLUDED.reason
+    RETURNING (xmax = 0) AS stored
+)
+SELECT count(*) FILTER (WHERE stored) AS stored, count(*) FILTER (WHERE NOT stored) AS known
+FROM up
+
 -- name: user_profile
 SELECT u.uid, u.name, u.metadata, u.first_seen_at, u.last_seen_at,
        (SELECT count(*) FROM medly.attempts a WHERE a.uid = u.uid) AS attempt_count,

@@ -394,3 +394,379 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
     assert a.files == b.files
     for f in a.files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+
+
+# ---- integers written as decimals (issue 13, section 1) ---------------------------------------
+
+
+def _spell(value: Any, numbers: dict[str, str]) -> str:
+    """JSON text of `value` with each marker string replaced by a number spelled as given
+    (json.dumps cannot write `2.00` or `1e400`)."""
+    text = json.dumps(value)
+    for marker, spelling in numbers.items():
+        text = text.replace(json.dumps(marker), spelling)
+    return text
+
+
+def _write_spelled(root: Path, name: str, value: Any, numbers: dict[str, str]) -> None:
+    folder = "user_data" if name == "user_data" else "curriculum_data"
+    filename = "user_data.json" if name == "user_data" else f"{S}_{name}.json"
+    (root / folder / filename).write_text(_spell(value, numbers))
+
+
+def test_integral_decimals_load_as_integers_and_are_reported(db: Database, tmp_path: Path) -> None:
+    root = write(tmp_path)
+    course = _course()
+    course[0]["unitIndex"] = "@unit"
+    exams = _exams()
+    exams[0]["papers"][0]["paper"] = "@paper"
+    question = exams[0]["papers"][0]["questions"][0]
+    question["question_number"] = "@qnum"
+    question["items"][0].update(markmax="@markmax", question_part="@part")
+    question["items"][1].update(difficulty="@difficulty", correct_answer_index="@correct")
+    practices = _practices()
+    practices[0].update(unit_index="@bank_unit")
+    practices[0]["chunks_used"][0]["chunk_index"] = "@chunk"
+    practices[0]["items"][0]["items"][0]["correct_answer_index"] = ["@c0", 2]
+    targets = _targets()
+    targets[_path(f"{S}_1_1_A")]["userMark"] = "@mark"
+    spellings = {
+        "@unit": "0.0",
+        "@paper": "1.0",
+        "@qnum": "1e0",
+        "@markmax": "2.00",
+        "@part": "1.0",
+        "@difficulty": "20E-1",
+        "@correct": "-0.0",
+        "@bank_unit": "0.000",
+        "@chunk": "0.0",
+        "@c0": "1.0",
+        "@mark": "1.0",
+    }
+    _write_spelled(root, "course", course, spellings)
+    _write_spelled(root, "exams", exams, spellings)
+    _write_spelled(root, "practices", practices, spellings)
+    _write_spelled(root, "user_data", {"targets": targets}, spellings)
+    r = migrate_medly(db, root)
+    _balanced(r)
+    assert r.skip_reasons == {}
+    assert {f: dict(c) for f, c in r.cleaned.items() if c} == {
+        f"curriculum_data/{S}_course.json": {"unitIndex": 1},
+        f"curriculum_data/{S}_exams.json": {
+            "correct_answer_index": 1,
+            "difficulty": 1,
+            "markmax": 1,
+            "paper": 1,
+            "question_number": 1,
+            "question_part": 1,
+        },
+        f"curriculum_data/{S}_practices.json": {
+            "chunk_index": 1,
+            "correct_answer_index": 1,
+            "unit_index": 1,
+        },
+        "user_data/user_data.json": {"userMark": 1},
+    }
+    with db.connect() as conn:
+        got = conn.execute(
+            "SELECT (SELECT unit_index FROM medly.units) AS unit,"
+            " (SELECT paper_number FROM medly.papers) AS paper,"
+            f" (SELECT question_number FROM medly.questions WHERE question_id = '{S}_1_stem') AS q,"
+            f" (SELECT markmax FROM medly.items WHERE question_ref = '{S}_1_1_A') AS markmax,"
+            f" (SELECT part FROM medly.items WHERE question_ref = '{S}_1_1_A') AS part,"
+            f" (SELECT difficulty FROM medly.items WHERE question_ref = '{S}_1_2_B') AS difficulty,"
+            f" (SELECT correct_answer FROM medly.items WHERE question_ref = '{S}_1_2_B') AS c1,"
+            f" (SELECT correct_answer FROM medly.items WHERE question_ref = '{S}_p1_1_C') AS c2,"
+            " (SELECT unit_index FROM medly.practice_banks) AS bank_unit,"
+            " (SELECT chunk_index FROM medly.bank_chunks) AS chunk,"
+            f" (SELECT user_mark FROM medly.attempts WHERE question_ref = '{S}_1_1_A') AS mark"
+        ).fetchone()
+    assert got == {
+        "unit": 0,
+        "paper": "1",
+        "q": 1,
+        "markmax": 2,
+        "part": 1,
+        "difficulty": 2,
+        "c1": 0,
+        "c2": [1, 2],
+        "bank_unit": 0,
+        "chunk": 0,
+        "mark": 1,
+    }
+    # the same input again: nothing changes (3.0 and 3 are the same value)
+    assert not migrate_medly(db, root).changed
+
+
+def test_cleaned_values_are_in_the_table_and_json_reports(
+    settings: Settings, tmp_path: Path
+) -> None:
+    root = write(tmp_path)
+    targets = _targets()
+    targets[_path(f"{S}_1_1_A")]["userMark"] = "@mark"
+    targets[_path(f"{S}_1_2_B")]["userMark"] = "@mark"
+    _write_spelled(root, "user_data", {"targets": targets}, {"@mark": "1.0"})
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["medly", "--data-dir", str(root), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["cleaned"] == {"user_data/user_data.json": {"userMark": 2}}
+    as_table = runner.invoke(app, ["medly", "--data-dir", str(root), "--report"])
+    assert as_table.exit_code == 0, as_table.output
+    assert "cleaned values (integral decimals such as 3.0 loaded as integers)" in as_table.stdout
+    row = next(line for line in as_table.stdout.splitlines() if "userMark" in line)
+    assert [c.strip() for c in row.strip("│ ").split("│")] == [
+        "user_data/user_data.json",
+        "userMark",
+        "2",
+    ]
+
+
+_A = _path(f"{S}_1_1_A")
+
+
+@pytest.mark.parametrize(
+    ("source", "where", "spelling", "reason"),
+    [
+        ("user_data", ("userMark",), "3.5", "attempts: userMark is not an integer"),
+        ("user_data", ("userMark",), "1e400", "attempts: userMark is out of range"),
+        ("user_data", ("userMark",), "-1e999999999", "attempts: userMark is out of range"),
+        ("user_data", ("userMark",), "2147483648", "attempts: userMark is out of range"),
+        ("user_data", ("userMark",), "true", "attempts: userMark is not an integer"),
+        ("user_data", ("userMark",), '"3"', "attempts: userMark is not an integer"),
+        ("user_data", ("userMark",), "0.1e1", None),  # integral: accepted
+        (
+            "user_data",
+            ("canvas", "x"),
+            "1e400",
+            "attempts: canvas holds a number too large to store",
+        ),
+        ("exams", ("markmax",), "2.5", "items: markmax is not an integer"),
+        ("exams", ("difficulty",), "false", "items: difficulty is not an integer"),
+        (
+            "exams",
+            ("correct_answer_index",),
+            "true",
+            "items: correct_answer_index is not an integer or a list of integers",
+        ),
+        ("exams", ("question_number",), "1.5", "questions: question_number is not an integer"),
+        ("exams", ("paper",), "1.5", "papers: paper is not an integer"),
+        ("course", ("unitIndex",), "0.5", "units: unitIndex is not an integer"),
+        ("course", ("lessonIndex",), '"0"', "lessons: lessonIndex is not an integer"),
+        ("practices", ("unit_index",), "1e10", "practice_banks: unit_index is out of range"),
+        ("practices", ("chunk_index",), "true", "bank_chunks: chunk_index is not an integer"),
+        (
+            "practices",
+            ("correct_answer_index",),
+            "[1, 2.5]",
+            "items: correct_answer_index is not an integer or a list of integers",
+        ),
+    ],
+)
+def test_numbers_that_are_not_integers_are_refused_with_a_reason(
+    db: Database,
+    tmp_path: Path,
+    source: str,
+    where: tuple[str, ...],
+    spelling: str,
+    reason: str | None,
+) -> None:
+    root = write(tmp_path)
+    value: Any = {"course": _course, "exams": _exams, "practices": _practices}.get(
+        source, lambda: {"targets": _targets()}
+    )()
+    field = where[-1]
+    if source == "user_data":
+        target = value["targets"][_A]
+        if where[0] == "canvas":
+            target["canvas"]["textboxes"] = [{"text": "t", "x": "@n", "y": 1}]
+        else:
+            target[field] = "@n"
+    elif source == "course":
+        node = value[0] if field == "unitIndex" else value[0]["topics"][0]["lessons"][0]
+        node[field] = "@n"
+    elif source == "exams":
+        paper = value[0]["papers"][0]
+        if field == "paper":
+            paper["paper"] = "@n"
+        elif field == "question_number":
+            paper["questions"][0][field] = "@n"
+        else:
+            paper["questions"][0]["items"][0][field] = "@n"
+    else:
+        bank = value[0]
+        if field == "unit_index":
+            bank[field] = "@n"
+        elif field == "chunk_index":
+            bank["chunks_used"][0][field] = "@n"
+        else:
+            bank["items"][0]["items"][0][field] = "@n"
+    _write_spelled(root, source, value, {"@n": spelling})
+    r = migrate_medly(db, root)
+    _balanced(r)
+    if reason is None:
+        assert r.skip_reasons == {}
+        assert r.cleaned["user_data/user_data.json"] == {field: 1}
+        return
+    assert list(r.skip_reasons) == [reason]
+    entity, why = reason.split(": ")
+    assert r.entities[entity].skipped == 1
+    with db.connect() as conn:
+        stored = conn.execute(
+            "SELECT entity, reason, raw IS NOT NULL AS has_raw, position FROM medly.skipped"
+        ).fetchall()
+    assert len(stored) == 1
+    assert (stored[0]["entity"], stored[0]["reason"], stored[0]["has_raw"]) == (entity, why, True)
+    assert stored[0]["position"].startswith("/")
+    assert not any(r.cleaned.values())
+
+
+def test_a_number_too_large_for_a_float_is_kept_whole_in_the_skipped_record(
+    db: Database, tmp_path: Path
+) -> None:
+    root = write(tmp_path)
+    targets = _targets()
+    targets[_A]["userMark"] = "@n"
+    _write_spelled(root, "user_data", {"targets": targets}, {"@n": "1e400"})
+    migrate_medly(db, root)
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT raw ->> 'userMark' AS mark, position FROM medly.skipped"
+        ).fetchone()
+    assert row == {"mark": "1E+400", "position": "/targets/" + _A.replace("/", "~1")}
+
+
+def test_nan_is_not_json_and_fails_the_file_leaving_the_database(
+    db: Database, tmp_path: Path
+) -> None:
+    migrate_medly(db, write(tmp_path))
+    before = _medly_state(db)
+    targets = _targets()
+    targets[_A]["userMark"] = "@n"
+    _write_spelled(tmp_path, "user_data", {"targets": targets}, {"@n": "NaN"})
+    with pytest.raises(InputError, match=r"user_data\.json: not valid JSON"):
+        migrate_medly(db, tmp_path)
+    assert _medly_state(db) == before
+
+
+# ---- wrong top-level shape (issue 13, section 4) ----------------------------------------------
+
+_TABLES = ["subjects", "units", "lessons", "papers", "items", "attempts", "users", "skipped"]
+
+
+def _medly_state(db: Database) -> dict[str, Any]:
+    """Row counts and the newest last_seen_at of every medly table: what a run would touch."""
+    with db.connect() as conn:
+        out: dict[str, Any] = {}
+        for t in _TABLES:
+            out[t] = conn.execute(f"SELECT count(*) AS n FROM medly.{t}").fetchone()
+        for t in _TABLES[:-1]:
+            out[f"{t} seen"] = conn.execute(
+                f"SELECT max(last_seen_at) AS t FROM medly.{t}"
+            ).fetchone()
+    return out
+
+
+@pytest.mark.parametrize(
+    ("source", "body", "message"),
+    [
+        (
+            "user_data",
+            lambda: list(_targets().values()),
+            'user_data/user_data.json: top level is an array, expected an object {"targets": '
+            "{<document path>: <attempt>, ...}}",
+        ),
+        (
+            "user_data",
+            lambda: {"targets": list(_targets().values())},
+            'user_data/user_data.json: "targets" is an array, expected an object mapping '
+            "document paths to attempts",
+        ),
+        (
+            "user_data",
+            lambda: {"users": _targets()},
+            'user_data/user_data.json: the top-level object has no key "targets"',
+        ),
+        (
+            "course",
+            lambda: {"units": _course()},
+            f"{S}_course.json: top level is an object, expected an array of units",
+        ),
+        (
+            "exams",
+            lambda: {"paper_sets": _exams()},
+            f"{S}_exams.json: top level is an object, expected an array of paper sets",
+        ),
+        (
+            "practices",
+            lambda: "banks",
+            f"{S}_practices.json: top level is a string, expected an array of practice banks",
+        ),
+    ],
+)
+def test_a_file_of_the_wrong_shape_fails_the_run_and_changes_nothing(
+    db: Database, tmp_path: Path, source: str, body: Any, message: str
+) -> None:
+    migrate_medly(db, write(tmp_path))
+    before = _medly_state(db)
+    _write_spelled(tmp_path, source, body(), {})
+    with pytest.raises(InputError) as info:
+        migrate_medly(db, tmp_path)
+    assert message in str(info.value)
+    assert str(tmp_path) in str(info.value)  # the path, to find the file
+    assert _medly_state(db) == before
+    assert _count(db, "SELECT count(*) FROM etl.runs WHERE status = 'failed'") == 1
+
+
+def test_the_cli_exits_1_on_a_wrong_shape(settings: Settings, tmp_path: Path) -> None:
+    root = write(tmp_path, raw_user_data=json.dumps(list(_targets().values())))
+    r = CliRunner().invoke(app, ["medly", "--data-dir", str(root)])
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"Error: {root / 'user_data' / 'user_data.json'}: top level is an array, expected an "
+        'object {"targets": {<document path>: <attempt>, ...}} '
+        "(see shared/formats/medly.md for the shape of each file)"
+    )
+
+
+# ---- skipped records are stored once (issue 13, section 4) ------------------------------------
+
+
+def test_a_rerun_counts_skips_again_but_stores_them_once(db: Database, tmp_path: Path) -> None:
+    targets = _targets()
+    del targets[_A]["createdAt"]
+    exams = _exams()
+    exams[0]["papers"][0]["questions"][0]["items"][1]["markmax"] = "three"
+    root = write(tmp_path, targets=targets, exams=exams)
+    first = migrate_medly(db, root)
+    second = migrate_medly(db, root)
+    for r in (first, second):
+        assert sorted(r.skip_reasons) == [
+            "attempts: createdAt missing",
+            "items: markmax is not an integer",
+        ]
+        assert (r.entities["attempts"].skipped, r.entities["items"].skipped) == (1, 1)
+    assert first.skipped_stored == {"stored": 2, "already stored": 0}
+    assert second.skipped_stored == {"stored": 0, "already stored": 2}
+    with db.connect() as conn:
+        rows = conn.execute(
+            "SELECT entity, position, run_id, last_run_id FROM medly.skipped ORDER BY entity"
+        ).fetchall()
+    assert rows == [
+        {
+            "entity": "attempts",
+            "position": "/targets/" + _A.replace("/", "~1"),
+            "run_id": first.run_id,
+            "last_run_id": second.run_id,
+        },
+        {
+            "entity": "items",
+            "position": "/0/papers/0/questions/0/items/1",
+            "run_id": first.run_id,
+            "last_run_id": second.run_id,
+        },
+    ]
+    # New content is new records: the changed file's skips are stored, the other's are not.
+    targets[_path(f"{S}_1_2_B")]["isMarked"] = "no"
+    third = migrate_medly(db, write(tmp_path, targets=targets, exams=exams))
+    assert third.skipped_stored == {"stored": 2, "already stored": 1}
+    assert _count(db, "SELECT count(*) FROM medly.skipped") == 4

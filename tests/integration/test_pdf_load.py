@@ -28,6 +28,11 @@ def _count(db: Database, table: str) -> int:
     return int(row["n"])
 
 
+def settings_db(settings: Settings) -> Database:
+    """The database the CLI under test writes to (the `settings` fixture points it there)."""
+    return Database(os.environ["DATABASE_URL"], "external")
+
+
 @pytest.fixture
 def good(tmp_path: Path) -> Path:
     return write_pdf(
@@ -206,3 +211,138 @@ def test_run_is_recorded_with_totals(db: Database, good: Path) -> None:
     assert run.status == "succeeded"
     assert run.counts["loaded"] == 1
     assert run.counts["words"] == 4
+
+
+@pytest.mark.parametrize("content", ["nothing", "other_files", "nested_other_files"])
+def test_a_folder_without_a_pdf_exits_1_naming_it(
+    settings: Settings, tmp_path: Path, content: str
+) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    if content != "nothing":
+        (folder / "notes.txt").write_text("not a pdf")
+        (folder / "report.pdf.bak").write_bytes(b"%PDF-1.4\n")
+    if content == "nested_other_files":
+        (folder / "sub").mkdir()
+        (folder / "sub" / "scan.png").write_bytes(b"\x89PNG")
+    found = {"nothing": 0, "other_files": 2, "nested_other_files": 3}[content]
+    r = runner.invoke(app, ["load-pdf", str(folder)])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == (
+        f"Error: no PDF under {folder} (found {found} other file{'' if found == 1 else 's'}): "
+        "looked for *.pdf (any case) in the folder and its subfolders "
+        "(pass a folder that holds PDFs, or name the files)"
+    )
+    assert _count(settings_db(settings), "documents") == 0
+
+
+def test_an_empty_folder_among_others_fails_before_anything_loads(
+    settings: Settings, tmp_path: Path, good: Path
+) -> None:
+    (tmp_path / "empty").mkdir()
+    r = runner.invoke(app, ["load-pdf", str(good), str(tmp_path / "empty")])
+    assert r.exit_code == 1
+    assert f"no PDF under {tmp_path / 'empty'} (found 0 other files)" in r.stderr
+    assert _count(settings_db(settings), "documents") == 0
+
+
+def test_a_missing_path_exits_1(settings: Settings, tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "file.pdf"
+    r = runner.invoke(app, ["load-pdf", str(missing)])
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines()[-1] == f"Error: {missing}: no such file"
+
+
+def test_concurrent_inserts_of_one_document_never_collide(db: Database) -> None:
+    """The statement itself, raced by two connections released together many times.
+
+    Before the fix its conflict target was (sha256) only, and a pair that both
+    passed the arbiter check collided on documents_pkey instead.
+    """
+    import threading
+    import uuid
+
+    from psycopg.types.json import Jsonb
+
+    from etl_toolkit.db.queries import query
+
+    trials = 40
+    barrier = threading.Barrier(2)
+    outcomes: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def insert(trial: int) -> None:
+        sha = f"{trial:064x}"
+        params = {
+            "id": uuid.uuid5(uuid.NAMESPACE_URL, sha),
+            "name": "race.pdf",
+            "source_path": "/race.pdf",
+            "sha256": sha,
+            "size_bytes": 1,
+            "page_count": 1,
+            "metadata": Jsonb({}),
+        }
+        with db.connect() as conn:
+            barrier.wait()
+            try:
+                row = conn.execute(query("docs", "insert_document"), params).fetchone()
+                outcome = "inserted" if row is not None else "unchanged"
+            except Exception as exc:  # the assertion below names it
+                outcome = f"{type(exc).__name__}: {exc}"
+        with lock:
+            outcomes.append((trial, outcome))
+
+    for trial in range(trials):
+        threads = [threading.Thread(target=insert, args=(trial,)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    by_trial: dict[int, list[str]] = {}
+    for trial, outcome in outcomes:
+        by_trial.setdefault(trial, []).append(outcome)
+    assert all(sorted(v) == ["inserted", "unchanged"] for v in by_trial.values()), by_trial
+    assert _count(db, "documents") == trials
+
+
+def test_two_concurrent_loads_of_one_folder_store_each_document_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    for trial in range(3):
+        folder = tmp_path / f"trial{trial}"
+        folder.mkdir()
+        for i in range(3):
+            write_pdf(folder / f"doc{i}.pdf", [text_page([f"trial {trial} document {i}"])])
+        cmd = [sys.executable, "-m", "etl_toolkit", "load-pdf", str(folder), "--json"]
+        procs = [
+            subprocess.Popen(
+                [*cmd, "--workers", "1"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=os.environ.copy(),
+            )
+            for _ in range(2)
+        ]
+        results = [p.communicate(timeout=300) for p in procs]
+        for p, (_, err) in zip(procs, results, strict=True):
+            assert p.returncode == 0, err
+        statuses: dict[str, list[str]] = {}
+        for out, _ in results:
+            for f in json.loads(out)["files"]:
+                statuses.setdefault(Path(f["path"]).name, []).append(f["status"])
+        # each document loaded by exactly one of the two, the other saw it unchanged
+        assert all(sorted(s) == ["loaded", "unchanged"] for s in statuses.values()), statuses
+        with settings_db(settings).connect() as conn:
+            row = conn.execute(
+                "SELECT count(*) AS docs, count(DISTINCT sha256) AS distinct_docs, "
+                "(SELECT count(*) FROM docs.pages) AS pages FROM docs.documents"
+            ).fetchone()
+        assert row == {
+            "docs": 3 * (trial + 1),
+            "distinct_docs": 3 * (trial + 1),
+            "pages": 3 * (trial + 1),
+        }

@@ -43,6 +43,20 @@ def render(r: MigrationReport) -> None:
                 ],
             )
         )
+    cleaned = [(f, k, n) for f, c in sorted(r.cleaned.items()) for k, n in sorted(c.items())]
+    if cleaned:
+        stdout.print(
+            table(
+                "cleaned values (integral decimals such as 3.0 loaded as integers)",
+                ["file", "field", "count"],
+                cleaned,
+            )
+        )
+    if r.skipped_stored.get("already stored"):
+        stdout.print(
+            f"{r.skipped_stored['already stored']} skipped record(s) were already stored "
+            "by an earlier run of the same files (not stored again)"
+        )
     if r.unresolved:
         stdout.print(
             table(

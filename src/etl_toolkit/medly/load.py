@@ -1,18 +1,22 @@
 """`etl medly`: the four JSON sources into schema medly, idempotently.
 
 One transaction for the whole migration (a failed run leaves the previous state
-intact). Files are parsed as streams (ijson): records go through parse.py into
-staging temp tables by COPY in batches, skipped records into medly.skipped with
-their reason. Then, entity by entity in foreign-key order: deduplicate in SQL
-(the last occurrence wins; for items, the exam appearance is canonical),
-resolve references (lessons, items), merge (`INSERT ... ON CONFLICT DO UPDATE
-... WHERE IS DISTINCT FROM`: unchanged rows are not rewritten) and move
-`last_seen_at` on every row seen.
+intact). Before anything is written, each file's top-level shape is checked (a
+file of the wrong shape fails the run). Files are parsed as streams (ijson):
+records go through parse.py into staging temp tables by COPY in batches,
+skipped records into medly.skipped with their reason (once per record of a
+file's content: a re-run does not store them again). Then, entity by entity
+in foreign-key order: deduplicate in SQL (the last occurrence wins; for items,
+the exam appearance is canonical), resolve references (lessons, items), merge
+(`INSERT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM`: unchanged rows
+are not rewritten) and move `last_seen_at` on every row seen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +25,6 @@ from typing import Any
 import ijson
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.copy import copy_rows, create_staging, dedupe, merge, touch
@@ -31,10 +34,16 @@ from etl_toolkit.log import get_logger
 from etl_toolkit.medly.parse import (
     ATTEMPT_COLUMNS,
     ITEM_COLUMNS,
+    Cleaned,
     Skip,
+    bank_row,
+    chunk_row,
     course_rows,
+    paper_row,
     parse_attempt,
+    pointer,
     question_rows,
+    raw_json,
 )
 from etl_toolkit.runs import track_run
 
@@ -179,6 +188,10 @@ class MigrationReport:
     data_dir: str
     entities: dict[str, EntityReport] = field(default_factory=dict)
     skip_reasons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Skipped records stored by this run vs. already stored by an earlier run of the same content.
+    skipped_stored: dict[str, int] = field(default_factory=dict)
+    # Integral decimals loaded as integers, per file and field (`3.0` -> 3).
+    cleaned: dict[str, Cleaned] = field(default_factory=dict)
     unresolved: dict[str, dict[str, Any]] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
@@ -273,11 +286,40 @@ class _Stager:
         )
 
 
+SKIP_COLUMNS = [
+    "run_id",
+    "source_file",
+    "source_sha256",
+    "entity",
+    "record_key",
+    "position",
+    "reason",
+    "raw",
+]
+
+
 class _Skips:
-    def __init__(self, conn: psycopg.Connection[Any], run_id: int, report: MigrationReport) -> None:
-        self.conn, self.run_id, self.report = conn, run_id, report
+    """Skipped records: counted in the report, staged, then stored once per record."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], run_id: int, report: MigrationReport, root: Path
+    ) -> None:
+        self.conn, self.run_id, self.report, self.root = conn, run_id, report, root
         self.rows: list[tuple[Any, ...]] = []
         self.by_entity: dict[str, int] = {}
+        self.sha: dict[str, str] = {}
+        extra = {"_ord": "bigint GENERATED ALWAYS AS IDENTITY"}
+        create_staging(conn, "medly.skipped", "stg_skipped", SKIP_COLUMNS, extra=extra)
+
+    def cleaned(self, source_file: str) -> Cleaned:
+        """The counter of normalised integers for this file (the parsers add to it)."""
+        return self.report.cleaned.setdefault(source_file, Counter())
+
+    def _sha(self, source_file: str) -> str:
+        if source_file not in self.sha:
+            with (self.root / source_file).open("rb") as fp:
+                self.sha[source_file] = hashlib.file_digest(fp, "sha256").hexdigest()
+        return self.sha[source_file]
 
     def add(self, skip: Skip, source_file: str) -> None:
         self.by_entity[skip.entity] = self.by_entity.get(skip.entity, 0) + 1
@@ -288,26 +330,41 @@ class _Skips:
         if len(bucket["examples"]) < EXAMPLES:
             bucket["examples"].append({"file": source_file, "key": skip.key})
         self.rows.append(
-            (self.run_id, source_file, skip.entity, skip.key, skip.reason, Jsonb(skip.raw))
+            (
+                self.run_id,
+                source_file,
+                self._sha(source_file),
+                skip.entity,
+                skip.key,
+                skip.position,
+                skip.reason,
+                raw_json(skip.raw),
+            )
         )
         if len(self.rows) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
         if self.rows:
-            copy_rows(
-                self.conn,
-                "medly.skipped",
-                ["run_id", "source_file", "entity", "record_key", "reason", "raw"],
-                self.rows,
-            )
+            copy_rows(self.conn, "stg_skipped", SKIP_COLUMNS, self.rows)
             self.rows.clear()
 
+    def store(self) -> dict[str, int]:
+        self.flush()
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(query("medly", "store_skipped")).fetchone()
+        assert row is not None
+        return {"stored": int(row["stored"]), "already stored": int(row["known"])}
 
+
+# Numbers are read as the parser gives them without use_float: int, or Decimal for
+# any other spelling. parse.json_int then sees `3.0` as written, and `1e400`
+# (which overflows a float and made the C parser fail the whole file) is one
+# record refused with its reason.
 def _items(path: Path, prefix: str = "item") -> Iterator[Any]:
     with path.open("rb") as fp:
         try:
-            yield from ijson.items(fp, prefix, use_float=True)
+            yield from ijson.items(fp, prefix)
         except ijson.JSONError as exc:
             raise InputError(f"{path}: not valid JSON ({exc})") from None
 
@@ -315,9 +372,68 @@ def _items(path: Path, prefix: str = "item") -> Iterator[Any]:
 def _targets(path: Path) -> Iterator[tuple[str, Any]]:
     with path.open("rb") as fp:
         try:
-            yield from ijson.kvitems(fp, "targets", use_float=True)
+            yield from ijson.kvitems(fp, "targets")
         except ijson.JSONError as exc:
             raise InputError(f"{path}: not valid JSON ({exc})") from None
+
+
+_KINDS = {
+    "start_map": "an object",
+    "start_array": "an array",
+    "string": "a string",
+    "number": "a number",
+    "boolean": "a boolean",
+    "null": "null",
+}
+USER_DATA_SHAPE = 'an object {"targets": {<document path>: <attempt>, ...}}'
+
+
+def _shape_error(path: Path, where: str, event: str, expected: str) -> InputError:
+    return InputError(
+        f"{path}: {where} is {_KINDS.get(event, event)}, expected {expected}",
+        hint="see shared/formats/medly.md for the shape of each file",
+    )
+
+
+def check_shape(path: Path, expected: str) -> None:
+    """Refuse a file whose top level is not what the format says, before anything
+    is written (issue 13, section 4: an array of users read as 0 users and
+    "nothing changed"). Streams: it reads the first event, and for user data
+    only as far as the `targets` key."""
+    with path.open("rb") as fp:
+        try:
+            events = ijson.parse(fp)
+            _, event, _ = next(events)
+            if expected != "targets":
+                if event != "start_array":
+                    raise _shape_error(path, "top level", event, f"an array of {expected}")
+                return
+            if event != "start_map":
+                raise _shape_error(path, "top level", event, USER_DATA_SHAPE)
+            for prefix, event, value in events:
+                if prefix == "" and event == "map_key" and value == "targets":
+                    _, event, _ = next(events)
+                    if event != "start_map":
+                        raise _shape_error(
+                            path, '"targets"', event, "an object mapping document paths to attempts"
+                        )
+                    return
+            raise InputError(
+                f'{path}: the top-level object has no key "targets", expected {USER_DATA_SHAPE}',
+                hint="see shared/formats/medly.md for the shape of each file",
+            )
+        except ijson.JSONError as exc:
+            raise InputError(f"{path}: not valid JSON ({exc})") from None
+        except StopIteration:
+            raise InputError(f"{path}: not valid JSON (it ends too early)") from None
+
+
+def check_shapes(dd: DataDir) -> None:
+    check_shape(dd.user_data, "targets")
+    for subject in dd.subjects:
+        check_shape(dd.course(subject), "units")
+        check_shape(dd.exams(subject), "paper sets")
+        check_shape(dd.practices(subject), "practice banks")
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -331,16 +447,17 @@ def migrate_medly(db: Database, data_dir: Path) -> MigrationReport:
     report = MigrationReport(str(data_dir))
     with track_run(db, "medly", {"data_dir": str(data_dir)}) as run:
         report.run_id = run.id
+        check_shapes(dd)
         with db.connect() as conn:
             conn.execute(query("medly", "tune_session"))
             stagers = {e.name: _Stager(conn, e) for e in ENTITIES}
-            skips = _Skips(conn, run.id, report)
+            skips = _Skips(conn, run.id, report, dd.root)
             t0 = time.perf_counter()
             _read_curriculum(dd, stagers, skips)
             report.stages["read curriculum"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             _read_user_data(dd, stagers, skips)
-            skips.flush()
+            report.skipped_stored = skips.store()
             report.stages["read user data"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             for e in ENTITIES:
@@ -387,7 +504,9 @@ def _read_curriculum(dd: DataDir, st: dict[str, _Stager], skips: _Skips) -> None
         path = dd.course(subject)
         src = _rel(path, dd.root)
         st["subjects"].add((subject, None, None, None, src, 1))
-        units, topics, lessons, bad = course_rows(subject, list(_items(path)), src)
+        units, topics, lessons, bad = course_rows(
+            subject, list(_items(path)), src, skips.cleaned(src)
+        )
         for row in units:
             st["units"].add(row)
         for row in topics:
@@ -405,11 +524,19 @@ def _add_question(
     st: dict[str, _Stager],
     skips: _Skips,
     src: str,
+    position: str,
     *,
     paper_id: str | None = None,
     bank_lesson: str | None = None,
 ) -> None:
-    parsed = question_rows(q, paper_id=paper_id, bank_lesson=bank_lesson, source_file=src)
+    parsed = question_rows(
+        q,
+        paper_id=paper_id,
+        bank_lesson=bank_lesson,
+        source_file=src,
+        position=position,
+        cleaned=skips.cleaned(src),
+    )
     if isinstance(parsed, Skip):
         skips.add(parsed, src)
         return
@@ -427,10 +554,14 @@ def _add_question(
 def _read_exams(dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips) -> None:
     path = dd.exams(subject)
     src = _rel(path, dd.root)
-    for ps in _items(path):
+    cleaned = skips.cleaned(src)
+    for i, ps in enumerate(_items(path)):
         if not isinstance(ps, dict) or not isinstance(ps.get("papers"), list):
             skips.add(
-                Skip("paper_sets", "paper set is not an object with papers", subject, ps), src
+                Skip(
+                    "paper_sets", "paper set is not an object with papers", subject, ps, pointer(i)
+                ),
+                src,
             )
             continue
         sid = ps.get("subject_id") or subject
@@ -450,71 +581,46 @@ def _read_exams(dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips
                 src,
             )
         )
-        for paper in ps["papers"]:
-            pid = paper.get("paper_id") if isinstance(paper, dict) else None
-            if not isinstance(pid, str) or not pid:
-                skips.add(Skip("papers", "paper_id missing", key, paper), src)
+        for j, paper in enumerate(ps["papers"]):
+            at = pointer(i, "papers", j)
+            row = paper_row(paper, key, src, at, cleaned)
+            if isinstance(row, Skip):
+                skips.add(row, src)
                 continue
-            st["papers"].add(
-                (
-                    pid,
-                    key,
-                    paper.get("tier"),
-                    None if paper.get("paper") is None else str(paper.get("paper")),
-                    src,
-                )
-            )
+            st["papers"].add(row)
             questions = paper.get("questions")
-            for q in questions if isinstance(questions, list) else []:
-                _add_question(q, st, skips, src, paper_id=pid)
+            for k, q in enumerate(questions if isinstance(questions, list) else []):
+                _add_question(q, st, skips, src, f"{at}/questions/{k}", paper_id=row[0])
 
 
 def _read_practices(dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips) -> None:
     path = dd.practices(subject)
     src = _rel(path, dd.root)
-    for bank in _items(path):
-        lid = bank.get("lessonID") if isinstance(bank, dict) else None
-        if not isinstance(lid, str) or not lid:
-            skips.add(Skip("practice_banks", "lessonID missing", subject, bank), src)
+    cleaned = skips.cleaned(src)
+    for i, bank in enumerate(_items(path)):
+        row = bank_row(bank, subject, src, pointer(i), cleaned)
+        if isinstance(row, Skip):
+            skips.add(row, src)
             continue
-        ints = {
-            k: bank.get(k) if isinstance(bank.get(k), int) else None
-            for k in ("unit_index", "topic_index", "lesson_index")
-        }
-        st["practice_banks"].add(
-            (
-                lid,
-                bank.get("original_lessonID"),
-                bank.get("exam_board"),
-                bank.get("qualification"),
-                bank.get("subject"),
-                ints["unit_index"],
-                bank.get("unit_title"),
-                ints["topic_index"],
-                bank.get("topic_title"),
-                ints["lesson_index"],
-                bank.get("lesson_title"),
-                False,
-                src,
-            )
-        )
+        lid = row[0]
+        st["practice_banks"].add(row)
         chunks = bank.get("chunks_used")
-        for chunk in chunks if isinstance(chunks, list) else []:
-            if isinstance(chunk, dict) and isinstance(chunk.get("chunk_index"), int):
-                st["bank_chunks"].add((lid, chunk["chunk_index"], chunk.get("chunk_title"), src))
+        for c, chunk in enumerate(chunks if isinstance(chunks, list) else []):
+            chunk_or_skip = chunk_row(chunk, lid, src, pointer(i, "chunks_used", c), cleaned)
+            if isinstance(chunk_or_skip, Skip):
+                skips.add(chunk_or_skip, src)
             else:
-                skips.add(
-                    Skip("bank_chunks", "chunk without an integer chunk_index", lid, chunk), src
-                )
+                st["bank_chunks"].add(chunk_or_skip)
         questions = bank.get("items")
-        for q in questions if isinstance(questions, list) else []:
-            _add_question(q, st, skips, src, bank_lesson=lid)
+        for k, q in enumerate(questions if isinstance(questions, list) else []):
+            _add_question(q, st, skips, src, pointer(i, "items", k), bank_lesson=lid)
 
 
 def _read_user_data(dd: DataDir, st: dict[str, _Stager], skips: _Skips) -> None:
     src = _rel(dd.user_data, dd.root)
+    cleaned = skips.cleaned(src)
     for path, rec in _targets(dd.user_data):
-        row = parse_attempt(path, rec, src)
+        row = parse_attempt(path, rec, src, cleaned)
         if isinstance(row, Skip):
             skips.add(row, src)
             continue
@@ -527,6 +633,8 @@ def report_dict(r: MigrationReport) -> dict[str, Any]:
         "data_dir": r.data_dir,
         "entities": {k: {**vars(v), "balanced": v.balanced} for k, v in r.entities.items()},
         "skip_reasons": r.skip_reasons,
+        "skipped_stored": r.skipped_stored,
+        "cleaned": {f: dict(sorted(c.items())) for f, c in r.cleaned.items() if c},
         "unresolved": r.unresolved,
         "stages_seconds": {k: round(v, 3) for k, v in r.stages.items()},
         "seconds": round(r.seconds, 3),

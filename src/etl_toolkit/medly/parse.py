@@ -2,18 +2,31 @@
 
 Pure functions (no database): the loader streams records through them. A Skip
 names the entity, a reason from a fixed vocabulary (so the report can count
-them) and a key to find the record again.
+them), a key to find the record again and its position in the file (a JSON
+Pointer, RFC 6901), which with the file's content identifies the record.
+
+Numbers arrive as the parser reads them: int for an integer spelling, Decimal
+for any other (`3.0`, `3.5`, `1e400`), so the integer rule below sees exactly
+what the file says and no number is lost to float overflow.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
+# Every integer the sources carry lands in an `integer` column.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+# Integral decimals (`3.0`) loaded as integers: how many per field. The report
+# shows them per file, because a user must see that their values were rewritten.
+Cleaned = Counter[str]
 
 
 @dataclass(frozen=True)
@@ -22,6 +35,12 @@ class Skip:
     reason: str
     key: str | None
     raw: Any
+    position: str = ""
+
+
+def pointer(*parts: str | int) -> str:
+    """A JSON Pointer (RFC 6901): `/0/papers/2` for the third paper of the first set."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 class Invalid(Exception):
@@ -46,16 +65,44 @@ def _opt_ts(value: Any, field: str) -> datetime | None:
     return None if value is None else parse_ts(value, field)
 
 
-def _int(value: Any, field: str, *, required: bool = False) -> int | None:
+def json_int(value: Any, field: str) -> tuple[int, bool]:
+    """An integer read from JSON: (the integer, whether it was written as a decimal).
+
+    JSON has one number type, so `3.0`, `3.00` and `3e0` are the integer 3
+    (issue 13, section 1). Refused with a reason: a fraction (`3.5`), a value an
+    integer column cannot hold (`1e400`, 2**31), a boolean (Python's bool is
+    an int, JSON's `true` is not a number) and a string (`"3"`: the format
+    says int, and every other field of the spec is typed the same way).
+    """
+    if isinstance(value, bool):
+        raise Invalid(f"{field} is not an integer")
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise Invalid(f"{field} is out of range")
+        return value, False
+    if isinstance(value, Decimal | float):
+        if value != value:  # NaN: not JSON, yet no parser's quirk should load it
+            raise Invalid(f"{field} is not an integer")
+        # The range first: int() of a huge exponent (`1e999999999`) would build it digit by digit.
+        if not INT_MIN <= value <= INT_MAX:
+            raise Invalid(f"{field} is out of range")
+        if value != int(value):
+            raise Invalid(f"{field} is not an integer")
+        return int(value), True
+    raise Invalid(f"{field} is not an integer")
+
+
+def _int(value: Any, field: str, noted: list[str], *, required: bool = False) -> int | None:
+    """json_int for one field of a record; a normalised field is noted in `noted`
+    (the caller counts it in its Cleaned once the whole record is accepted)."""
     if value is None:
         if required:
             raise Invalid(f"{field} missing")
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise Invalid(f"{field} is not an integer")
-    return value
+    n, normalised = json_int(value, field)
+    if normalised:
+        noted.append(field)
+    return n
 
 
 def _str(value: Any, field: str, *, required: bool = False) -> str | None:
@@ -77,11 +124,37 @@ def _list(value: Any, field: str) -> list[Any]:
     return value
 
 
-def _json(value: Any) -> str | None:
-    """For COPY into jsonb (NUL cannot be stored: it becomes U+FFFD)."""
+def _decimal_as_float(value: Any) -> float:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _json(value: Any, field: str) -> str | None:
+    """For COPY into jsonb (NUL cannot be stored: it becomes U+FFFD). Decimals go
+    back to floats, as before; one too large for a float (`1e400`) refuses the
+    record instead of failing the whole COPY."""
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False).replace("\\u0000", "\\ufffd")
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_decimal_as_float)
+    except ValueError:
+        raise Invalid(f"{field} holds a number too large to store") from None
+    return text.replace("\\u0000", "\\ufffd")
+
+
+def _raw_number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        as_float = float(value)
+        # A number a float cannot hold is kept as its text: the raw record stays whole.
+        return as_float if as_float not in (float("inf"), float("-inf")) else str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def raw_json(value: Any) -> str:
+    """A skipped record as stored in medly.skipped.raw: always storable."""
+    text = json.dumps(value, ensure_ascii=False, default=_raw_number)
+    return text.replace("\\u0000", "\\ufffd")
 
 
 # ---- user data -------------------------------------------------------------------------------
@@ -133,7 +206,10 @@ def parse_path(path: str) -> tuple[str, str, str, str]:
     return parts[1], parts[3], parts[5], parts[7]
 
 
-def parse_attempt(path: Any, rec: Any, source_file: str) -> tuple[Any, ...] | Skip:
+def parse_attempt(
+    path: Any, rec: Any, source_file: str, cleaned: Cleaned | None = None
+) -> tuple[Any, ...] | Skip:
+    noted: list[str] = []
     try:
         if not isinstance(path, str):
             raise Invalid("path has the wrong shape")
@@ -165,7 +241,7 @@ def parse_attempt(path: Any, rec: Any, source_file: str) -> tuple[Any, ...] | Sk
         if not isinstance(marked, bool):
             raise Invalid("isMarked missing" if marked is None else "isMarked is not a boolean")
         extra = {k: v for k, v in rec.items() if k not in _ATTEMPT_FIELDS}
-        return (
+        row = (
             uid,
             paper,
             qref,
@@ -173,46 +249,56 @@ def parse_attempt(path: Any, rec: Any, source_file: str) -> tuple[Any, ...] | Sk
             created,
             updated,
             marked,
-            _int(rec.get("userMark"), "userMark"),
+            _int(rec.get("userMark"), "userMark", noted),
             _str(rec.get("userAnswer"), "userAnswer"),
             _str(rec.get("annotatedAnswer"), "annotatedAnswer"),
             _str(rec.get("markingTable"), "markingTable"),
-            _json(_list(rec.get("options"), "options")) if "options" in rec else None,
-            _json(canvas),
-            _json(extra) if extra else None,
+            _json(_list(rec.get("options"), "options"), "options") if "options" in rec else None,
+            _json(canvas, "canvas"),
+            _json(extra, "extra fields") if extra else None,
             source_file,
         )
     except Invalid as exc:
-        return Skip("attempts", str(exc), path if isinstance(path, str) else None, rec)
+        key = path if isinstance(path, str) else None
+        return Skip("attempts", str(exc), key, rec, pointer("targets", str(path)))
+    if cleaned is not None:
+        cleaned.update(noted)
+    return row
 
 
 # ---- curriculum ------------------------------------------------------------------------------
 
 
 def course_rows(
-    subject: str, units: Any, source_file: str
+    subject: str, units: Any, source_file: str, cleaned: Cleaned | None = None
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[Skip]]:
     """(units, topics, lessons, skips) from one course file's list of units."""
     u_rows: list[tuple[Any, ...]] = []
     t_rows: list[tuple[Any, ...]] = []
     l_rows: list[tuple[Any, ...]] = []
     skips: list[Skip] = []
-    for unit in _list(units, "units") if isinstance(units, list) else []:
+    cleaned = Counter() if cleaned is None else cleaned
+    for u, unit in enumerate(units if isinstance(units, list) else []):
+        noted: list[str] = []
         try:
             if not isinstance(unit, dict):
                 raise Invalid("unit is not an object")
-            ui = _int(unit.get("unitIndex"), "unitIndex", required=True)
+            ui = _int(unit.get("unitIndex"), "unitIndex", noted, required=True)
+            topics = _list(unit.get("topics"), "topics")
             u_rows.append(
                 (subject, ui, _str(unit.get("unitTitle"), "unitTitle") or "", source_file)
             )
         except Invalid as exc:
-            skips.append(Skip("units", str(exc), f"{subject}", unit))
+            skips.append(Skip("units", str(exc), f"{subject}", unit, pointer(u)))
             continue
-        for topic in _list(unit.get("topics"), "topics"):
+        cleaned.update(noted)
+        for t, topic in enumerate(topics):
+            noted = []
             try:
                 if not isinstance(topic, dict):
                     raise Invalid("topic is not an object")
-                ti = _int(topic.get("topicIndex"), "topicIndex", required=True)
+                ti = _int(topic.get("topicIndex"), "topicIndex", noted, required=True)
+                lessons = _list(topic.get("lessons"), "lessons")
                 t_rows.append(
                     (
                         subject,
@@ -223,14 +309,17 @@ def course_rows(
                     )
                 )
             except Invalid as exc:
-                skips.append(Skip("topics", str(exc), f"{subject}{ui}", topic))
+                at = pointer(u, "topics", t)
+                skips.append(Skip("topics", str(exc), f"{subject}{ui}", topic, at))
                 continue
-            for lesson in _list(topic.get("lessons"), "lessons"):
+            cleaned.update(noted)
+            for x, lesson in enumerate(lessons):
+                noted = []
                 try:
                     if not isinstance(lesson, dict):
                         raise Invalid("lesson is not an object")
                     lid = _str(lesson.get("lessonID"), "lessonID", required=True)
-                    li = _int(lesson.get("lessonIndex"), "lessonIndex", required=True)
+                    li = _int(lesson.get("lessonIndex"), "lessonIndex", noted, required=True)
                     l_rows.append(
                         (
                             lid,
@@ -243,7 +332,10 @@ def course_rows(
                         )
                     )
                 except Invalid as exc:
-                    skips.append(Skip("lessons", str(exc), f"{subject}{ui}.{ti}", lesson))
+                    at = pointer(u, "topics", t, "lessons", x)
+                    skips.append(Skip("lessons", str(exc), f"{subject}{ui}.{ti}", lesson, at))
+                    continue
+                cleaned.update(noted)
     return u_rows, t_rows, l_rows, skips
 
 
@@ -289,18 +381,42 @@ class QuestionRows:
     skips: list[Skip]
 
 
+def _answer_index(value: Any, noted: list[str]) -> int | list[int] | None:
+    """`correct_answer_index`: an int, or (practice) a list of ints; the integer rule
+    applies to each."""
+    field = "correct_answer_index"
+    try:
+        if isinstance(value, list):
+            return [
+                n for n in (_int(v, field, noted, required=True) for v in value) if n is not None
+            ]
+        return _int(value, field, noted)
+    except Invalid as exc:
+        if str(exc).endswith("out of range"):
+            raise
+        raise Invalid(f"{field} is not an integer or a list of integers") from None
+
+
 def question_rows(
-    q: Any, *, paper_id: str | None, bank_lesson: str | None, source_file: str
+    q: Any,
+    *,
+    paper_id: str | None,
+    bank_lesson: str | None,
+    source_file: str,
+    position: str = "",
+    cleaned: Cleaned | None = None,
 ) -> QuestionRows | Skip:
     """A question (stem) with its parts, their appearance here and their lesson links."""
     kind = "paper" if paper_id is not None else "practice"
     source_id = paper_id if paper_id is not None else bank_lesson
+    cleaned = Counter() if cleaned is None else cleaned
+    noted: list[str] = []
     try:
         if not isinstance(q, dict):
             raise Invalid("question is not an object")
         qid = _str(q.get("question_id"), "question_id", required=True)
         assert qid is not None
-        qnum = _int(q.get("question_number"), "question_number")
+        qnum = _int(q.get("question_number"), "question_number", noted)
         diagram = q.get("question_stem_diagram")
         question = (
             qid,
@@ -308,27 +424,24 @@ def question_rows(
             bank_lesson if paper_id is None else None,
             qnum,
             _str(q.get("question_stem"), "question_stem"),
-            _json(diagram),
+            _json(diagram, "question_stem_diagram"),
             _str(q.get("validation_comment"), "validation_comment"),
             _str(q.get("validation_reason"), "validation_reason"),
             source_file,
         )
         parts = _list(q.get("items"), "items")
     except Invalid as exc:
-        return Skip("questions", str(exc), source_id, q)
+        return Skip("questions", str(exc), source_id, q, position)
+    cleaned.update(noted)
     out = QuestionRows(question, [], [], [], [])
-    for part in parts:
+    for p, part in enumerate(parts):
+        noted = []
         try:
             if not isinstance(part, dict):
                 raise Invalid("item is not an object")
             ref = _str(part.get("questionID"), "questionID", required=True)
-            number = _int(part.get("question_part"), "question_part")
-            correct = part.get("correct_answer_index")
-            if correct is not None and not (
-                isinstance(correct, int)
-                or (isinstance(correct, list) and all(isinstance(c, int) for c in correct))
-            ):
-                raise Invalid("correct_answer_index is not an integer or a list of integers")
+            number = _int(part.get("question_part"), "question_part", noted)
+            correct = _answer_index(part.get("correct_answer_index"), noted)
             lesson_refs = (
                 _list(part.get("lessonIDs"), "lessonIDs") if kind == "paper" else [bank_lesson]
             )
@@ -342,14 +455,16 @@ def question_rows(
                     number,
                     _str(part.get("question_type"), "question_type"),
                     _str(part.get("question_text"), "question_text"),
-                    _int(part.get("markmax"), "markmax"),
+                    _int(part.get("markmax"), "markmax", noted),
                     _str(part.get("markscheme"), "markscheme"),
-                    _int(part.get("difficulty"), "difficulty"),
-                    _json(_list(part.get("options"), "options")) if "options" in part else None,
-                    _json(correct),
+                    _int(part.get("difficulty"), "difficulty", noted),
+                    _json(_list(part.get("options"), "options"), "options")
+                    if "options" in part
+                    else None,
+                    _json(correct, "correct_answer_index"),
                     _str(part.get("specification_point"), "specification_point"),
-                    _json(part.get("question_diagram")),
-                    _json(extra) if extra else None,
+                    _json(part.get("question_diagram"), "question_diagram"),
+                    _json(extra, "extra fields") if extra else None,
                     source_file,
                     0 if kind == "paper" else 1,
                 )
@@ -360,5 +475,83 @@ def question_rows(
                     (ref, lref, "exam" if kind == "paper" else "practice", source_file)
                 )
         except Invalid as exc:
-            out.skips.append(Skip("items", str(exc), f"{qid}", part))
+            out.skips.append(Skip("items", str(exc), f"{qid}", part, f"{position}/items/{p}"))
+            continue
+        cleaned.update(noted)
     return out
+
+
+# ---- the containers: paper sets, papers, practice banks, their chunks ------------------------
+
+
+def paper_row(
+    paper: Any, set_key: str, source_file: str, position: str, cleaned: Cleaned
+) -> tuple[Any, ...] | Skip:
+    """(paper_id, paper_set_key, tier, paper_number, source_file). The paper number
+    is a string in the format; a number there is read by the integer rule."""
+    noted: list[str] = []
+    try:
+        if not isinstance(paper, dict):
+            raise Invalid("paper is not an object")
+        pid = paper.get("paper_id")
+        if not isinstance(pid, str) or not pid:
+            raise Invalid("paper_id missing")
+        number = paper.get("paper")
+        if number is not None and not isinstance(number, str):
+            number = str(_int(number, "paper", noted))
+        row = (pid, set_key, paper.get("tier"), number, source_file)
+    except Invalid as exc:
+        return Skip("papers", str(exc), set_key, paper, position)
+    cleaned.update(noted)
+    return row
+
+
+BANK_INTS = ("unit_index", "topic_index", "lesson_index")
+
+
+def bank_row(
+    bank: Any, subject: str, source_file: str, position: str, cleaned: Cleaned
+) -> tuple[Any, ...] | Skip:
+    """A practice bank's row (lesson_resolved is settled later, in SQL)."""
+    noted: list[str] = []
+    try:
+        if not isinstance(bank, dict):
+            raise Invalid("practice bank is not an object")
+        lid = bank.get("lessonID")
+        if not isinstance(lid, str) or not lid:
+            raise Invalid("lessonID missing")
+        ints = {k: _int(bank.get(k), k, noted) for k in BANK_INTS}
+        row = (
+            lid,
+            bank.get("original_lessonID"),
+            bank.get("exam_board"),
+            bank.get("qualification"),
+            bank.get("subject"),
+            ints["unit_index"],
+            bank.get("unit_title"),
+            ints["topic_index"],
+            bank.get("topic_title"),
+            ints["lesson_index"],
+            bank.get("lesson_title"),
+            False,
+            source_file,
+        )
+    except Invalid as exc:
+        return Skip("practice_banks", str(exc), subject, bank, position)
+    cleaned.update(noted)
+    return row
+
+
+def chunk_row(
+    chunk: Any, lesson_id: str, source_file: str, position: str, cleaned: Cleaned
+) -> tuple[Any, ...] | Skip:
+    noted: list[str] = []
+    try:
+        if not isinstance(chunk, dict):
+            raise Invalid("chunk is not an object")
+        index = _int(chunk.get("chunk_index"), "chunk_index", noted, required=True)
+        row = (lesson_id, index, chunk.get("chunk_title"), source_file)
+    except Invalid as exc:
+        return Skip("bank_chunks", str(exc), lesson_id, chunk, position)
+    cleaned.update(noted)
+    return row

@@ -26,6 +26,7 @@ from psycopg.types.json import Jsonb
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.copy import check_columns, copy_rows
 from etl_toolkit.db.queries import query
+from etl_toolkit.errors import InputError
 from etl_toolkit.log import get_logger
 from etl_toolkit.pdf import jobs
 from etl_toolkit.pdf.encode import EncodedPage, clean_text
@@ -83,13 +84,30 @@ class LoadReport:
 
 
 def discover(paths: Sequence[Path]) -> list[Path]:
-    """Files named directly, and *.pdf (any case) found recursively under folders."""
+    """Files named directly, and *.pdf (any case) found recursively under folders.
+
+    A folder without a PDF is an error, not an empty success: it is most likely
+    the wrong folder (issue 13, section 3). Files named directly are kept even
+    when missing: each one fails on its own with its reason.
+    """
     found: list[Path] = []
+    empty: list[str] = []
     for p in paths:
         if p.is_dir():
-            found.extend(sorted(c for c in p.rglob("*") if c.suffix.lower() == ".pdf"))
+            entries = sorted(p.rglob("*"))
+            pdfs = [c for c in entries if c.suffix.lower() == ".pdf"]
+            if not pdfs:
+                others = sum(1 for c in entries if c.is_file())
+                empty.append(f"{p} (found {others} other file{'' if others == 1 else 's'})")
+            found.extend(pdfs)
         else:
             found.append(p)
+    if empty:
+        raise InputError(
+            f"no PDF under {', '.join(empty)}: looked for *.pdf (any case) in the folder "
+            "and its subfolders",
+            hint="pass a folder that holds PDFs, or name the files",
+        )
     return list(dict.fromkeys(found))
 
 
