@@ -35,13 +35,18 @@ _MIN_VERBATIM = 4
 def redact(text: str, *, url: str | None = None) -> str:
     """`text` with every password shown as ***; `url`'s password also verbatim
     (by default the configured DATABASE_URL's)."""
-    out = _USERINFO.sub(lambda m: f"{m['head']}{MASK}@" if m["pw"] else m[0], text)
-    out = _KEYWORD.sub(lambda m: f"{m['head']}{MASK}" if m["pw"] else m[0], out)
+    out = _USERINFO.sub(lambda m: f"{m['head']}{MASK}@" if _secret(m["pw"]) else m[0], text)
+    out = _KEYWORD.sub(lambda m: f"{m['head']}{MASK}" if _secret(m["pw"]) else m[0], out)
     for secret in passwords(url if url is not None else _configured_url()):
         if len(secret) >= _MIN_VERBATIM:
             # Whole tokens only: a password "postgres" must not turn "postgresql" into "***ql".
             out = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", MASK, out)
     return out
+
+
+def _secret(value: str) -> bool:
+    # Already masked (a message redacted twice keeps the text that follows).
+    return bool(value) and not value.startswith(MASK)
 
 
 def passwords(url: str | None) -> tuple[str, ...]:

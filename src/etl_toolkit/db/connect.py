@@ -25,8 +25,8 @@ from etl_toolkit.errors import ConfigError, DatabaseUnavailable
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 URL_HINT = (
-    "use postgresql://user:password@host:5432/dbname (or host=... dbname=... keywords), "
-    "or unset DATABASE_URL for the embedded server"
+    "DATABASE_URL takes a postgresql://user@host:5432/dbname URL (the password after "
+    "`user:`) or host=... dbname=... keywords; unset it for the embedded server"
 )
 
 
