@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 from psycopg.conninfo import conninfo_to_dict
 from typer.testing import CliRunner
@@ -45,7 +44,9 @@ def _good(path: Path) -> Path:
     return write_pdf(path, [text_page(["alpha beta"])], title="Good")
 
 
-def test_load_pdf_exit_code_and_ledger_agree(settings: Settings, db: Database, tmp_path: Path) -> None:
+def test_load_pdf_exit_code_and_ledger_agree(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
     good = _good(tmp_path / "good.pdf")
     bad = tmp_path / "bad.pdf"
     bad.write_text("not a pdf")
@@ -59,7 +60,9 @@ def test_load_pdf_exit_code_and_ledger_agree(settings: Settings, db: Database, t
     assert _pair(db, ["load-pdf", str(bad), str(missing)])[:2] == (1, "failed")  # all bad
     code, status, error = _pair(db, ["load-pdf", str(bad), str(good)])
     assert (code, status) == (1, "partial")  # the good file loaded, the bad one did not
-    assert error == f"1 of 2 file(s) failed: {bad}: not a PDF: no %PDF- header in the first 1024 bytes"
+    assert (
+        error == f"1 of 2 file(s) failed: {bad}: not a PDF: no %PDF- header in the first 1024 bytes"
+    )
     assert _pair(db, ["load-pdf", str(good)]) == (0, "succeeded", None)  # unchanged is fine
     listed = runner.invoke(app, ["runs", "--pipeline", "load-pdf", "--json"])
     assert [r["status"] for r in json.loads(listed.stdout)["runs"]] == [
@@ -131,7 +134,11 @@ def test_a_run_is_alive_while_its_process_holds_it_and_dead_after(db: Database) 
         dead = runs._start(conn, "start_held", "demo", {})
         assert runs.get_run(db, dead.id).alive is True
     record = runs.get_run(db, dead.id)
-    assert (record.status, record.alive, record.shown_status) == ("running", False, "running (dead)")
+    assert (record.status, record.alive, record.shown_status) == (
+        "running",
+        False,
+        "running (dead)",
+    )
     # Runs an orchestrator opened are held by no process between stages: never dead.
     orchestrated = runs.start_run(db, "demo", {"execution": "exec-1"})
     assert runs.get_run(db, orchestrated.id).alive is None
@@ -198,7 +205,9 @@ def test_kill_9_mid_load_pdf_then_the_next_run_closes_the_run_and_its_job(
     assert [f.status for f in report.files] == ["loaded"]
     closed = runs.get_run(db, killed.id)
     assert closed.status == "failed"
-    assert closed.error == "abandoned: the process ended before the run finished (killed or crashed)"
+    assert (
+        closed.error == "abandoned: the process ended before the run finished (killed or crashed)"
+    )
     with db.connect() as conn:
         found, _ = jobs.list_jobs(conn, status="processing")
         assert found == []
