@@ -162,9 +162,7 @@ def ensure_schema(db: Database) -> None:
                 f"the database {db.redacted_url} has {n} pending migration"
                 f"{'s' if n > 1 else ''} ({names}): run `etl db migrate`"
             )
-        result = migrate(db)
-        if result.applied:
-            log.info("applied pending migrations", applied=result.applied)
+        migrate(db)  # logs each file it applies
     _CURRENT.add(db.url)
 
 
