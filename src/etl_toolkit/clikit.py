@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from etl_toolkit.errors import EtlError
+from etl_toolkit.errors import EtlError, InputError
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.redact import redact
 
@@ -93,3 +94,17 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 
 def fmt_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def check_output_file(path: Path | None, option: str) -> None:
+    """A file a command writes after its run is checked before the run starts: a
+    run recorded as succeeded must not end in exit 1 for want of a folder."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a folder", hint="give a file name")
+    if not path.parent.is_dir():
+        raise InputError(
+            f"{option} {path}: folder {path.parent} does not exist",
+            hint="create it, or choose another path",
+        )

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from psycopg.conninfo import conninfo_to_dict
 from typer.testing import CliRunner
@@ -218,3 +219,18 @@ def test_kill_9_mid_load_pdf_then_the_next_run_closes_the_run_and_its_job(
         f"abandoned: run {killed.id} ended before this job finished ({closed.error})"
     )
     assert _one(db, "SELECT count(*) FROM docs.documents WHERE name = 'big.pdf'") == 0
+
+
+@pytest.mark.parametrize("pipeline", ["sales", "medly"])
+def test_a_report_file_that_cannot_be_written_is_refused_before_the_run(
+    settings: Settings, db: Database, tmp_path: Path, pipeline: str
+) -> None:
+    data = ROOT / "samples" / pipeline
+    target = tmp_path / "no-such-folder" / "report.json"
+    r = runner.invoke(app, [pipeline, "--data-dir", str(data), "--report-file", str(target)])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == (
+        f"Error: --report-file {target}: folder {target.parent} does not exist "
+        "(create it, or choose another path)"
+    )
+    assert runs.list_runs(db) == []  # no run recorded as succeeded behind an exit 1
