@@ -42,3 +42,20 @@ SELECT id, job_id, from_status, to_status, error_message, created_at
 FROM docs.extraction_job_events
 WHERE job_id = %(id)s
 ORDER BY id
+
+-- Jobs an `etl load-pdf` run left pending or processing when its process died:
+-- the run is closed (abandoned, see runs.abandon_running), the job never will
+-- be by it. Only jobs whose metadata names a load-pdf run (the API's jobs are
+-- the client's to move).
+-- name: fail_orphaned
+UPDATE docs.extraction_jobs j
+SET status = 'failed',
+    error_message = 'abandoned: run ' || r.id || ' ended before this job finished ('
+                    || coalesce(r.error, r.status) || ')',
+    updated_at = greatest(clock_timestamp(), j.updated_at + interval '1 microsecond')
+FROM etl.runs r
+WHERE j.status IN ('pending', 'processing')
+  AND r.id = CASE WHEN j.metadata ->> 'run_id' ~ '^[0-9]{1,18}$'
+                  THEN (j.metadata ->> 'run_id')::bigint END
+  AND r.pipeline = 'load-pdf' AND r.status <> 'running'
+RETURNING j.id, r.id AS run_id

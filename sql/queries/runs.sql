@@ -5,6 +5,20 @@ INSERT INTO etl.runs (pipeline, arguments)
 VALUES (%(pipeline)s, %(arguments)s)
 RETURNING id, started_at
 
+-- A run started by a process that lives as long as the run (every CLI run):
+-- the row and a session advisory lock keyed by its id come in one statement,
+-- so no other session sees the run before its lock is held. The lock goes
+-- when the process's connection does (exit, kill -9, a lost host): a running
+-- run whose lock nobody holds is dead. Key: (1702128754 = 'etlr', id).
+-- name: start_held
+WITH r AS (
+    INSERT INTO etl.runs (pipeline, arguments)
+    VALUES (%(pipeline)s, %(arguments)s)
+    RETURNING id, started_at
+)
+SELECT id, started_at, pg_advisory_lock(1702128754, (id %% 2147483648)::int4) IS NULL AS held
+FROM r
+
 -- name: finish
 UPDATE etl.runs
 SET status = %(status)s, finished_at = now(), counts = %(counts)s,
@@ -13,22 +27,26 @@ WHERE id = %(id)s
 
 -- name: get
 SELECT id, pipeline, arguments, status, started_at, finished_at, counts, report, error,
-       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
+       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds,
+       CASE WHEN status = 'running' AND arguments ->> 'execution' IS NULL
+            THEN etl.run_held(id)
+       END AS alive
 FROM etl.runs
 WHERE id = %(id)s
 
--- Runs of a pipeline still marked running when a new one holds the pipeline's
--- lock: their process died (kill -9, OOM, power) before it could record an end.
--- Runs opened by an orchestrator (their arguments name the execution) hold the
--- lock only stage by stage: their own failure handler closes them.
+-- Runs of a pipeline still marked running whose process is gone (kill -9, OOM,
+-- power): nobody holds their lock (see start_held). Runs opened by an
+-- orchestrator (their arguments name the execution) are held by no process
+-- between stages: their own failure handler closes them (fail_running_execution).
 -- name: abandon_running
-UPDATE etl.runs
+UPDATE etl.runs r
 SET status = 'failed', finished_at = now(),
     error = 'abandoned: the process ended before the run finished (killed or crashed)'
-WHERE pipeline = %(pipeline)s AND status = 'running'
-  AND arguments ->> 'execution' IS NULL
-  AND id IS DISTINCT FROM %(current)s
-RETURNING id
+WHERE r.pipeline = %(pipeline)s AND r.status = 'running'
+  AND r.arguments ->> 'execution' IS NULL
+  AND r.id IS DISTINCT FROM %(current)s
+  AND NOT etl.run_held(r.id)
+RETURNING r.id
 
 -- The runs an orchestrator's execution left running when it failed elsewhere.
 -- name: fail_running_execution
@@ -38,9 +56,14 @@ WHERE pipeline = %(pipeline)s AND status = 'running'
   AND arguments ->> 'execution' = %(execution)s
 RETURNING id
 
+-- alive: for a running run its process holds (see start_held), whether it still
+-- does; null for finished runs and orchestrator runs (no process holds those).
 -- name: page
 SELECT id, pipeline, arguments, status, started_at, finished_at, counts, error,
-       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
+       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds,
+       CASE WHEN status = 'running' AND arguments ->> 'execution' IS NULL
+            THEN etl.run_held(id)
+       END AS alive
 FROM etl.runs
 WHERE (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
   AND (%(status)s::text IS NULL OR status = %(status)s)

@@ -21,7 +21,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["JSON_SORT_KEYS"] = False
-    app.extensions["etl_db"] = ApiDatabase(db or resolve(settings), settings.statement_timeout_ms)
+    app.extensions["etl_db"] = ApiDatabase(
+        db or resolve(settings, schema=False), settings.statement_timeout_ms
+    )
     errors.register(app)
     auth.install(app, settings)
     app.register_blueprint(docs_blueprint())

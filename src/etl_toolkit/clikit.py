@@ -2,15 +2,18 @@
 
 Results go to stdout (a table, or one JSON object with --json); logs and
 progress go to stderr. Errors are one line, `Error: ...`, exit code 1; usage
-errors exit 2; `--debug` shows the traceback instead.
+errors exit 2; `--debug` shows the traceback instead. Neither ever shows a
+password (see etl_toolkit.redact).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,8 +21,9 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from etl_toolkit.errors import EtlError
+from etl_toolkit.errors import EtlError, InputError
 from etl_toolkit.jsonable import jsonable
+from etl_toolkit.redact import redact
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)
@@ -39,10 +43,15 @@ class EtlGroup(TyperGroup):
             stderr.print("Interrupted.")
             raise typer.Exit(130) from None
         except Exception as exc:
-            if _is_framework(exc) or ctx.find_root().params.get("debug"):
+            if _is_framework(exc):
                 raise
+            if ctx.find_root().params.get("debug"):
+                # The traceback, with every password hidden (messages may echo DATABASE_URL).
+                trace = "".join(traceback.format_exception(exc))
+                typer.echo(redact(trace.rstrip()), err=True)
+                raise typer.Exit(1) from None
             message = str(exc) if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
-            typer.echo(f"Error: {' '.join(message.split())}", err=True)
+            typer.echo(f"Error: {redact(' '.join(message.split()))}", err=True)
             if not isinstance(exc, EtlError):
                 typer.echo("Run again with --debug for the traceback.", err=True)
             raise typer.Exit(1) from None
@@ -85,3 +94,17 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 
 def fmt_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def check_output_file(path: Path | None, option: str) -> None:
+    """A file a command writes after its run is checked before the run starts: a
+    run recorded as succeeded must not end in exit 1 for want of a folder."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a folder", hint="give a file name")
+    if not path.parent.is_dir():
+        raise InputError(
+            f"{option} {path}: folder {path.parent} does not exist",
+            hint="create it, or choose another path",
+        )

@@ -15,6 +15,11 @@ class EtlError(Exception):
     title: str = "Internal error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        # Every edge shows these messages (CLI, problem+json, the run ledger): no
+        # password may ride along, whatever was interpolated into them.
+        from etl_toolkit.redact import redact
+
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -3,7 +3,15 @@
 `track_run` records the start on its own autocommitted connection (so a
 pipeline's rolled-back transaction cannot erase it), binds `run_id` to every
 log line emitted inside, and records the outcome: succeeded with counts and
-report, or failed with the error.
+report, partial (part of the batch loaded, the error names what failed) or
+failed with the error. A run that exits non-zero is never `succeeded`.
+
+That connection stays open for the run's life and holds a session advisory
+lock keyed by the run id: when the process dies (kill -9, OOM, a lost host)
+the server drops the lock with the connection, so a `running` run nobody holds
+is dead. Each pipeline's next run closes its dead runs as failed (`abandoned`).
+Runs an orchestrator opens stage by stage (`start_run`) hold no lock and are
+closed by the orchestrator's failure handler (`fail_execution_runs`).
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 import structlog
@@ -23,9 +31,11 @@ from etl_toolkit.db.queries import query
 from etl_toolkit.errors import NotFound
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.log import get_logger
+from etl_toolkit.redact import redact
 
 log = get_logger("etl_toolkit.runs")
 Conn = psycopg.Connection[Any]
+Status = Literal["running", "succeeded", "partial", "failed"]
 
 
 @dataclass
@@ -38,7 +48,9 @@ class Run:
     counts: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] | None = None
     status: str = "running"
-    error: str | None = None  # set with status "failed" to end the run failed without raising
+    # Set status "failed" or "partial" with an error to end the run so without raising.
+    error: str | None = None
+    abandoned: list[int] = field(default_factory=list)  # dead runs closed when this one began
 
 
 @dataclass(frozen=True)
@@ -53,17 +65,38 @@ class RunRecord:
     counts: dict[str, Any]
     error: str | None
     report: dict[str, Any] | None = None
+    alive: bool | None = None  # running runs a process holds: is it still there?
+
+    @property
+    def shown_status(self) -> str:
+        """The status, with a running run whose process is gone shown as dead."""
+        return "running (dead)" if self.status == "running" and self.alive is False else self.status
 
 
 def start_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Run:
-    """Record the start of a run (its own autocommitted connection)."""
+    """Record the start of a run no process holds (an orchestrator's, stage by stage)."""
     with db.connect(autocommit=True) as conn:
-        row = conn.execute(
-            query("runs", "start"),
-            {"pipeline": pipeline, "arguments": Jsonb(jsonable(dict(arguments)))},
-        ).fetchone()
+        return _start(conn, "start", pipeline, arguments)
+
+
+def _start(conn: Conn, name: str, pipeline: str, arguments: Mapping[str, Any]) -> Run:
+    row = conn.execute(
+        query("runs", name),
+        {"pipeline": pipeline, "arguments": Jsonb(jsonable(dict(arguments)))},
+    ).fetchone()
     assert row is not None
-    return Run(int(row["id"]), pipeline, row["started_at"])  # type: ignore[call-overload, arg-type]
+    return Run(int(row["id"]), pipeline, row["started_at"])
+
+
+def close_abandoned(conn: Conn, pipeline: str, current: int | None = None) -> list[int]:
+    """Close as failed the runs of `pipeline` left running by a process that is gone."""
+    rows = conn.execute(
+        query("runs", "abandon_running"), {"pipeline": pipeline, "current": current}
+    ).fetchall()
+    ids = [int(r["id"]) for r in rows]
+    for run_id in ids:
+        log.warning("closed an abandoned run", abandoned_run=run_id)
+    return ids
 
 
 def finish_run(
@@ -75,7 +108,7 @@ def finish_run(
     report: Mapping[str, Any] | None = None,
     error: str | None = None,
 ) -> None:
-    """Record how a run ended (succeeded or failed, with counts, report, error)."""
+    """Record how a run ended (succeeded, partial or failed, with counts, report, error)."""
     with db.connect(autocommit=True) as conn:
         conn.execute(
             query("runs", "finish"),
@@ -84,25 +117,32 @@ def finish_run(
                 "status": status,
                 "counts": Jsonb(jsonable(dict(counts or {}))),
                 "report": Jsonb(jsonable(dict(report))) if report is not None else None,
-                "error": error,
+                "error": redact(error) if error is not None else None,
             },
         )
 
 
 @contextmanager
 def track_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Iterator[Run]:
-    """Record a run around the block; the block's exception is re-raised after recording."""
-    run = start_run(db, pipeline, arguments)
-    with structlog.contextvars.bound_contextvars(run_id=run.id, pipeline=pipeline):
-        log.info("run started")
-        try:
-            yield run
-        except BaseException as exc:
-            _finish(db, run, "failed", error=str(exc) or type(exc).__name__)
-            log.error("run failed", error=str(exc))
-            raise
-        _finish(db, run, run.status if run.status == "failed" else "succeeded", error=run.error)
-        log.info("run finished", status=run.status, counts=run.counts)
+    """Record a run around the block; the block's exception is re-raised after recording.
+
+    The run is held (see the module doc) until its end is recorded, and the
+    pipeline's dead runs are closed first (their ids in `run.abandoned`).
+    """
+    with db.connect(autocommit=True) as holder:
+        run = _start(holder, "start_held", pipeline, arguments)
+        with structlog.contextvars.bound_contextvars(run_id=run.id, pipeline=pipeline):
+            run.abandoned = close_abandoned(holder, pipeline, current=run.id)
+            log.info("run started")
+            try:
+                yield run
+            except BaseException as exc:
+                _finish(db, run, "failed", error=str(exc) or type(exc).__name__)
+                log.error("run failed", error=redact(str(exc)))
+                raise
+            ended = run.status if run.status in ("failed", "partial") else "succeeded"
+            _finish(db, run, ended, error=run.error)
+            log.info("run finished", status=run.status, counts=run.counts)
 
 
 def _finish(db: Database, run: Run, status: str, error: str | None = None) -> None:

@@ -28,6 +28,10 @@ def runs_cmd(
 ) -> None:
     """List recent pipeline runs with status, counts and duration.
 
+    Status is running, succeeded, partial (part of the batch failed: the error
+    names what) or failed; `running (dead)` is a run whose process is gone
+    (killed): the pipeline's next run closes it as failed.
+
     Example: `etl runs --pipeline load-pdf --limit 5`
     """
     runs = list_runs(resolve(), pipeline=pipeline, limit=limit)
@@ -38,7 +42,7 @@ def runs_cmd(
         (
             r.id,
             r.pipeline,
-            r.status,
+            r.shown_status,
             fmt_time(r.started_at),
             f"{r.seconds:.1f}s",
             summarize(r.counts),

@@ -20,7 +20,7 @@ from etl_toolkit.errors import NotFound
 
 bp = ApiBlueprint("runs", __name__, tag="monitoring")
 MAX_ID = 2**63 - 1
-Status = Literal["running", "succeeded", "failed"]
+Status = runs.Status
 
 
 class RunsQuery(Page):
@@ -31,7 +31,14 @@ class RunsQuery(Page):
 class RunSummary(BaseModel):
     id: int
     pipeline: str
-    status: Status
+    status: Status = Field(
+        description="partial: part of the batch loaded, the error names what failed."
+    )
+    alive: bool | None = Field(
+        default=None,
+        description="For a running run: false when the process that ran it is gone "
+        "(killed; the pipeline's next run closes it as failed). Null otherwise.",
+    )
     started_at: datetime
     finished_at: datetime | None
     seconds: float = Field(description="Duration (so far, while running).")

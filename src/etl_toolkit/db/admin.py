@@ -50,7 +50,7 @@ def stop(settings: Settings | None = None) -> bool:
 
 
 def run_migrations(db: Database | None = None) -> migrate.MigrateResult:
-    return migrate.migrate(db or resolve())
+    return migrate.migrate(db or resolve(schema=False))
 
 
 @dataclass(frozen=True)

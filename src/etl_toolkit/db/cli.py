@@ -20,7 +20,7 @@ def status_cmd(json: JsonOption = False) -> None:
 
     Example: `etl db status --json`
     """
-    st = admin.status(resolve())
+    st = admin.status(resolve(schema=False))
     if json:
         print_json(st)
         return
@@ -41,7 +41,7 @@ def url_cmd() -> None:
 
     Example: `psql "$(etl db url)"`
     """
-    typer.echo(resolve().url)
+    typer.echo(resolve(schema=False).url)
 
 
 @app.command("stop")

@@ -137,6 +137,35 @@ def migrate(db: Database, folder: Path | None = None) -> MigrateResult:
             conn.execute(query("db", "migration_unlock"))
 
 
+# Databases found current by this process: the check costs a connection, once.
+_CURRENT: set[str] = set()
+
+
+def ensure_schema(db: Database) -> None:
+    """Make sure the schema is current before a command uses it.
+
+    The embedded server is the toolkit's own: pending migrations are applied
+    (under the same advisory lock as `etl db migrate`, so concurrent first
+    commands apply each file once). An external database belongs to someone
+    who decides when to migrate it: one that is behind is refused, naming the fix.
+    """
+    if db.url in _CURRENT:
+        return
+    st = state(db)
+    if st.pending:
+        if db.kind != "embedded":
+            n = len(st.pending)
+            names = st.pending[0].filename
+            if n > 1:
+                names += f" ... {st.pending[-1].filename}"
+            raise MigrationError(
+                f"the database {db.redacted_url} has {n} pending migration"
+                f"{'s' if n > 1 else ''} ({names}): run `etl db migrate`"
+            )
+        migrate(db)  # logs each file it applies
+    _CURRENT.add(db.url)
+
+
 def _apply(conn: psycopg.Connection[dict[str, object]], mig: Migration) -> None:
     started = time.perf_counter()
     text = mig.path.read_text(encoding="utf-8")

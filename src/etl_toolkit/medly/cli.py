@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import JsonOption, new_app, print_json, stdout, table
+from etl_toolkit.clikit import JsonOption, check_output_file, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.medly.generate import generate
@@ -91,6 +91,7 @@ def medly_cmd(
     """
     if ctx.invoked_subcommand is not None:
         return
+    check_output_file(report_file, "--report-file")
     result = migrate_medly(resolve(), data_dir)
     body = report_dict(result) | {"run_id": result.run_id}
     if report_file is not None:

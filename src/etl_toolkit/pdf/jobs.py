@@ -94,6 +94,11 @@ def set_status(
     return Job.model_validate(row)
 
 
+def fail_orphaned(conn: Conn) -> list[uuid.UUID]:
+    """Fail the jobs whose load-pdf run ended (killed) before they did; their ids."""
+    return [r["id"] for r in fetch_all(conn, "jobs", "fail_orphaned", {})]
+
+
 def list_jobs(
     conn: Conn,
     *,

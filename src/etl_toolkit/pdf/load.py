@@ -179,6 +179,8 @@ def load_pdfs(
         report.run_id = run.id
         todo: list[_Candidate] = []
         with db.connect(autocommit=True) as conn:
+            for job_id in jobs.fail_orphaned(conn):  # left by runs closed as abandoned
+                log.warning("failed an abandoned extraction job", job_id=str(job_id))
             for path in files:
                 t0 = time.perf_counter()
                 try:
@@ -209,7 +211,18 @@ def load_pdfs(
         report.seconds = time.perf_counter() - started
         run.counts = report.totals
         run.report = {"files": [_summary(f) for f in report.files]}
+        if report.failed:  # the CLI exits 1: the ledger must not say succeeded
+            run.status = "failed" if report.failed == len(report.files) else "partial"
+            run.error = failed_files_error(report.files)
     return report
+
+
+def failed_files_error(files: Sequence[FileReport], shown: int = 10) -> str:
+    """The run's error: how many files failed, and which, with their reasons."""
+    failed = [f for f in files if f.status == "failed"]
+    listed = "; ".join(f"{f.path}: {f.error}" for f in failed[:shown])
+    more = f"; and {len(failed) - shown} more" if len(failed) > shown else ""
+    return f"{len(failed)} of {len(files)} file(s) failed: {listed}{more}"
 
 
 def _summary(f: FileReport) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import JsonOption, new_app, print_json, stdout, table
+from etl_toolkit.clikit import JsonOption, check_output_file, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.sales.generate import Scale, generate, generate_delivery
@@ -135,6 +135,7 @@ def sales_cmd(
     """
     if ctx.invoked_subcommand is not None:
         return
+    check_output_file(report_file, "--report-file")
     result = run_sales(resolve(), data_dir, incremental=incremental)
     body = report_dict(result)
     if report_file is not None:
