@@ -28,7 +28,9 @@ def _summary(r: SalesReport) -> str:
     return (
         f"sales run {r.run_id}: {r.status}: {t['files']} file(s), read {t['read']}, "
         f"inserted {t['inserted']}, updated {t['updated']}, unchanged {t['unchanged']}, "
-        f"rejected {t['rejected']} in {r.seconds:.1f}s"
+        f"rejected {t['rejected']}"
+        + (f", cleaned {t['cleaned']} value(s)" if t["cleaned"] else "")
+        + f" in {r.seconds:.1f}s"
     )
 
 
@@ -46,6 +48,7 @@ def render(r: SalesReport) -> None:
                 "updated",
                 "unchanged",
                 "rejected",
+                "cleaned",
                 "ok",
             ],
             [
@@ -58,6 +61,7 @@ def render(r: SalesReport) -> None:
                     f["updated"],
                     f["unchanged"],
                     f["rejected"],
+                    sum(f["cleaned"].values()),
                     "yes" if f["balanced"] else "NO",
                 )
                 for f in body["files"]
@@ -77,6 +81,10 @@ def render(r: SalesReport) -> None:
                 sorted(reasons.items(), key=lambda kv: -kv[1]),
             )
         )
+    cleaned = [(f.file, what, n) for f in r.load.files for what, n in sorted(f.cleaned.items())]
+    if cleaned:
+        title = "cleaned values (loaded, rewritten)"
+        stdout.print(table(title, ["file", "value", "rows"], cleaned))
     for f in r.load.files:
         if f.error:
             stdout.print(f"[red]failed[/red] {f.error}")

