@@ -103,3 +103,38 @@ def test_the_report_shows_the_rewritten_values(settings: Settings, tmp_path: Pat
     assert body["totals"]["cleaned"] == 19
     short = CliRunner().invoke(app, ["sales", "--data-dir", str(data)])
     assert short.exit_code == 0 and "cleaned 19 value(s)" in short.output
+
+
+def test_a_data_dir_without_sales_files_fails_naming_what_it_found_and_expects(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    other = tmp_path / "other"
+    (other / "sub").mkdir(parents=True)
+    (other / "notes.txt").write_text("hello\n")
+    (other / "sub" / "sales_2024.csv").write_text("a,b\n1,2\n")
+    for folder, found in (
+        (empty, "the folder is empty"),
+        (other, "found 2 file(s): notes.txt, sub/sales_2024.csv"),
+    ):
+        result = CliRunner().invoke(app, ["sales", "--data-dir", str(folder)])
+        assert result.exit_code == 1, result.output
+        assert f"{folder}: no sales file to load ({found})" in result.output
+        assert "expected product_categories.csv, products.csv, customers.csv" in result.output
+        assert "<entity>_<suffix>.csv" in result.output
+        incremental = CliRunner().invoke(app, ["sales", "--data-dir", str(folder), "--incremental"])
+        assert incremental.exit_code == 1 and "no sales file to load" in incremental.output
+    runs = _rows(db, "SELECT status, error FROM etl.runs ORDER BY id")
+    assert [r["status"] for r in runs] == ["failed"] * 4
+    assert all("no sales file to load" in r["error"] for r in runs)
+
+
+def test_incremental_on_a_folder_already_loaded_is_nothing_new(
+    settings: Settings, tmp_path: Path
+) -> None:
+    data = _copy(INTEGERS, tmp_path / "d")
+    assert CliRunner().invoke(app, ["sales", "--data-dir", str(data)]).exit_code == 0
+    again = CliRunner().invoke(app, ["sales", "--data-dir", str(data), "--incremental"])
+    assert again.exit_code == 0, again.output
+    assert "nothing new (5 file(s) already loaded)" in again.output

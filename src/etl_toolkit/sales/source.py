@@ -126,7 +126,9 @@ class Discovered:
 
 
 def discover(data_dir: Path) -> Discovered:
-    """Every entity file under `data_dir`, in load order."""
+    """Every entity file under `data_dir`, in load order. A folder without any
+    is an error, not an empty success (issue 13: a wrong --data-dir must not
+    look like "nothing new")."""
     if not data_dir.is_dir():
         raise InputError(
             f"data dir {data_dir} does not exist or is not a folder",
@@ -143,8 +145,25 @@ def discover(data_dir: Path) -> Discovered:
             continue
         entity = m["entity"].lower()
         files.append(SourceFile(entity, path, rel, m["suffix"] or ""))
+    if not files:
+        raise InputError(f"{data_dir}: no sales file to load ({_found(data_dir)})", hint=EXPECTED)
     files.sort(key=lambda f: f.order)
     return Discovered(files, ignored)
+
+
+EXPECTED = (
+    f"expected {', '.join(f'{e}.csv' for e in ENTITIES)} or deliveries named"
+    " <entity>_<suffix>.csv, anywhere under the folder"
+)
+
+
+def _found(data_dir: Path, shown: int = 10) -> str:
+    """What the folder holds instead, for an error message."""
+    present = sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if p.is_file())
+    if not present:
+        return "the folder is empty"
+    more = f" and {len(present) - shown} more" if len(present) > shown else ""
+    return f"found {len(present)} file(s): {', '.join(present[:shown])}{more}"
 
 
 def sha256(path: Path) -> str:
