@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
+from etl_toolkit.sales.generate import Dialect, generate, generate_delivery
 from etl_toolkit.sales.pipeline import SalesReport, run_sales
 from tests.conftest import FIXTURES
+from tests.integration.test_sales import derived_snapshot
 
 INTEGERS = FIXTURES / "sales" / "integers"
 
@@ -138,3 +140,39 @@ def test_incremental_on_a_folder_already_loaded_is_nothing_new(
     again = CliRunner().invoke(app, ["sales", "--data-dir", str(data), "--incremental"])
     assert again.exit_code == 0, again.output
     assert "nothing new (5 file(s) already loaded)" in again.output
+
+
+def test_a_pandas_export_loads_like_the_plain_one(
+    db: Database, module_db: Database, tmp_path: Path
+) -> None:
+    """Same seed, both dialects, each into its own fresh database: every good row
+    accepted, the same rejects, the same derived tables."""
+    reports: dict[str, dict[str, Any]] = {}
+    cleaned: dict[str, dict[str, dict[str, int]]] = {}
+    snapshots: dict[str, Any] = {}
+    rejects: dict[str, list[Any]] = {}
+    dialects: tuple[tuple[Dialect, Database], ...] = (("plain", db), ("pandas", module_db))
+    for dialect, database in dialects:
+        data = tmp_path / dialect
+        generate(data, scale="sample", seed=7, dirty=0.01, dialect=dialect)
+        generate_delivery(data / "d1", 1, scale="sample", seed=7, dirty=0.01, dialect=dialect)
+        first = run_sales(database, data)
+        assert first.status == "succeeded"
+        reports[dialect] = {
+            f.file: (f.status, f.read, f.inserted, f.updated, f.unchanged, f.rejected, f.reasons)
+            for f in first.load.files
+        }
+        cleaned[dialect] = {f.file: f.cleaned for f in first.load.files}
+        snapshots[dialect] = derived_snapshot(database)
+        rejects[dialect] = sorted(
+            (r["file"], r["line"], tuple(r["reasons"]))
+            for r in _rows(database, "SELECT file, line, reasons FROM sales.rejects")
+        )
+    assert cleaned["plain"] == {f: {} for f in cleaned["pandas"]}
+    assert cleaned["pandas"]["product_categories.csv"] == {
+        "parent_id: integer written as a decimal": 40
+    }
+    assert reports["pandas"] == reports["plain"]
+    assert rejects["pandas"] == rejects["plain"] and rejects["plain"]
+    assert snapshots["pandas"] == snapshots["plain"]
+    assert all(rows for rows in snapshots["plain"].values())

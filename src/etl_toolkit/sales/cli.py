@@ -11,7 +11,7 @@ import typer
 from etl_toolkit.clikit import JsonOption, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
-from etl_toolkit.sales.generate import Scale, generate, generate_delivery
+from etl_toolkit.sales.generate import DIALECTS, Dialect, Scale, generate, generate_delivery
 from etl_toolkit.sales.pipeline import SalesReport, report_dict, run_sales
 
 app = new_app(
@@ -175,6 +175,12 @@ def generate_cmd(
         int | None,
         typer.Option(min=1, help="Write the N-th incremental delivery instead of the full set."),
     ] = None,
+    dialect: Annotated[
+        str,
+        typer.Option(
+            help="plain | pandas (integer columns holding nulls written as floats: 21.0)."
+        ),
+    ] = "plain",
 ) -> None:
     """Write product_categories, products, customers, orders and order_items CSVs.
 
@@ -186,13 +192,22 @@ def generate_cmd(
     orders and their items (1% of the full set's orders), status changes of
     earlier orders, and price changes of about 1% of the products.
 
+    With --dialect pandas: the spelling of a pandas export (`DataFrame.to_csv`):
+    integer columns that hold nulls (a root category's parent_id) written as
+    floats (`21.0`), floats in their shortest form; the loader takes both.
+
     Example: `etl sales generate --out /tmp/sales --scale full --dirty 0.001`
     """
     if scale not in ("sample", "small", "full"):
         raise typer.BadParameter("choose sample, small or full", param_hint="--scale")
+    if dialect not in DIALECTS:
+        raise typer.BadParameter("choose plain or pandas", param_hint="--dialect")
     chosen: Scale = scale  # type: ignore[assignment]  # checked just above
+    spelling: Dialect = dialect  # type: ignore[assignment]  # checked just above
     if delivery is not None:
-        report = generate_delivery(out, delivery, scale=chosen, seed=seed, dirty=dirty)
+        report = generate_delivery(
+            out, delivery, scale=chosen, seed=seed, dirty=dirty, dialect=spelling
+        )
     else:
-        report = generate(out, scale=chosen, seed=seed, dirty=dirty)
+        report = generate(out, scale=chosen, seed=seed, dirty=dirty, dialect=spelling)
     typer.echo(", ".join(f"{k}: {v}" for k, v in report.rows.items()) + f" -> {out}")
