@@ -176,3 +176,25 @@ def test_a_pandas_export_loads_like_the_plain_one(
     assert rejects["pandas"] == rejects["plain"] and rejects["plain"]
     assert snapshots["pandas"] == snapshots["plain"]
     assert all(rows for rows in snapshots["plain"].values())
+
+
+def test_a_row_with_fewer_fields_than_the_header_is_a_reject(db: Database, tmp_path: Path) -> None:
+    data = _copy(FIXTURES / "sales" / "short_rows", tmp_path / "d")
+    r = run_sales(db, data)
+    stored = {
+        (row["file"], row["line"]): row["reasons"]
+        for row in _rows(db, "SELECT file, line, reasons FROM sales.rejects")
+    }
+    assert stored == {
+        ("customers.csv", 4): ["row has 9 fields, the header has 12"],
+        ("customers.csv", 5): ["row has 8 fields, the header has 12"],  # a quoted newline
+        ("customers.csv", 7): ["row has 2 fields, the header has 12"],
+        ("customers.csv", 8): ["row has more fields than the header"],
+    }
+    c = _files(r)["customers.csv"]
+    assert (c.read, c.inserted, c.rejected) == (7, 3, 4) and c.balanced
+    # Empty trailing fields written out are not missing ones.
+    loaded = _rows(db, "SELECT customer_id, last_login FROM sales.customers ORDER BY 1")
+    assert [(x["customer_id"], x["last_login"]) for x in loaded][1:] == [(2, None), (7, None)]
+    raw = _rows(db, "SELECT raw FROM sales.rejects WHERE line = 5")[0]["raw"]
+    assert raw["street_address"] == "3 Oak Ave\nFloor 2, Suite 5" and raw["country"] is None

@@ -12,12 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl_toolkit.sales import rules
-from etl_toolkit.sales.source import COLUMNS, EXTRA
+from etl_toolkit.sales.source import COLUMNS, EXTRA, SHORT
 
 
 def _row(entity: str, **values: str | None) -> pl.DataFrame:
     data: dict[str, list[str | None]] = {c: [values.get(c)] for c in COLUMNS[entity]}
     data[EXTRA] = [values.get(EXTRA)]
+    data[SHORT] = [values.get(SHORT)]
     return pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
 
 
@@ -80,6 +81,7 @@ def test_a_valid_item_has_no_reason_and_keeps_its_values() -> None:
         ({"discount": "-1"}, "discount: negative"),
         ({"discount": "21.01"}, "discount: more than price x quantity"),
         ({EXTRA: "surplus"}, "row has more fields than the header"),
+        ({SHORT: "row has 5 fields, the header has 7"}, "row has 5 fields, the header has 7"),
         ({"total": "\ufffd"}, "not valid UTF-8"),
     ],
 )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl_toolkit.sales.source import EXTRA
+from etl_toolkit.sales.source import EXTRA, SHORT
 
 STATUSES = ("Processing", "Shipped", "In Transit", "Delivered", "Cancelled", "Returned")
 PAYMENTS = ("Credit Card", "PayPal", "Apple Pay", "Google Pay", "Gift Card")
@@ -191,6 +191,7 @@ def check(entity: str, batch: pl.DataFrame) -> pl.DataFrame:
     values: dict[str, pl.Expr] = {}
     reasons: list[pl.Expr] = [
         _reason(pl.col(EXTRA).is_not_null(), "row has more fields than the header"),
+        pl.col(SHORT),  # "row has N fields, the header has M", set by the reader
         _reason(
             pl.concat_str([pl.col(c) for c in spec], ignore_nulls=True)
             .str.contains("\ufffd", literal=True)

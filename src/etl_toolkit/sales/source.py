@@ -8,8 +8,9 @@ delivery, in foreign-key order.
 Reading streams a file in batches of raw strings through Polars. Columns are
 matched by header name (any order; names trimmed and lower-cased; a BOM is
 ignored). Each row carries `_line`, the physical line it starts on (fields with
-embedded newlines are accounted for), and `_extra`, the first field beyond the
-header, if any (a row with too many fields).
+embedded newlines are accounted for), `_extra`, the first field beyond the
+header, if any (a row with too many fields), and `_short`, the reason of a row
+with fewer fields than the header ("row has N fields, the header has M").
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ _NAME = re.compile(
 )
 BATCH_ROWS = 250_000
 EXTRA = "_extra"
+SHORT = "_short"
 
 
 @dataclass(frozen=True)
@@ -220,13 +222,95 @@ def _scan(f: SourceFile, header: Header) -> tuple[pl.LazyFrame, list[str]]:
     return lf, names
 
 
+class _LineCommas:
+    """Commas per physical line of a file, read forward on demand. The CSV reader
+    pads a row with too few fields with nulls, as if its last fields were empty;
+    a row's field count is its lines' commas minus the commas inside its values,
+    plus one (issue 13)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._batches: Iterator[pl.DataFrame] | None = None
+        self._held = pl.Series("line", [], dtype=pl.UInt32)
+        self._next = 0  # the line number of _held's first value
+
+    def _start(self, first: int) -> Iterator[pl.DataFrame]:
+        # Each physical line as one value: no quoting, and a separator (NUL) that
+        # text does not hold. utf8-lossy, as the CSV read: a bad byte is not a comma.
+        # Started at the first line asked for: a file without a candidate short row
+        # (the usual case) is not read twice.
+        self._next = first
+        return (
+            pl.scan_csv(
+                self.path,
+                has_header=False,
+                skip_rows=first - 1,
+                separator="\x00",
+                quote_char=None,
+                schema={"line": pl.String},
+                truncate_ragged_lines=True,
+                encoding="utf8-lossy",
+            )
+            .select(pl.col("line").str.count_matches(",", literal=True).fill_null(0))
+            .collect_batches(chunk_size=BATCH_ROWS)
+        )
+
+    def take(self, first: int, n: int) -> pl.Series:
+        """The comma counts of lines first .. first + n - 1 (1-based, never before
+        a line already taken; null past the end of the file)."""
+        if self._batches is None:
+            self._batches = self._start(first)
+        parts, held = [self._held], self._held.len()
+        while held < first - self._next + n:
+            batch = next(self._batches, None)
+            if batch is None:
+                break
+            parts.append(batch.to_series().cast(pl.UInt32))
+            held += batch.height
+        both = pl.concat(parts).slice(first - self._next)
+        self._held, self._next = both.slice(n), first + n
+        out = both.slice(0, n)
+        return out.extend_constant(None, n - out.len()) if out.len() < n else out
+
+
+def _short(batch: pl.DataFrame, names: list[str], commas: _LineCommas, first: int) -> pl.Series:
+    """Per row of the batch (whose first line is `first`), the reason when it has
+    fewer fields than the header, else null."""
+    out = pl.Series(SHORT, [None] * batch.height, dtype=pl.String)
+    # Only a row whose last field is null can be short (the reader pads with nulls).
+    maybe = batch[names[-1]].is_null().arg_true()
+    if maybe.len() == 0:
+        return out
+    rows = batch[maybe]
+    lo = int(rows["_line"][0])
+    counts = commas.take(lo, int((rows["_line"] + rows["_nl"]).max()) - lo + 1)  # type: ignore[arg-type]
+    # Prefix sums of the lines' commas: a row's are those of lines _line .. _line + _nl.
+    prefix = pl.concat([pl.Series([0], dtype=pl.Int64), counts.cast(pl.Int64).cum_sum()])
+    start = rows["_line"] - lo
+    inner = rows.select(
+        pl.sum_horizontal(
+            pl.col(c).str.count_matches(",", literal=True).fill_null(0) for c in names
+        ).cast(pl.Int64)
+    ).to_series()
+    fields = prefix.gather(start + rows["_nl"] + 1) - prefix.gather(start) - inner + 1
+    short = fields < len(names)
+    if not short.any():
+        return out
+    reasons = pl.select(
+        pl.format("row has {} fields, the header has {}", pl.lit(fields.filter(short)), len(names))
+    ).to_series()
+    return out.scatter(maybe.filter(short), reasons)
+
+
 def read_batches(
     f: SourceFile, header: Header, batch_rows: int = BATCH_ROWS
 ) -> Iterator[pl.DataFrame]:
     """The file's rows in batches: every expected column as a string (null when
-    empty or absent from the header), plus `_row` (0-based), `_line` and `_extra`."""
+    empty or absent from the header), plus `_row` (0-based), `_line`, `_extra`
+    and `_short`."""
     lf, names = _scan(f, header)
     expected = COLUMNS[f.entity]
+    commas = _LineCommas(f.path)
     next_line, next_row = 2, 0
     try:
         for batch in lf.collect_batches(chunk_size=batch_rows):
@@ -241,6 +325,7 @@ def read_batches(
                 _line=next_line + pl.col("_row") + pl.col("_nl").cum_sum() - pl.col("_nl"),
                 _row=pl.col("_row") + next_row,
             )
+            batch = batch.with_columns(_short(batch, names, commas, next_line).alias(SHORT))
             next_line += batch.height + int(batch["_nl"].sum())
             next_row += batch.height
             yield batch.select(
@@ -251,6 +336,7 @@ def read_batches(
                 "_row",
                 "_line",
                 EXTRA,
+                SHORT,
             )
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"{f.rel}: cannot be read as CSV ({exc})") from None
