@@ -198,3 +198,33 @@ def test_a_row_with_fewer_fields_than_the_header_is_a_reject(db: Database, tmp_p
     assert [(x["customer_id"], x["last_login"]) for x in loaded][1:] == [(2, None), (7, None)]
     raw = _rows(db, "SELECT raw FROM sales.rejects WHERE line = 5")[0]["raw"]
     assert raw["street_address"] == "3 Oak Ave\nFloor 2, Suite 5" and raw["country"] is None
+
+
+def test_an_unterminated_quote_fails_its_file_by_line_and_nothing_else_is_lost(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    """The file fails as a unit (its rows before the quote are not loaded either);
+    the other files load, its dependents wait, the run fails; fixed, it loads."""
+    data = _copy(FIXTURES / "sales" / "base", tmp_path / "d")
+    shutil.copy(FIXTURES / "sales" / "unterminated" / "products.csv", data / "products.csv")
+    result = CliRunner().invoke(app, ["sales", "--data-dir", str(data), "--json"])
+    assert result.exit_code == 1, result.output
+    body = json.loads(result.stdout)
+    files = {f["file"]: f for f in body["files"]}
+    error = "products.csv: line 5: a quoted field opens here and is never closed"
+    assert files["products.csv"]["status"] == "failed"
+    assert files["products.csv"]["error"].startswith(error)
+    assert 'written twice: ""' in files["products.csv"]["error"]
+    assert len(files["products.csv"]["error"]) < 300  # not the parser's quote of the file
+    assert files["order_items.csv"]["status"] == "failed"
+    assert "this delivery's products file failed" in files["order_items.csv"]["error"]
+    for name in ("product_categories.csv", "customers.csv", "orders.csv"):
+        assert files[name]["status"] == "loaded", name
+    assert _rows(db, "SELECT count(*) AS n FROM sales.products")[0]["n"] == 0
+    run = _rows(db, "SELECT status, error FROM etl.runs ORDER BY id DESC LIMIT 1")[0]
+    assert run["status"] == "failed" and "files_failed" in run["error"]
+    shutil.copy(FIXTURES / "sales" / "base" / "products.csv", data / "products.csv")
+    fixed = run_sales(db, data, incremental=True)
+    loaded = {f.file: f.inserted for f in fixed.load.files if f.status == "loaded"}
+    assert loaded == {"products.csv": 3, "order_items.csv": 5}
+    assert fixed.status == "succeeded"

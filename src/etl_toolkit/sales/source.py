@@ -339,7 +339,7 @@ def read_batches(
                 SHORT,
             )
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{f.rel}: cannot be read as CSV ({exc})") from None
+        raise unreadable(f, exc) from None
 
 
 def duplicate_rows(f: SourceFile, header: Header, keys: dict[str, pl.Expr]) -> dict[str, pl.Series]:
@@ -352,10 +352,60 @@ def duplicate_rows(f: SourceFile, header: Header, keys: dict[str, pl.Expr]) -> d
     try:
         frame = lf.select(**usable).with_row_index("_row").collect(engine="streaming")
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{f.rel}: cannot be read as CSV ({exc})") from None
+        raise unreadable(f, exc) from None
     return {
         k: frame.filter(pl.col(k).is_not_null() & ~pl.col(k).is_first_distinct())["_row"].cast(
             pl.Int64
         )
         for k in usable
     }
+
+
+def unreadable(f: SourceFile, exc: Exception) -> InputError:
+    """The error for a file Polars cannot parse. Its message does not say where,
+    and can quote megabytes of the file: an unterminated quote (issue 13) is
+    named by its line, anything else by the parser's first line, cut short."""
+    line = open_quote_line(f.path)
+    if line is not None:
+        return InputError(
+            f"{f.rel}: line {line}: a quoted field opens here and is never closed;"
+            " nothing of this file was loaded",
+            hint='close the quote (a quote inside a quoted field is written twice: ""),'
+            " then run again",
+        )
+    first = str(exc).strip().split("\n", 1)[0]
+    return InputError(f"{f.rel}: cannot be read as CSV ({first[:200]})")
+
+
+def open_quote_line(path: Path) -> int | None:
+    """The physical line (1-based) where a quoted field opens and is still open at
+    the end of the file, or None. Vectorised over the lines: a line with an odd
+    number of quotes flips in/out of a quoted field (`""` inside one is even); a
+    quote between two other characters that are neither separator nor quote
+    (`27" wide` in a bare field) is text and is not counted."""
+    quotes = pl.col("line").str.count_matches('"', literal=True) - pl.col("line").str.count_matches(
+        r'[^,"]"[^,"]'
+    )
+    lines = pl.scan_csv(
+        path,
+        has_header=False,
+        separator="\x00",
+        quote_char=None,
+        schema={"line": pl.String},
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+    ).select(odd=(quotes.fill_null(0) % 2).cast(pl.Int64))
+    inside, opened, first = 0, None, 1
+    try:
+        for batch in lines.collect_batches(chunk_size=BATCH_ROWS):
+            odd = batch["odd"]
+            after = (odd.cum_sum() + inside) % 2  # inside a quoted field after each line
+            opens = ((odd == 1) & (after == 1)).arg_true()
+            if opens.len():
+                opened = first + int(opens[-1])
+            if batch.height:
+                inside = int(after[-1])
+            first += batch.height
+    except pl.exceptions.PolarsError:
+        return None
+    return opened if inside else None
