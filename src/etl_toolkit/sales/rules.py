@@ -207,11 +207,16 @@ def check(entity: str, batch: pl.DataFrame) -> pl.DataFrame:
         bad: pl.Expr | None = None
         if col.kind in ("id32", "id64", "int"):
             low = 1 if col.kind.startswith("id") else 0
-            n = integer_value(t)
+            # The decimal spelling costs a few string passes: only for a batch that has one.
+            dotted = bool(df[c].str.contains(".", literal=True).any())
+            n = integer_value(t) if dotted else t.cast(pl.Int64, strict=False)
             typed[c] = pl.when(n.is_between(low, INT64 if col.kind == "id64" else INT32)).then(n)
-            # Written back as the integer: `21.0` and `+21` load as `21`.
-            v, bad = _t(c).cast(pl.String), t.is_not_null() & _t(c).is_null()
-            cleaned[f"{CLEANED}{c}"] = _t(c).is_not_null() & t.str.contains(".", literal=True)
+            ok = _t(c).is_not_null()
+            v, bad = pl.when(ok).then(t), t.is_not_null() & ~ok
+            if dotted:  # `21.0` is written back as `21`, and counted
+                rewritten = ok & t.str.contains(".", literal=True)
+                v = pl.when(rewritten).then(_t(c).cast(pl.String)).otherwise(v)
+                cleaned[f"{CLEANED}{c}"] = rewritten
             msg = f"{c}: not {'a positive' if low else 'a non-negative'} integer"
         elif col.kind in ("money", "decimal"):
             v, bad = _decimal(c, 2 if col.kind == "money" else None)
