@@ -219,3 +219,19 @@ def test_pandas_dialect_spells_integers_holding_nulls_as_floats(
         assert plain.with_columns(pl.col(numeric).cast(pl.Float64)).equals(
             pandas.with_columns(pl.col(numeric).cast(pl.Float64))
         ), name
+
+
+def test_pandas_dialect_spells_any_integer_column_with_a_null_as_floats(tmp_path: Path) -> None:
+    from etl_toolkit.sales.generate import write_csv
+
+    frame = pl.DataFrame(
+        {"product_id": [1, 2], "inventory_count": [5, None], "price": [19.9, 500.0]}
+    )
+    write_csv(frame, tmp_path / "pandas.csv", "pandas")
+    write_csv(frame, tmp_path / "plain.csv", "plain")
+    assert (tmp_path / "pandas.csv").read_text() == (
+        "product_id,inventory_count,price\n1,5.0,19.9\n2,,500.0\n"
+    )
+    assert (tmp_path / "plain.csv").read_text() == (
+        "product_id,inventory_count,price\n1,5,19.90\n2,,500.00\n"
+    )
