@@ -192,3 +192,46 @@ def test_delivery_has_new_orders_status_moves_and_price_changes(
     assert (again / f"orders_{suffix}.csv").read_bytes() == (
         tmp_path / f"orders_{suffix}.csv"
     ).read_bytes()
+
+
+def test_pandas_dialect_spells_integers_holding_nulls_as_floats(
+    clean: Path, tmp_path: Path
+) -> None:
+    generate(tmp_path, scale="sample", seed=1, dialect="pandas")
+    cats = _read(tmp_path, "product_categories")
+    parents = cats["parent_id"].drop_nulls()
+    assert cats["parent_id"].null_count() == 20  # the roots
+    assert parents.str.contains(r"^[0-9]+\.0$").all()
+    assert (
+        parents.str.strip_suffix(".0").to_list()
+        == _read(clean, "product_categories")["parent_id"].drop_nulls().to_list()
+    )
+    # Integer columns without nulls stay integers; floats are pandas' shortest form.
+    items = _read(tmp_path, "order_items")
+    assert items["order_id"].str.contains(r"^[0-9]+$").all()
+    assert items["discount"].str.contains(r"^[0-9]+\.[0-9]{1,2}$").all()
+    assert (items["discount"] == "0.0").any()
+    assert set(_read(tmp_path, "products")["is_active"]) == {"True", "False"}
+    # The same values as the plain dialect, spelled differently.
+    for name in COLUMNS:
+        plain, pandas = _read(clean, name), _read(tmp_path, name)
+        numeric = [c for c in plain.columns if plain[c].str.contains(r"^-?[0-9.]+$").all()]
+        assert plain.with_columns(pl.col(numeric).cast(pl.Float64)).equals(
+            pandas.with_columns(pl.col(numeric).cast(pl.Float64))
+        ), name
+
+
+def test_pandas_dialect_spells_any_integer_column_with_a_null_as_floats(tmp_path: Path) -> None:
+    from etl_toolkit.sales.generate import write_csv
+
+    frame = pl.DataFrame(
+        {"product_id": [1, 2], "inventory_count": [5, None], "price": [19.9, 500.0]}
+    )
+    write_csv(frame, tmp_path / "pandas.csv", "pandas")
+    write_csv(frame, tmp_path / "plain.csv", "plain")
+    assert (tmp_path / "pandas.csv").read_text() == (
+        "product_id,inventory_count,price\n1,5.0,19.9\n2,,500.0\n"
+    )
+    assert (tmp_path / "plain.csv").read_text() == (
+        "product_id,inventory_count,price\n1,5,19.90\n2,,500.00\n"
+    )

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etl_toolkit.sales import rules
-from etl_toolkit.sales.source import COLUMNS, EXTRA
+from etl_toolkit.sales.source import COLUMNS, EXTRA, SHORT
 
 
 def _row(entity: str, **values: str | None) -> pl.DataFrame:
     data: dict[str, list[str | None]] = {c: [values.get(c)] for c in COLUMNS[entity]}
     data[EXTRA] = [values.get(EXTRA)]
+    data[SHORT] = [values.get(SHORT)]
     return pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
 
 
@@ -76,11 +81,103 @@ def test_a_valid_item_has_no_reason_and_keeps_its_values() -> None:
         ({"discount": "-1"}, "discount: negative"),
         ({"discount": "21.01"}, "discount: more than price x quantity"),
         ({EXTRA: "surplus"}, "row has more fields than the header"),
+        ({SHORT: "row has 5 fields, the header has 7"}, "row has 5 fields, the header has 7"),
         ({"total": "\ufffd"}, "not valid UTF-8"),
     ],
 )
 def test_each_item_rule(change: dict[str, str | None], reason: str) -> None:
     assert reason in _reasons("order_items", **(GOOD_ITEM | change))
+
+
+# Every integer column of every entity, with the bounds of its kind.
+INTEGER_COLUMNS = [
+    (entity, c, col.kind)
+    for entity, spec in rules.SPEC.items()
+    for c, col in spec.items()
+    if col.kind in ("id32", "id64", "int")
+]
+
+
+def _int_check(entity: str, column: str, texts: Sequence[str | None]) -> pl.DataFrame:
+    frame = pl.concat([_row(entity) for _ in texts]).with_columns(
+        pl.Series(column, texts, dtype=pl.String)
+    )
+    return rules.check(entity, frame)
+
+
+def _int_reasons(entity: str, column: str, out: pl.DataFrame) -> list[bool]:
+    return [
+        any(r.startswith(f"{column}: not a") for r in rs)
+        for rs in rules.reasons_list(out["_reasons"])
+    ]
+
+
+@pytest.mark.parametrize(("entity", "column", "kind"), INTEGER_COLUMNS)
+def test_every_integer_column_takes_an_integral_decimal_and_counts_it(
+    entity: str, column: str, kind: str
+) -> None:
+    texts = ["21", "21.0", "21.00", " 21.000 ", "+21.0"]
+    out = _int_check(entity, column, texts)
+    assert out[column].to_list() == ["21"] * 5
+    assert _int_reasons(entity, column, out) == [False] * 5
+    assert out[f"{rules.CLEANED}{column}"].to_list() == [False, True, True, True, True]
+    assert rules.cleaned_counts(out)[f"{column}: integer written as a decimal"] == 4
+
+
+@pytest.mark.parametrize(("entity", "column", "kind"), INTEGER_COLUMNS)
+@pytest.mark.parametrize(
+    "text", ["21.5", "2.1e1", "1,000", "0x15", "21.", ".0", "NaN", "inf", "21.0.0", "21 .0"]
+)
+def test_every_integer_column_refuses_what_is_not_an_integer(
+    entity: str, column: str, kind: str, text: str
+) -> None:
+    out = _int_check(entity, column, [text])
+    low = "a positive" if kind.startswith("id") else "a non-negative"
+    assert f"{column}: not {low} integer" in rules.reasons_list(out["_reasons"])[0]
+    assert out[column][0] is None and rules.cleaned_counts(out) == {}
+
+
+def _expected_int(text: str, low: int, high: int) -> str | None:
+    """The rule, written independently: the clean integer text, or None (a reject)."""
+    t = text.strip()
+    m = re.fullmatch(r"([+-]?[0-9]+)(\.0+)?", t)
+    if m is None or not low <= int(m[1]) <= high:
+        return None
+    return str(int(m[1])) if m[2] else t
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(
+        st.one_of(
+            st.text(alphabet="0123456789.+-eE,x ", max_size=24),
+            st.builds(
+                lambda n, zeros: f"{n}.{'0' * zeros}" if zeros else str(n),
+                st.integers(min_value=-(2**63), max_value=2**63),
+                st.integers(min_value=0, max_value=3),
+            ),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_the_integer_rule_property(texts: list[str]) -> None:
+    for column, low, high in (("quantity", 1, rules.INT32), ("order_id", 1, rules.INT64)):
+        out = _int_check("order_items", column, texts)
+        bad = _int_reasons("order_items", column, out)
+        flag = f"{rules.CLEANED}{column}"  # only where the batch has a decimal spelling
+        flags = out[flag] if flag in out.columns else pl.repeat(False, out.height, eager=True)
+        for text, value, refused, cleaned in zip(texts, out[column], bad, flags, strict=True):
+            expected = _expected_int(text, low, high)
+            blank = not text.strip()
+            assert value == expected, text
+            assert refused == (expected is None and not blank), text
+            assert bool(cleaned) == (expected is not None and "." in text), text
+
+
+def test_an_integral_decimal_quantity_still_checks_the_discount() -> None:
+    got = _reasons("order_items", **(GOOD_ITEM | {"quantity": "2.0", "discount": "21.01"}))
+    assert got == ["discount: more than price x quantity"]
 
 
 def test_every_reason_of_a_row_is_kept() -> None:

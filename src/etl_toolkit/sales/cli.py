@@ -11,7 +11,7 @@ import typer
 from etl_toolkit.clikit import JsonOption, check_output_file, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
-from etl_toolkit.sales.generate import Scale, generate, generate_delivery
+from etl_toolkit.sales.generate import DIALECTS, Dialect, Scale, generate, generate_delivery
 from etl_toolkit.sales.pipeline import SalesReport, report_dict, run_sales
 
 app = new_app(
@@ -28,7 +28,9 @@ def _summary(r: SalesReport) -> str:
     return (
         f"sales run {r.run_id}: {r.status}: {t['files']} file(s), read {t['read']}, "
         f"inserted {t['inserted']}, updated {t['updated']}, unchanged {t['unchanged']}, "
-        f"rejected {t['rejected']} in {r.seconds:.1f}s"
+        f"rejected {t['rejected']}"
+        + (f", cleaned {t['cleaned']} value(s)" if t["cleaned"] else "")
+        + f" in {r.seconds:.1f}s"
     )
 
 
@@ -46,6 +48,7 @@ def render(r: SalesReport) -> None:
                 "updated",
                 "unchanged",
                 "rejected",
+                "cleaned",
                 "ok",
             ],
             [
@@ -58,6 +61,7 @@ def render(r: SalesReport) -> None:
                     f["updated"],
                     f["unchanged"],
                     f["rejected"],
+                    sum(f["cleaned"].values()),
                     "yes" if f["balanced"] else "NO",
                 )
                 for f in body["files"]
@@ -77,6 +81,10 @@ def render(r: SalesReport) -> None:
                 sorted(reasons.items(), key=lambda kv: -kv[1]),
             )
         )
+    cleaned = [(f.file, what, n) for f in r.load.files for what, n in sorted(f.cleaned.items())]
+    if cleaned:
+        title = "cleaned values (loaded, rewritten)"
+        stdout.print(table(title, ["file", "value", "rows"], cleaned))
     for f in r.load.files:
         if f.error:
             stdout.print(f"[red]failed[/red] {f.error}")
@@ -168,6 +176,12 @@ def generate_cmd(
         int | None,
         typer.Option(min=1, help="Write the N-th incremental delivery instead of the full set."),
     ] = None,
+    dialect: Annotated[
+        str,
+        typer.Option(
+            help="plain | pandas (integer columns holding nulls written as floats: 21.0)."
+        ),
+    ] = "plain",
 ) -> None:
     """Write product_categories, products, customers, orders and order_items CSVs.
 
@@ -179,13 +193,22 @@ def generate_cmd(
     orders and their items (1% of the full set's orders), status changes of
     earlier orders, and price changes of about 1% of the products.
 
+    With --dialect pandas: the spelling of a pandas export (`DataFrame.to_csv`):
+    integer columns that hold nulls (a root category's parent_id) written as
+    floats (`21.0`), floats in their shortest form; the loader takes both.
+
     Example: `etl sales generate --out /tmp/sales --scale full --dirty 0.001`
     """
     if scale not in ("sample", "small", "full"):
         raise typer.BadParameter("choose sample, small or full", param_hint="--scale")
+    if dialect not in DIALECTS:
+        raise typer.BadParameter("choose plain or pandas", param_hint="--dialect")
     chosen: Scale = scale  # type: ignore[assignment]  # checked just above
+    spelling: Dialect = dialect  # type: ignore[assignment]  # checked just above
     if delivery is not None:
-        report = generate_delivery(out, delivery, scale=chosen, seed=seed, dirty=dirty)
+        report = generate_delivery(
+            out, delivery, scale=chosen, seed=seed, dirty=dirty, dialect=spelling
+        )
     else:
-        report = generate(out, scale=chosen, seed=seed, dirty=dirty)
+        report = generate(out, scale=chosen, seed=seed, dirty=dirty, dialect=spelling)
     typer.echo(", ".join(f"{k}: {v}" for k, v in report.rows.items()) + f" -> {out}")

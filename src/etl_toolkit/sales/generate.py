@@ -12,13 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import polars as pl
 
 from etl_toolkit.sales.source import COLUMNS
 
 Scale = Literal["sample", "small", "full"]
+# plain: integers as integers, money with two decimals. pandas: what
+# `DataFrame.to_csv` writes (issue 13): an integer column that holds a null is
+# float64 there, so every value of it is written `21.0`; floats in their
+# shortest form (`19.9`, `500.0`); booleans `True`/`False` (as plain).
+Dialect = Literal["plain", "pandas"]
+DIALECTS = ("plain", "pandas")
 SCALES: dict[str, tuple[int, int, int, int]] = {
     # categories, products, customers, orders (items ~ 4 per order)
     "sample": (60, 1_000, 2_000, 5_000),
@@ -146,6 +152,23 @@ def _pick(col: str, seed: int, salt: int, choices: list[str]) -> pl.Expr:
 
 def _ts(seconds: pl.Expr) -> pl.Expr:
     return (pl.lit(EPOCH) + pl.duration(seconds=seconds)).dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def write_csv(
+    df: pl.DataFrame, fp: Path | BinaryIO, dialect: Dialect, *, header: bool = True
+) -> None:
+    """One frame in the dialect's spelling (the pandas one decides per frame, as
+    pandas does per DataFrame: a chunk written alone is its own DataFrame)."""
+    if dialect == "pandas":
+        df = df.with_columns(
+            pl.format("{}.0", pl.col(c))
+            for c, dtype in df.schema.items()
+            if dtype.is_integer() and df[c].null_count()
+        )
+        df.write_csv(fp, include_header=header)
+    else:
+        # Money (and weight) with two decimals, as the format says.
+        df.write_csv(fp, include_header=header, float_precision=2)
 
 
 def _dirty(col: str, seed: int, salt: int, rate: float) -> pl.Expr:
@@ -383,7 +406,13 @@ def delivery_suffix(n: int) -> str:
 
 
 def generate_delivery(
-    out: Path, n: int, *, scale: Scale = "sample", seed: int = 42, dirty: float = 0.0
+    out: Path,
+    n: int,
+    *,
+    scale: Scale = "sample",
+    seed: int = 42,
+    dirty: float = 0.0,
+    dialect: Dialect = "plain",
 ) -> GenerateReport:
     """The n-th incremental delivery (n >= 1): `<entity>_<date>.csv` files with new orders and
     their items, status changes of earlier orders, and product price changes."""
@@ -424,7 +453,7 @@ def generate_delivery(
     )
 
     def write(df: pl.DataFrame, name: str) -> None:
-        df.write_csv(out / f"{name}_{suffix}.csv", float_precision=2)
+        write_csv(df, out / f"{name}_{suffix}.csv", dialect)
         report.rows[name] = report.rows.get(name, 0) + df.height
 
     write(pl.concat([orders, moved]), "orders")
@@ -434,7 +463,12 @@ def generate_delivery(
 
 
 def generate(
-    out: Path, *, scale: Scale = "sample", seed: int = 42, dirty: float = 0.0
+    out: Path,
+    *,
+    scale: Scale = "sample",
+    seed: int = 42,
+    dirty: float = 0.0,
+    dialect: Dialect = "plain",
 ) -> GenerateReport:
     """Write the five CSVs into `out` (created)."""
     n_cat, n_prod, n_cust, n_orders = SCALES[scale]
@@ -444,8 +478,7 @@ def generate(
     def write(df: pl.DataFrame, name: str, append: bool = False) -> None:
         path = out / f"{name}.csv"
         with path.open("ab" if append else "wb") as fp:
-            # Money (and weight) with two decimals, as the format says.
-            df.write_csv(fp, include_header=not append, float_precision=2)
+            write_csv(df, fp, dialect, header=not append)
         report.rows[name] = report.rows.get(name, 0) + df.height
 
     write(categories(n_cat, seed), "product_categories")

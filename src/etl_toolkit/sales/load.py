@@ -108,6 +108,7 @@ class FileReport:
     flagged: int = 0  # loaded rows with a flag (an item total that did not match)
     reasons: dict[str, int] = field(default_factory=dict)
     nulls: dict[str, int] = field(default_factory=dict)  # among loaded rows, per column
+    cleaned: dict[str, int] = field(default_factory=dict)  # loaded values rewritten, per column
     error: str | None = None
     seconds: float = 0.0
 
@@ -246,7 +247,7 @@ def _already_loaded(conn: Conn, f: SourceFile, rep: FileReport) -> bool:
 def _fail(rep: FileReport, failed: set[tuple[str, str]], f: SourceFile, error: str) -> None:
     rep.status, rep.error = "failed", error
     rep.read = rep.inserted = rep.updated = rep.unchanged = rep.rejected = rep.flagged = 0
-    rep.reasons, rep.nulls = {}, {}
+    rep.reasons, rep.nulls, rep.cleaned = {}, {}, {}
     failed.add((f.delivery, f.entity))
     log.error("sales file failed", file=f.rel, error=error)
 
@@ -256,7 +257,7 @@ def _fail(rep: FileReport, failed: set[tuple[str, str]], f: SourceFile, error: s
 
 def _dup_keys(entity: str) -> dict[str, pl.Expr]:
     key = KEYS[entity]
-    keys = {key: pl.col(key).str.strip_chars().cast(pl.Int64, strict=False)}
+    keys = {key: rules.integer_value(pl.col(key).str.strip_chars())}
     if entity == "customers":
         keys["email"] = pl.col("email").str.strip_chars().str.to_lowercase()
     if entity == "products":
@@ -409,6 +410,8 @@ def _copy_batch(
         frame = frame.with_columns(_raw=_raw_json(raw.filter(~bad)))
     for c in TARGET[f.entity]:
         rep.nulls[c] = rep.nulls.get(c, 0) + frame[c].null_count()
+    for c, n in rules.cleaned_counts(good).items():
+        rep.cleaned[c] = rep.cleaned.get(c, 0) + n
     dates = good["order_date"] if months is not None else None
 
     def job() -> None:

@@ -79,6 +79,7 @@ def counts(r: SalesReport) -> dict[str, Any]:
         "updated": sum(f.updated for f in files),
         "unchanged": sum(f.unchanged for f in files),
         "rejected": sum(f.rejected for f in files),
+        "cleaned": sum(sum(f.cleaned.values()) for f in files),
     }
 
 
@@ -104,6 +105,7 @@ def report_dict(r: SalesReport) -> dict[str, Any]:
                 "flagged": f.flagged,
                 "balanced": f.balanced,
                 "reasons": dict(sorted(f.reasons.items(), key=lambda kv: -kv[1])),
+                "cleaned": dict(sorted(f.cleaned.items())),
                 "error": f.error,
                 "seconds": round(f.seconds, 3),
             }

@@ -5,8 +5,10 @@ batch with each target column as clean text ready for COPY (trimmed, case
 normalised, timestamps rewritten as `YYYY-MM-DD HH:MM:SS`, booleans as t/f)
 and `_reasons`, every rule the row breaks joined by SEP (null: the row is
 valid; a string rather than a list, which is an order of magnitude faster to
-build in Polars). Rules that need more than the row (duplicates within the
-file, references to other entities) are added by the loader with `add_reasons`.
+build in Polars), and per integer column a flag `_cleaned_<column>` where an
+integral decimal (`21.0`) was rewritten as the integer. Rules that need more
+than the row (duplicates within the file, references to other entities) are
+added by the loader with `add_reasons`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl_toolkit.sales.source import EXTRA
+from etl_toolkit.sales.source import EXTRA, SHORT
 
 STATUSES = ("Processing", "Shipped", "In Transit", "Delivered", "Cancelled", "Returned")
 PAYMENTS = ("Credit Card", "PayPal", "Apple Pay", "Google Pay", "Gift Card")
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 SEP = "\x1f"
+# Per column whose values cleaning rewrites in a way the user must see (an id
+# `21.0` loaded as 21), `check` adds a boolean column CLEANED + column.
+CLEANED = "_cleaned_"
 EMAIL = r"^[^@\s,;<>()\[\]]+@[^@\s,;<>()\[\]]+\.[A-Za-z]{2,}$"
 
 
@@ -113,11 +118,20 @@ def _text(c: str) -> pl.Expr:
 # The helpers below read column c already trimmed (empty as null) by `check`.
 
 
-def _int(c: str, low: int, high: int) -> tuple[pl.Expr, pl.Expr]:
-    t = pl.col(c)
-    v = t.cast(pl.Int64, strict=False)
-    ok = t.str.contains(r"^[+-]?\d{1,19}$") & v.is_between(low, high)
-    return pl.when(ok).then(t), t.is_not_null() & ~ok.fill_null(False)
+def integer_value(t: pl.Expr) -> pl.Expr:
+    """The Int64 value of trimmed text that is an integer (`[+-]digits`) or an
+    integral decimal (`21.0`, `21.00`: a pandas export writes the integers of a
+    column that holds nulls as floats, issue 13), else null: not `21.5`, `2.1e1`,
+    `1,000`, `0x15`, `21.`, `.0`, `NaN`, `inf`. Duplicate keys and references use
+    it too, so `21.0` and `21` are the same id."""
+    # Polars' cast takes exactly [+-]digits; the decimal path strips trailing
+    # zeros then the point, and needs at least one zero (`21.` stays a reject).
+    head = t.str.strip_chars_end("0")
+    decimal = t.str.ends_with("0") & head.str.ends_with(".")
+    return pl.coalesce(
+        t.cast(pl.Int64, strict=False),
+        pl.when(decimal).then(head.str.strip_suffix(".").cast(pl.Int64, strict=False)),
+    )
 
 
 def _decimal(c: str, places: int | None) -> tuple[pl.Expr, pl.Expr]:
@@ -177,6 +191,7 @@ def check(entity: str, batch: pl.DataFrame) -> pl.DataFrame:
     values: dict[str, pl.Expr] = {}
     reasons: list[pl.Expr] = [
         _reason(pl.col(EXTRA).is_not_null(), "row has more fields than the header"),
+        pl.col(SHORT),  # "row has N fields, the header has M", set by the reader
         _reason(
             pl.concat_str([pl.col(c) for c in spec], ignore_nulls=True)
             .str.contains("\ufffd", literal=True)
@@ -185,13 +200,23 @@ def check(entity: str, batch: pl.DataFrame) -> pl.DataFrame:
         ),
     ]
     typed: dict[str, pl.Expr | pl.Series] = {}
+    cleaned: dict[str, pl.Expr] = {}
     for c, col in spec.items():
         t = pl.col(c)
         v: pl.Expr = t
         bad: pl.Expr | None = None
         if col.kind in ("id32", "id64", "int"):
             low = 1 if col.kind.startswith("id") else 0
-            v, bad = _int(c, low, INT64 if col.kind == "id64" else INT32)
+            # The decimal spelling costs a few string passes: only for a batch that has one.
+            dotted = bool(df[c].str.contains(".", literal=True).any())
+            n = integer_value(t) if dotted else t.cast(pl.Int64, strict=False)
+            typed[c] = pl.when(n.is_between(low, INT64 if col.kind == "id64" else INT32)).then(n)
+            ok = _t(c).is_not_null()
+            v, bad = pl.when(ok).then(t), t.is_not_null() & ~ok
+            if dotted:  # `21.0` is written back as `21`, and counted
+                rewritten = ok & t.str.contains(".", literal=True)
+                v = pl.when(rewritten).then(_t(c).cast(pl.String)).otherwise(v)
+                cleaned[f"{CLEANED}{c}"] = rewritten
             msg = f"{c}: not {'a positive' if low else 'a non-negative'} integer"
         elif col.kind in ("money", "decimal"):
             v, bad = _decimal(c, 2 if col.kind == "money" else None)
@@ -230,7 +255,7 @@ def check(entity: str, batch: pl.DataFrame) -> pl.DataFrame:
                 for c, e in typed.items()
             ]
         )
-        .with_columns(_reasons=joined(reasons))
+        .with_columns(_reasons=joined(reasons), **cleaned)
         .with_columns(**values)
     )
     return out.drop(*[f"_t_{c}" for c in typed])
@@ -257,7 +282,7 @@ def _row_rules(entity: str) -> list[pl.Expr]:
             out.append(_reason(t(later) < earlier, f"{later}: before an earlier lifecycle date"))
         return out
     if entity == "order_items":
-        qty = pl.col("quantity").cast(pl.Int64, strict=False)
+        qty = t("quantity")
         gross = t("price") * qty.cast(pl.Float64)
         return [
             _reason(t("price") < 0, "price: negative"),
@@ -291,6 +316,19 @@ def add_reasons(batch: pl.DataFrame, cond: pl.Series | pl.Expr, text: str) -> pl
     """Add `text` to the reasons of the rows where `cond` holds."""
     c = cond if isinstance(cond, pl.Expr) else pl.lit(cond)
     return batch.with_columns(_reasons=joined([pl.col("_reasons"), _reason(c, text)]))
+
+
+def cleaned_counts(checked: pl.DataFrame) -> dict[str, int]:
+    """Per `column: what`, the rows of a checked frame whose value cleaning rewrote."""
+    cols = [c for c in checked.columns if c.startswith(CLEANED)]
+    if not cols or checked.height == 0:
+        return {}
+    sums = checked.select(pl.col(cols).sum()).row(0, named=True)
+    return {
+        f"{c.removeprefix(CLEANED)}: integer written as a decimal": int(n)
+        for c, n in sums.items()
+        if n
+    }
 
 
 def reasons_list(reasons: pl.Series) -> list[list[str]]:

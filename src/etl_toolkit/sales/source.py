@@ -8,8 +8,9 @@ delivery, in foreign-key order.
 Reading streams a file in batches of raw strings through Polars. Columns are
 matched by header name (any order; names trimmed and lower-cased; a BOM is
 ignored). Each row carries `_line`, the physical line it starts on (fields with
-embedded newlines are accounted for), and `_extra`, the first field beyond the
-header, if any (a row with too many fields).
+embedded newlines are accounted for), `_extra`, the first field beyond the
+header, if any (a row with too many fields), and `_short`, the reason of a row
+with fewer fields than the header ("row has N fields, the header has M").
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ _NAME = re.compile(
 )
 BATCH_ROWS = 250_000
 EXTRA = "_extra"
+SHORT = "_short"
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,9 @@ class Discovered:
 
 
 def discover(data_dir: Path) -> Discovered:
-    """Every entity file under `data_dir`, in load order."""
+    """Every entity file under `data_dir`, in load order. A folder without any
+    is an error, not an empty success (issue 13: a wrong --data-dir must not
+    look like "nothing new")."""
     if not data_dir.is_dir():
         raise InputError(
             f"data dir {data_dir} does not exist or is not a folder",
@@ -143,8 +147,25 @@ def discover(data_dir: Path) -> Discovered:
             continue
         entity = m["entity"].lower()
         files.append(SourceFile(entity, path, rel, m["suffix"] or ""))
+    if not files:
+        raise InputError(f"{data_dir}: no sales file to load ({_found(data_dir)})", hint=EXPECTED)
     files.sort(key=lambda f: f.order)
     return Discovered(files, ignored)
+
+
+EXPECTED = (
+    f"expected {', '.join(f'{e}.csv' for e in ENTITIES)} or deliveries named"
+    " <entity>_<suffix>.csv, anywhere under the folder"
+)
+
+
+def _found(data_dir: Path, shown: int = 10) -> str:
+    """What the folder holds instead, for an error message."""
+    present = sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if p.is_file())
+    if not present:
+        return "the folder is empty"
+    more = f" and {len(present) - shown} more" if len(present) > shown else ""
+    return f"found {len(present)} file(s): {', '.join(present[:shown])}{more}"
 
 
 def sha256(path: Path) -> str:
@@ -201,13 +222,95 @@ def _scan(f: SourceFile, header: Header) -> tuple[pl.LazyFrame, list[str]]:
     return lf, names
 
 
+class _LineCommas:
+    """Commas per physical line of a file, read forward on demand. The CSV reader
+    pads a row with too few fields with nulls, as if its last fields were empty;
+    a row's field count is its lines' commas minus the commas inside its values,
+    plus one (issue 13)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._batches: Iterator[pl.DataFrame] | None = None
+        self._held = pl.Series("line", [], dtype=pl.UInt32)
+        self._next = 0  # the line number of _held's first value
+
+    def _start(self, first: int) -> Iterator[pl.DataFrame]:
+        # Each physical line as one value: no quoting, and a separator (NUL) that
+        # text does not hold. utf8-lossy, as the CSV read: a bad byte is not a comma.
+        # Started at the first line asked for: a file without a candidate short row
+        # (the usual case) is not read twice.
+        self._next = first
+        return (
+            pl.scan_csv(
+                self.path,
+                has_header=False,
+                skip_rows=first - 1,
+                separator="\x00",
+                quote_char=None,
+                schema={"line": pl.String},
+                truncate_ragged_lines=True,
+                encoding="utf8-lossy",
+            )
+            .select(pl.col("line").str.count_matches(",", literal=True).fill_null(0))
+            .collect_batches(chunk_size=BATCH_ROWS)
+        )
+
+    def take(self, first: int, n: int) -> pl.Series:
+        """The comma counts of lines first .. first + n - 1 (1-based, never before
+        a line already taken; null past the end of the file)."""
+        if self._batches is None:
+            self._batches = self._start(first)
+        parts, held = [self._held], self._held.len()
+        while held < first - self._next + n:
+            batch = next(self._batches, None)
+            if batch is None:
+                break
+            parts.append(batch.to_series().cast(pl.UInt32))
+            held += batch.height
+        both = pl.concat(parts).slice(first - self._next)
+        self._held, self._next = both.slice(n), first + n
+        out = both.slice(0, n)
+        return out.extend_constant(None, n - out.len()) if out.len() < n else out
+
+
+def _short(batch: pl.DataFrame, names: list[str], commas: _LineCommas, first: int) -> pl.Series:
+    """Per row of the batch (whose first line is `first`), the reason when it has
+    fewer fields than the header, else null."""
+    out = pl.Series(SHORT, [None] * batch.height, dtype=pl.String)
+    # Only a row whose last field is null can be short (the reader pads with nulls).
+    maybe = batch[names[-1]].is_null().arg_true()
+    if maybe.len() == 0:
+        return out
+    rows = batch[maybe]
+    lo = int(rows["_line"][0])
+    counts = commas.take(lo, int((rows["_line"] + rows["_nl"]).max()) - lo + 1)  # type: ignore[arg-type]
+    # Prefix sums of the lines' commas: a row's are those of lines _line .. _line + _nl.
+    prefix = pl.concat([pl.Series([0], dtype=pl.Int64), counts.cast(pl.Int64).cum_sum()])
+    start = rows["_line"] - lo
+    inner = rows.select(
+        pl.sum_horizontal(
+            pl.col(c).str.count_matches(",", literal=True).fill_null(0) for c in names
+        ).cast(pl.Int64)
+    ).to_series()
+    fields = prefix.gather(start + rows["_nl"] + 1) - prefix.gather(start) - inner + 1
+    short = fields < len(names)
+    if not short.any():
+        return out
+    reasons = pl.select(
+        pl.format("row has {} fields, the header has {}", pl.lit(fields.filter(short)), len(names))
+    ).to_series()
+    return out.scatter(maybe.filter(short), reasons)
+
+
 def read_batches(
     f: SourceFile, header: Header, batch_rows: int = BATCH_ROWS
 ) -> Iterator[pl.DataFrame]:
     """The file's rows in batches: every expected column as a string (null when
-    empty or absent from the header), plus `_row` (0-based), `_line` and `_extra`."""
+    empty or absent from the header), plus `_row` (0-based), `_line`, `_extra`
+    and `_short`."""
     lf, names = _scan(f, header)
     expected = COLUMNS[f.entity]
+    commas = _LineCommas(f.path)
     next_line, next_row = 2, 0
     try:
         for batch in lf.collect_batches(chunk_size=batch_rows):
@@ -222,6 +325,7 @@ def read_batches(
                 _line=next_line + pl.col("_row") + pl.col("_nl").cum_sum() - pl.col("_nl"),
                 _row=pl.col("_row") + next_row,
             )
+            batch = batch.with_columns(_short(batch, names, commas, next_line).alias(SHORT))
             next_line += batch.height + int(batch["_nl"].sum())
             next_row += batch.height
             yield batch.select(
@@ -232,9 +336,10 @@ def read_batches(
                 "_row",
                 "_line",
                 EXTRA,
+                SHORT,
             )
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{f.rel}: cannot be read as CSV ({exc})") from None
+        raise unreadable(f, exc) from None
 
 
 def duplicate_rows(f: SourceFile, header: Header, keys: dict[str, pl.Expr]) -> dict[str, pl.Series]:
@@ -247,10 +352,60 @@ def duplicate_rows(f: SourceFile, header: Header, keys: dict[str, pl.Expr]) -> d
     try:
         frame = lf.select(**usable).with_row_index("_row").collect(engine="streaming")
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{f.rel}: cannot be read as CSV ({exc})") from None
+        raise unreadable(f, exc) from None
     return {
         k: frame.filter(pl.col(k).is_not_null() & ~pl.col(k).is_first_distinct())["_row"].cast(
             pl.Int64
         )
         for k in usable
     }
+
+
+def unreadable(f: SourceFile, exc: Exception) -> InputError:
+    """The error for a file Polars cannot parse. Its message does not say where,
+    and can quote megabytes of the file: an unterminated quote (issue 13) is
+    named by its line, anything else by the parser's first line, cut short."""
+    line = open_quote_line(f.path)
+    if line is not None:
+        return InputError(
+            f"{f.rel}: line {line}: a quoted field opens here and is never closed;"
+            " nothing of this file was loaded",
+            hint='close the quote (a quote inside a quoted field is written twice: ""),'
+            " then run again",
+        )
+    first = str(exc).strip().split("\n", 1)[0]
+    return InputError(f"{f.rel}: cannot be read as CSV ({first[:200]})")
+
+
+def open_quote_line(path: Path) -> int | None:
+    """The physical line (1-based) where a quoted field opens and is still open at
+    the end of the file, or None. Vectorised over the lines: a line with an odd
+    number of quotes flips in/out of a quoted field (`""` inside one is even); a
+    quote between two other characters that are neither separator nor quote
+    (`27" wide` in a bare field) is text and is not counted."""
+    quotes = pl.col("line").str.count_matches('"', literal=True) - pl.col("line").str.count_matches(
+        r'[^,"]"[^,"]'
+    )
+    lines = pl.scan_csv(
+        path,
+        has_header=False,
+        separator="\x00",
+        quote_char=None,
+        schema={"line": pl.String},
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+    ).select(odd=(quotes.fill_null(0) % 2).cast(pl.Int64))
+    inside, opened, first = 0, None, 1
+    try:
+        for batch in lines.collect_batches(chunk_size=BATCH_ROWS):
+            odd = batch["odd"]
+            after = (odd.cum_sum() + inside) % 2  # inside a quoted field after each line
+            opens = ((odd == 1) & (after == 1)).arg_true()
+            if opens.len():
+                opened = first + int(opens[-1])
+            if batch.height:
+                inside = int(after[-1])
+            first += batch.height
+    except pl.exceptions.PolarsError:
+        return None
+    return opened if inside else None
