@@ -12,7 +12,7 @@ from etl_toolkit.clikit import JsonOption, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.sales.generate import Scale, generate, generate_delivery
-from etl_toolkit.sales.pipeline import SalesReport, report_dict, run_sales
+from etl_toolkit.sales.pipeline import SalesReport, report_dict, retry_summary, run_sales
 
 app = new_app(
     "E-commerce analytics: load the sales CSVs (validated, incremental), or generate them.",
@@ -64,6 +64,8 @@ def render(r: SalesReport) -> None:
             ],
         )
     )
+    if retried := retry_summary(r):
+        stdout.print(retried)
     reasons: dict[str, int] = {}
     for f in r.load.files:
         for reason, n in f.reasons.items():
@@ -145,6 +147,8 @@ def sales_cmd(
         render(result)
     else:
         typer.echo(_summary(result) + ("" if result.failed else " (--report for details)"))
+        if retried := retry_summary(result):
+            typer.echo(f"  {retried}")
         if result.checks:
             for c in result.checks.failed_errors + result.checks.warnings:
                 typer.echo(

@@ -4,7 +4,17 @@ A file's rows stream in batches: read (source.py), validated and cleaned
 (rules.py), checked against the file's earlier rows (duplicates: the first
 occurrence wins) and against the entities they reference (ids accepted earlier
 in this run, kept in memory, else looked up in the database). Valid rows are
-COPYed; the others go to sales.rejects with every reason.
+COPYed; the others go to sales.rejects with every reason, once per (file
+content, line): processing the same content again replaces its verdicts.
+
+A row refused only because a row it references does not exist (yet) is a late
+arrival, not a bad row: it is parked in sales.rejects with its raw values.
+When a file inserts rows of an entity, the parked rows that may reference them
+are validated again in the same transaction, in foreign-key order (parked
+orders before parked items, so a whole chain comes back), and those now valid
+are merged like a delivery's rows (queued for the refresh) and leave
+sales.rejects. A parked row whose id a later file loads or parks again is an
+older version of that row: it is superseded (dropped).
 
 Into an empty table the rows are COPYed straight in (the bulk path) and a full
 rebuild of the derived tables is requested. Into a table with rows they are
@@ -41,6 +51,7 @@ from etl_toolkit.db.copy import (
     deferred_indexes,
     is_empty,
     merge,
+    table_ident,
     upsert,
 )
 from etl_toolkit.db.queries import query
@@ -48,6 +59,7 @@ from etl_toolkit.errors import DatabaseUnavailable, InputError
 from etl_toolkit.log import get_logger
 from etl_toolkit.sales import rules
 from etl_toolkit.sales.source import (
+    BATCH_ROWS,
     COLUMNS,
     ENTITIES,
     EXTRA,
@@ -84,6 +96,16 @@ NOUN = {
     "customers": "customer",
     "orders": "order",
 }
+
+
+def _unknown(column: str, parent: str) -> str:
+    return f"{column}: unknown {NOUN[parent]} (or rejected)"
+
+
+# The reasons of a late arrival: a row with these reasons only is parked.
+WAITING = sorted({_unknown(c, p) for refs in rules.REFERENCES.values() for c, p in refs.items()})
+# The entities whose new rows a parked row of each entity may be waiting for.
+WAITS_ON = {e: tuple(rules.REFERENCES.get(e, {}).values()) for e in ENTITIES}
 # Target columns written from a file (order_items.total is generated; the
 # file's total is kept as reported_total when it disagrees).
 TARGET: dict[str, tuple[str, ...]] = {
@@ -105,6 +127,8 @@ class FileReport:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    parked: int = 0  # of the rejected: late arrivals, re-tried when what they reference loads
+    superseded: int = 0  # parked rows of earlier files replaced by this file's version
     flagged: int = 0  # loaded rows with a flag (an item total that did not match)
     reasons: dict[str, int] = field(default_factory=dict)
     nulls: dict[str, int] = field(default_factory=dict)  # among loaded rows, per column
@@ -121,17 +145,40 @@ class FileReport:
 
 
 @dataclass
+class RetryReport:
+    """Parked rows of one entity validated again during a run (each row once)."""
+
+    entity: str
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0  # now refused for another reason: no longer parked
+    error: str | None = None
+    tried: set[int] = field(default_factory=set)  # ids in sales.rejects
+
+    @property
+    def retried(self) -> int:
+        return len(self.tried)
+
+    @property
+    def loaded(self) -> int:
+        return self.inserted + self.updated
+
+
+@dataclass
 class LoadResult:
     run_id: int
     data_dir: str
     incremental: bool
     files: list[FileReport] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    retries: dict[str, RetryReport] = field(default_factory=dict)
+    parked: dict[str, int] = field(default_factory=dict)  # waiting after the run, per entity
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
-        return any(f.loaded for f in self.files)
+        return any(f.loaded for f in self.files) or any(r.loaded for r in self.retries.values())
 
     @property
     def processed(self) -> list[FileReport]:
@@ -197,7 +244,7 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
                         f"{f.rel}: not loaded because this delivery's {broken[0]} file failed"
                     )
                 with conn.transaction():
-                    accepted = _load_file(conn, lookup, f, rep, run_id, known)
+                    accepted = _load_file(conn, lookup, f, rep, run_id, known, result.retries)
                 for entity, ids in accepted.items():
                     known[entity].add(ids)
                 rep.status = "loaded"
@@ -222,6 +269,10 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
                 rejected=rep.rejected,
                 seconds=round(rep.seconds, 2),
             )
+        result.parked = {
+            str(r["entity"]): int(str(r["n"]))
+            for r in conn.execute(query("sales", "parked_counts")).fetchall()
+        }
     result.seconds = time.perf_counter() - started
     return result
 
@@ -246,6 +297,7 @@ def _already_loaded(conn: Conn, f: SourceFile, rep: FileReport) -> bool:
 def _fail(rep: FileReport, failed: set[tuple[str, str]], f: SourceFile, error: str) -> None:
     rep.status, rep.error = "failed", error
     rep.read = rep.inserted = rep.updated = rep.unchanged = rep.rejected = rep.flagged = 0
+    rep.parked = rep.superseded = 0
     rep.reasons, rep.nulls = {}, {}
     failed.add((f.delivery, f.entity))
     log.error("sales file failed", file=f.rel, error=error)
@@ -271,13 +323,16 @@ def _load_file(
     rep: FileReport,
     run_id: int,
     known: dict[str, Known],
+    retries: dict[str, RetryReport],
 ) -> dict[str, pl.Series]:
     """One file in the caller's transaction on `conn`; `lookup` (autocommit) answers
-    which referenced ids exist while `conn` is busy with COPY."""
+    which referenced ids exist while `conn` is busy with COPY. Returns the ids
+    accepted per entity (the file's, and those of parked rows it let load)."""
     entity, table = f.entity, f"sales.{f.entity}"
     header = read_header(f)
     if not rep.sha256:
         rep.sha256 = sha256(f.path)
+    conn.execute(query("sales", "forget_rejects"), {"sha256": rep.sha256})
     dups = duplicate_rows(f, header, _dup_keys(entity))
     bulk = is_empty(conn, table)
     rep.mode = "bulk" if bulk else "merge"
@@ -315,7 +370,7 @@ def _load_file(
         if entity in ("orders", "order_items"):
             conn.execute(query("sales", "request_full_rebuild"), {"run_id": run_id})
     else:
-        _merge(conn, entity, run_id, rejects)
+        rejects.add_sql(_merge(conn, entity, run_id))
         rep_counts = _merge_counts(conn, entity, table, target)
         rep.inserted, rep.updated, rep.unchanged = (
             rep_counts.inserted,
@@ -323,8 +378,15 @@ def _load_file(
             rep_counts.unchanged,
         )
         rejects.copy_job(conn)()
+    rep.superseded = _supersede(conn, entity, rep.sha256, target)
     if entity == "product_categories":
         conn.execute(query("sales", "update_category_tree"))
+    ids = pl.concat(accepted) if accepted else pl.Series("id", [], dtype=pl.Int64)
+    out = {entity: ids}
+    if rep.inserted:  # new ids: the rows parked for want of them may load now
+        more_ids = _retry_dependents(conn, entity, rep.sha256, run_id, known, retries)
+        for e, more in more_ids.items():
+            out[e] = pl.concat([out[e], more]) if e in out else more
     st = f.path.stat()
     conn.execute(
         query("sales", "record_file"),
@@ -339,8 +401,7 @@ def _load_file(
             "run_id": run_id,
         },
     )
-    ids = pl.concat(accepted) if accepted else pl.Series("id", [], dtype=pl.Int64)
-    return {entity: ids}
+    return out
 
 
 class _Writer:
@@ -436,14 +497,18 @@ def _validated(
                 pl.col("_row").is_in(rows.implode()),
                 f"{name}: duplicate (an earlier row of this file has it)",
             )
-        for col, parent in rules.REFERENCES.get(f.entity, {}).items():
-            if parent == f.entity:
-                continue  # self-references are resolved on the whole file
-            ok = known[parent].contains(conn, checked[col].cast(pl.Int64, strict=False))
-            checked = rules.add_reasons(
-                checked, ~ok, f"{col}: unknown {NOUN[parent]} (or rejected)"
-            )
-        yield raw, checked
+        yield raw, _reference_reasons(conn, f.entity, checked, known)
+
+
+def _reference_reasons(
+    conn: Conn, entity: str, checked: pl.DataFrame, known: dict[str, Known]
+) -> pl.DataFrame:
+    for col, parent in rules.REFERENCES.get(entity, {}).items():
+        if parent == entity:
+            continue  # self-references are resolved on the whole file
+        ok = known[parent].contains(conn, checked[col].cast(pl.Int64, strict=False))
+        checked = rules.add_reasons(checked, ~ok, _unknown(col, parent))
+    return checked
 
 
 def _resolve_categories(
@@ -478,7 +543,7 @@ def _resolve_categories(
         changed = False
         for cid, parent in mine.items():
             if cid not in bad and parent is not None and (parent not in parents or parent in bad):
-                bad[cid] = "parent_id: unknown category (or rejected)"
+                bad[cid] = _unknown("parent_id", "product_categories")
                 changed = True
     if bad:
         ids = pl.Series(list(bad), dtype=pl.Int64)
@@ -492,17 +557,19 @@ def _resolve_categories(
     return raw, checked
 
 
-def _merge(conn: Conn, entity: str, run_id: int, rejects: _Rejects) -> None:
-    """Before the merge: refuse unique values held by other rows, queue the
-    orders whose derived data may change."""
+def _merge(conn: Conn, entity: str, run_id: int) -> list[dict[str, Any]]:
+    """Before the merge: refuse unique values held by other rows (returned, as
+    line, record_key, raw, reason), queue the orders whose derived data may change."""
+    conflicts: list[dict[str, Any]] = []
     if entity in ("customers", "products"):
         with conn.cursor(row_factory=dict_row) as cur:
-            rejects.add_sql(cur.execute(query("sales", f"conflicts_{entity}")).fetchall())
+            conflicts = cur.execute(query("sales", f"conflicts_{entity}")).fetchall()
     if entity in AFFECTED:
         conn.execute(query("sales", "create_affected"))
         conn.execute(query("sales", AFFECTED[entity]))
         conn.execute(query("sales", "queue_before"))
         conn.execute(query("sales", "queue_orders"), {"run_id": run_id})
+    return conflicts
 
 
 def _merge_counts(conn: Conn, entity: str, table: str, stage: str) -> Any:
@@ -514,16 +581,176 @@ def _merge_counts(conn: Conn, entity: str, table: str, stage: str) -> Any:
     return merge(conn, target=table, source=stage, key=[key], columns=columns, compare=compare)
 
 
+# Parked rows ---------------------------------------------------------------------
+
+
+def _supersede(conn: Conn, entity: str, sha: str, source: str) -> int:
+    """Drop the parked rows of other files whose id this file (just loaded into
+    `source`, or parked again) has: this file's version is the newer one."""
+    present = conn.execute(
+        query("sales", "parked_exists"), {"entity": entity, "sha256": sha}
+    ).fetchone()
+    if not (present and present["present"]):
+        return 0
+    stmt = query("sales", "supersede_parked").format(
+        key=sql.Identifier(KEYS[entity]), source=table_ident(source)
+    )
+    return conn.execute(stmt, {"entity": entity, "sha256": sha}).rowcount
+
+
+def _retry_dependents(
+    conn: Conn,
+    entity: str,
+    sha: str,
+    run_id: int,
+    known: dict[str, Known],
+    retries: dict[str, RetryReport],
+) -> dict[str, pl.Series]:
+    """After `entity` gained rows: re-try the parked rows that may wait for them, in
+    foreign-key order, each entity whose re-try inserted rows widening the wave.
+    Rows the file `sha` parked itself were just validated: they are not re-tried."""
+    grew, out = {entity}, {}
+    for child in ENTITIES:
+        if grew.isdisjoint(WAITS_ON[child]):
+            continue
+        present = conn.execute(
+            query("sales", "parked_exists"), {"entity": child, "sha256": None}
+        ).fetchone()
+        if not (present and present["present"]):
+            continue
+        report = retries.setdefault(child, RetryReport(child))
+        before = report.inserted
+        try:
+            with conn.transaction():  # a savepoint: a failed re-try leaves the rows parked
+                ids = _retry(conn, child, sha, run_id, known, report)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            report.error = f"{type(exc).__name__}: {str(exc).strip()}"
+            log.error("sales re-try failed", entity=child, error=report.error)
+            continue
+        if report.inserted > before:
+            grew.add(child)
+        if ids.len():
+            out[child] = ids
+    return out
+
+
+def _retry(
+    conn: Conn,
+    entity: str,
+    sha: str,
+    run_id: int,
+    known: dict[str, Known],
+    report: RetryReport,
+) -> pl.Series:
+    """Validate the parked rows of `entity` again (their raw values, every rule and
+    reference, on `conn`, which sees this transaction's rows) and merge those now
+    valid; the others get their new verdict (still parked, or a plain reject).
+    Returns the ids merged."""
+    table, key = f"sales.{entity}", KEYS[entity]
+    stage_name = f"stage_{entity}"
+    stage = sql.Identifier(stage_name)
+    conn.execute(query("sales", "drop_stage").format(stage=stage))  # the file's, if it was one
+    create_staging(
+        conn,
+        table,
+        stage_name,
+        [*TARGET[entity], "run_id"],
+        extra={"_line": "bigint", "_raw": "text"},
+    )
+    months = _Months(conn) if entity == "orders" else None
+    # The category tree is checked whole (a parked parent may come back with its child).
+    limit = None if entity == "product_categories" else BATCH_ROWS
+    accepted: list[pl.Series] = []
+    after = 0
+    while rows := conn.execute(
+        query("sales", "parked_rows"),
+        {"entity": entity, "after": after, "limit": limit, "sha256": sha},
+    ).fetchall():
+        after = int(rows[-1]["id"])
+        ids = pl.Series("_line", [int(r["id"]) for r in rows], dtype=pl.Int64)
+        report.tried.update(ids.to_list())
+        raw = pl.DataFrame(
+            {c: [r["raw"].get(c) for r in rows] for c in COLUMNS[entity]},
+            schema=dict.fromkeys(COLUMNS[entity], pl.String),
+        ).with_columns(
+            _row=pl.int_range(pl.len(), dtype=pl.Int64),
+            _line=ids,
+            **{EXTRA: pl.lit(None, dtype=pl.String)},
+        )
+        checked = _reference_reasons(conn, entity, rules.check(entity, raw), known)
+        if entity == "product_categories":
+            raw, checked = _resolve_categories(conn, [(raw, checked)])
+        bad = checked["_reasons"].is_not_null()
+        good = checked.filter(~bad)
+        if good.height:
+            if entity == "order_items":
+                good = good.with_columns(reported_total=rules.reported_total(good))
+            if months is not None:
+                months.ensure(good["order_date"])
+            frame = good.select(
+                *TARGET[entity], "_line", run_id=pl.lit(run_id, dtype=pl.Int64)
+            ).with_columns(_raw=_raw_json(raw.filter(~bad)))
+            copy_frame(conn, stage_name, frame)
+            accepted.append(good[key].cast(pl.Int64))
+        judged = checked.filter(bad)
+        parked = _waiting(judged["_reasons"])
+        report.rejected += int((~parked).sum())
+        _judge(conn, judged["_line"].to_list(), judged["_reasons"].to_list(), parked.to_list())
+    conflicts = _merge(conn, entity, run_id)
+    if conflicts:  # a unique value held by another row: a plain reject now
+        report.rejected += len(conflicts)
+        _judge(
+            conn,
+            [int(c["line"]) for c in conflicts],
+            [str(c["reason"]) for c in conflicts],
+            [False] * len(conflicts),
+        )
+    counts = _merge_counts(conn, entity, table, stage_name)
+    report.inserted += counts.inserted
+    report.updated += counts.updated
+    report.unchanged += counts.unchanged
+    conn.execute(query("sales", "forget_retried").format(stage=stage))
+    if entity == "product_categories" and counts.inserted + counts.updated:
+        conn.execute(query("sales", "update_category_tree"))
+    log.info(
+        "sales re-try",
+        entity=entity,
+        retried=report.retried,
+        inserted=counts.inserted,
+        updated=counts.updated,
+    )
+    return pl.concat(accepted) if accepted else pl.Series("id", [], dtype=pl.Int64)
+
+
+def _judge(conn: Conn, ids: list[int], reasons: list[str], parked: list[bool]) -> None:
+    if ids:
+        conn.execute(
+            query("sales", "judge_parked"),
+            {"ids": ids, "reasons": reasons, "parked": parked, "sep": rules.SEP},
+        )
+
+
 def _raw_json(raw: pl.DataFrame) -> pl.Series:
     cols = [c for c in raw.columns if not c.startswith("_")]
     extra = [EXTRA] if EXTRA in raw.columns and raw[EXTRA].null_count() < raw.height else []
     return raw.select(pl.struct(*cols, *extra).struct.json_encode()).to_series()
 
 
+def _waiting(reasons: pl.Series) -> pl.Series:
+    """Where every reason is a reference not found: a late arrival, to park."""
+    return (
+        reasons.str.split(rules.SEP)
+        .list.eval(pl.element().is_in(WAITING))
+        .list.all()
+        .fill_null(False)
+        .alias("parked")
+    )
+
+
 class _Rejects:
     """Rejected rows of one file, COPYed into sales.rejects in batches."""
-
-    COLUMNS = ("run_id", "file", "line", "entity", "record_key", "reasons", "raw")
 
     def __init__(self, run_id: int, f: SourceFile, rep: FileReport) -> None:
         self.run_id, self.f, self.rep = run_id, f, rep
@@ -540,11 +767,16 @@ class _Rejects:
             return
         for reasons in rules.reasons_list(checked["_reasons"]):
             self._count(reasons)
+        key = KEYS[self.f.entity]
+        parked = _waiting(checked["_reasons"])
+        self.rep.parked += int(parked.sum())
         self.frames.append(
             pl.DataFrame(
                 {
                     "line": checked["_line"],
-                    "record_key": raw[KEYS[self.f.entity]],
+                    "record_key": raw[key],
+                    "record_id": checked[key].cast(pl.Int64, strict=False),
+                    "parked": parked,
                     "reasons": checked.select(rules.pg_array(pl.col("_reasons"))).to_series(),
                     "raw": _raw_json(raw),
                 }
@@ -568,7 +800,14 @@ class _Rejects:
             },
         )
         self.frames.append(
-            frame.select("line", "record_key", reasons=rules.pg_array(pl.col("reason")), raw="raw")
+            frame.select(
+                "line",
+                "record_key",
+                record_id=pl.col("record_key").cast(pl.Int64, strict=False),
+                parked=pl.lit(False),
+                reasons=rules.pg_array(pl.col("reason")),
+                raw="raw",
+            )
         )
 
     def copy_job(self, conn: Conn) -> Callable[[], None]:
@@ -581,9 +820,12 @@ class _Rejects:
             frame = pl.concat(frames, how="vertical_relaxed").select(
                 run_id=pl.lit(self.run_id, dtype=pl.Int64),
                 file=pl.lit(self.f.rel),
+                sha256=pl.lit(self.rep.sha256),
                 line="line",
                 entity=pl.lit(self.f.entity),
                 record_key="record_key",
+                record_id="record_id",
+                parked="parked",
                 reasons="reasons",
                 raw="raw",
             )
