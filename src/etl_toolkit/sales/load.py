@@ -149,16 +149,21 @@ class RetryReport:
     """Parked rows of one entity validated again during a run (each row once)."""
 
     entity: str
+    retried: int = 0  # distinct parked rows
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0  # now refused for another reason: no longer parked
     error: str | None = None
-    tried: set[int] = field(default_factory=set)  # ids in sales.rejects
 
-    @property
-    def retried(self) -> int:
-        return len(self.tried)
+    def __post_init__(self) -> None:
+        # Not a field: the report stays made of plain types (Flyte passes it between
+        # tasks); a row re-tried by two files of one run counts once.
+        self._tried: set[int] = set()  # ids in sales.rejects
+
+    def tried(self, ids: list[int]) -> None:
+        self._tried.update(ids)
+        self.retried = len(self._tried)
 
     @property
     def loaded(self) -> int:
@@ -670,7 +675,7 @@ def _retry(
     ).fetchall():
         after = int(rows[-1]["id"])
         ids = pl.Series("_line", [int(r["id"]) for r in rows], dtype=pl.Int64)
-        report.tried.update(ids.to_list())
+        report.tried(ids.to_list())
         raw = pl.DataFrame(
             {c: [r["raw"].get(c) for r in rows] for c in COLUMNS[entity]},
             schema=dict.fromkeys(COLUMNS[entity], pl.String),
