@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 
 from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
+from etl_toolkit.db import migrate
 from etl_toolkit.db.connect import Database
+from etl_toolkit.db.queries import sql_root
 from etl_toolkit.sales.pipeline import run_sales
 from etl_toolkit.sales.refresh import DERIVED
 from tests.conftest import FIXTURES, _db_url, _drop, _fresh
@@ -248,3 +250,63 @@ def test_a_re_run_counts_its_rejects_again_but_stores_them_once(
     r = run_sales(db, data)
     assert {f.file: f.rejected for f in r.load.files}["orders_copy.csv"] == 6
     assert len(_rows(db, "SELECT 1 FROM sales.rejects")) == len(BASE_REJECTS)
+
+
+def test_the_migration_stores_old_rejects_once_and_parks_the_late_arrivals(
+    empty_db: Database, tmp_path: Path
+) -> None:
+    """Rejects stored before 0008 (a re-run stored them twice; orders refused for a
+    customer not loaded yet were lost): once per content and line, the late arrivals
+    parked, and they come back with their customer."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(sql_root() / "migrations", folder)
+    (folder / "0008_sales_parked.sql").unlink()
+    migrate.migrate(empty_db, folder)
+    header = _header(BASE / "orders.csv").strip().split(",")
+    late = {
+        "order_id": "5",
+        "customer_id": "99",
+        "order_date": "2024-04-02 09:30:00",
+        "status": "Processing",
+        "total_amount": "10.00",
+    }
+    raw = json.dumps(dict.fromkeys(header) | late)  # the raw row, as the loader kept it
+    bad = json.dumps(dict.fromkeys(header) | {"order_id": "4"})
+    with empty_db.connect() as conn:
+        conn.execute(
+            "INSERT INTO sales.files (sha256, entity, path, abs_path, bytes, mtime_ns,"
+            " rows_read, run_id) VALUES ('c0ffee', 'orders', 'orders.csv', '/x', 1, 1, 2, 2)"
+        )
+        conn.execute(
+            "INSERT INTO sales.orders (order_id, customer_id, order_date, status,"
+            " total_amount, run_id) VALUES (9, 1, '2024-04-02', 'Processing', 1, 1)"
+        )
+        for run in (1, 2):  # the same file, run twice
+            conn.execute(
+                "INSERT INTO sales.rejects (run_id, file, line, entity, record_key, reasons, raw)"
+                " VALUES (%(r)s, 'orders.csv', 6, 'orders', '5',"
+                " '{\"customer_id: unknown customer (or rejected)\"}', %(raw)s),"
+                " (%(r)s, 'orders.csv', 5, 'orders', '4', '{\"order_date: bad\"}', %(bad)s),"
+                " (%(r)s, 'orders.csv', 10, 'orders', '9',"
+                " '{\"customer_id: unknown customer (or rejected)\"}', %(bad)s)",
+                {"r": run, "raw": raw, "bad": bad},
+            )
+    migrate.migrate(empty_db)
+    stored = _rows(
+        empty_db, "SELECT line, run_id, sha256, parked, record_id FROM sales.rejects ORDER BY line"
+    )
+    assert [tuple(r.values()) for r in stored] == [
+        (5, 2, "c0ffee", False, 4),
+        (6, 2, "c0ffee", True, 5),
+        (10, 2, "c0ffee", False, 9),  # order 9 was loaded since: not parked
+    ]
+    data = tmp_path / "d"
+    data.mkdir()
+    customers = _header(BASE / "customers.csv")
+    (data / "customers.csv").write_text(customers + "99,late@example.com,,,,,,,US,,,\n")
+    r = run_sales(empty_db, data)
+    assert (r.load.retries["orders"].retried, r.load.retries["orders"].inserted) == (1, 1)
+    assert _rows(empty_db, "SELECT customer_id FROM sales.orders WHERE order_id = 5") == [
+        {"customer_id": 99}
+    ]
+    assert [x["line"] for x in _rows(empty_db, "SELECT line FROM sales.rejects")] == [5, 10]
