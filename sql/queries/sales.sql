@@ -99,22 +99,15 @@ RETURNING s._line AS line, s.product_id::text AS record_key, s._raw AS raw,
 DELETE FROM sales.rejects WHERE sha256 = %(sha256)s
 
 -- name: parked_exists
-SELECT EXISTS (
-    SELECT 1 FROM sales.rejects
-    WHERE parked AND entity = %(entity)s
-      AND (%(sha256)s::text IS NULL OR sha256 IS DISTINCT FROM %(sha256)s)
-) AS present
+SELECT EXISTS (SELECT 1 FROM sales.rejects WHERE parked AND entity = %(entity)s) AS present
 
--- A template: {source} is the table holding the rows a file just loaded (its
--- staging table, or the entity's table after a bulk load into it), {key} the
--- entity's key. Parked rows of other files whose id this file loaded or parked
--- again are older versions of those rows: they are superseded.
--- name: supersede_parked
-DELETE FROM sales.rejects r
-WHERE r.parked AND r.entity = %(entity)s AND r.sha256 IS DISTINCT FROM %(sha256)s
-  AND (r.record_id IN (SELECT {key} FROM {source})
-       OR r.record_id IN (SELECT p.record_id FROM sales.rejects p
-                          WHERE p.sha256 = %(sha256)s AND p.parked))
+-- Parked rows of other contents (superseded when a file has their id).
+-- name: parked_elsewhere
+SELECT id, record_id FROM sales.rejects
+WHERE parked AND entity = %(entity)s AND sha256 IS DISTINCT FROM %(sha256)s
+
+-- name: forget_parked
+DELETE FROM sales.rejects WHERE id = ANY (%(ids)s::bigint[])
 
 -- name: parked_rows
 SELECT id, raw FROM sales.rejects

@@ -51,7 +51,6 @@ from etl_toolkit.db.copy import (
     deferred_indexes,
     is_empty,
     merge,
-    table_ident,
     upsert,
 )
 from etl_toolkit.db.queries import query
@@ -383,10 +382,10 @@ def _load_file(
             rep_counts.unchanged,
         )
         rejects.copy_job(conn)()
-    rep.superseded = _supersede(conn, entity, rep.sha256, target)
+    ids = pl.concat(accepted) if accepted else pl.Series("id", [], dtype=pl.Int64)
+    rep.superseded = _supersede(conn, entity, rep.sha256, pl.concat([ids, *rejects.parked_ids]))
     if entity == "product_categories":
         conn.execute(query("sales", "update_category_tree"))
-    ids = pl.concat(accepted) if accepted else pl.Series("id", [], dtype=pl.Int64)
     out = {entity: ids}
     if rep.inserted:  # new ids: the rows parked for want of them may load now
         more_ids = _retry_dependents(conn, entity, rep.sha256, run_id, known, retries)
@@ -589,18 +588,21 @@ def _merge_counts(conn: Conn, entity: str, table: str, stage: str) -> Any:
 # Parked rows ---------------------------------------------------------------------
 
 
-def _supersede(conn: Conn, entity: str, sha: str, source: str) -> int:
-    """Drop the parked rows of other files whose id this file (just loaded into
-    `source`, or parked again) has: this file's version is the newer one."""
-    present = conn.execute(
-        query("sales", "parked_exists"), {"entity": entity, "sha256": sha}
-    ).fetchone()
-    if not (present and present["present"]):
+def _supersede(conn: Conn, entity: str, sha: str, ids: pl.Series) -> int:
+    """Drop the parked rows of other files whose id is among `ids` (this file's
+    rows, loaded or parked): this file's version is the newer one. Matched here
+    rather than in SQL: parked rows are few, and a bulk-loaded table has no
+    statistics yet (nor, for orders, an index on order_id alone)."""
+    rows = conn.execute(
+        query("sales", "parked_elsewhere"), {"entity": entity, "sha256": sha}
+    ).fetchall()
+    if not rows:
         return 0
-    stmt = query("sales", "supersede_parked").format(
-        key=sql.Identifier(KEYS[entity]), source=table_ident(source)
-    )
-    return conn.execute(stmt, {"entity": entity, "sha256": sha}).rowcount
+    parked = pl.DataFrame(rows, schema={"id": pl.Int64, "record_id": pl.Int64})
+    gone = parked.filter(pl.col("record_id").is_in(ids.implode()))["id"]
+    if gone.len():
+        conn.execute(query("sales", "forget_parked"), {"ids": gone.to_list()})
+    return gone.len()
 
 
 def _retry_dependents(
@@ -618,9 +620,7 @@ def _retry_dependents(
     for child in ENTITIES:
         if grew.isdisjoint(WAITS_ON[child]):
             continue
-        present = conn.execute(
-            query("sales", "parked_exists"), {"entity": child, "sha256": None}
-        ).fetchone()
+        present = conn.execute(query("sales", "parked_exists"), {"entity": child}).fetchone()
         if not (present and present["present"]):
             continue
         report = retries.setdefault(child, RetryReport(child))
@@ -761,6 +761,7 @@ class _Rejects:
         self.run_id, self.f, self.rep = run_id, f, rep
         self.frames: list[pl.DataFrame] = []
         self.rows = 0
+        self.parked_ids: list[pl.Series] = []  # ids of the rows parked
 
     def _count(self, reasons: list[str]) -> None:
         for r in reasons:
@@ -775,6 +776,7 @@ class _Rejects:
         key = KEYS[self.f.entity]
         parked = _waiting(checked["_reasons"])
         self.rep.parked += int(parked.sum())
+        self.parked_ids.append(checked[key].cast(pl.Int64, strict=False).filter(parked))
         self.frames.append(
             pl.DataFrame(
                 {
