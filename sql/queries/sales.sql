@@ -109,8 +109,11 @@ WHERE parked AND entity = %(entity)s AND sha256 IS DISTINCT FROM %(sha256)s
 -- name: forget_parked
 DELETE FROM sales.rejects WHERE id = ANY (%(ids)s::bigint[])
 
+-- legacy: parked by migration 0008 (no content recorded); reasons joined by the separator.
 -- name: parked_rows
-SELECT id, raw FROM sales.rejects
+SELECT id, raw::text AS raw, sha256 IS NULL AS legacy,
+       array_to_string(reasons, %(sep)s) AS reasons
+FROM sales.rejects
 WHERE parked AND entity = %(entity)s AND id > %(after)s
   AND sha256 IS DISTINCT FROM %(sha256)s
 ORDER BY id

@@ -388,7 +388,7 @@ def _load_file(
         conn.execute(query("sales", "update_category_tree"))
     out = {entity: ids}
     if rep.inserted:  # new ids: the rows parked for want of them may load now
-        more_ids = _retry_dependents(conn, entity, rep.sha256, run_id, known, retries)
+        more_ids = _retry_dependents(conn, entity, ids, rep.sha256, run_id, known, retries)
         for e, more in more_ids.items():
             out[e] = pl.concat([out[e], more]) if e in out else more
     st = f.path.stat()
@@ -608,42 +608,51 @@ def _supersede(conn: Conn, entity: str, sha: str, ids: pl.Series) -> int:
 def _retry_dependents(
     conn: Conn,
     entity: str,
+    ids: pl.Series,
     sha: str,
     run_id: int,
     known: dict[str, Known],
     retries: dict[str, RetryReport],
 ) -> dict[str, pl.Series]:
-    """After `entity` gained rows: re-try the parked rows that may wait for them, in
-    foreign-key order, each entity whose re-try inserted rows widening the wave.
-    Rows the file `sha` parked itself were just validated: they are not re-tried."""
-    grew, out = {entity}, {}
+    """After a file wrote `ids` of `entity`: re-try the parked rows that reference
+    one of them, in foreign-key order, the ids each re-try merged widening the
+    wave. A parked row can only load once its last missing reference arrives,
+    and that arrival is such a wave: the rows referencing none of its ids are
+    not read again. Rows the file `sha` parked itself were just validated."""
+    fresh, out = {entity: ids}, {}
     for child in ENTITIES:
-        if grew.isdisjoint(WAITS_ON[child]):
+        wanted = {
+            col: fresh[parent]
+            for col, parent in rules.REFERENCES.get(child, {}).items()
+            if parent in fresh
+        }
+        if not wanted:
             continue
         present = conn.execute(query("sales", "parked_exists"), {"entity": child}).fetchone()
         if not (present and present["present"]):
             continue
         report = retries.setdefault(child, RetryReport(child))
-        before = report.inserted
+        # The category tree is re-tried whole: a parked parent comes back with its child.
+        only = None if child == "product_categories" else wanted
         try:
             with conn.transaction():  # a savepoint: a failed re-try leaves the rows parked
-                ids = _retry(conn, child, sha, run_id, known, report)
+                merged = _retry(conn, child, only, sha, run_id, known, report)
         except psycopg.OperationalError:
             raise
         except psycopg.Error as exc:
             report.error = f"{type(exc).__name__}: {str(exc).strip()}"
             log.error("sales re-try failed", entity=child, error=report.error)
             continue
-        if report.inserted > before:
-            grew.add(child)
-        if ids.len():
-            out[child] = ids
+        if merged.len():  # the tree's re-try adds to the categories the file wrote
+            out[child] = merged
+            fresh[child] = pl.concat([fresh[child], merged]) if child in fresh else merged
     return out
 
 
 def _retry(
     conn: Conn,
     entity: str,
+    wanted: dict[str, pl.Series] | None,
     sha: str,
     run_id: int,
     known: dict[str, Known],
@@ -652,6 +661,8 @@ def _retry(
     """Validate the parked rows of `entity` again (their raw values, every rule and
     reference, on `conn`, which sees this transaction's rows) and merge those now
     valid; the others get their new verdict (still parked, or a plain reject).
+    With `wanted` (column -> ids), only the rows referencing one of those ids, and
+    rows parked before migration 0008 (their references may have loaded since).
     Returns the ids merged."""
     table, key = f"sales.{entity}", KEYS[entity]
     stage_name = f"stage_{entity}"
@@ -665,26 +676,45 @@ def _retry(
         extra={"_line": "bigint", "_raw": "text"},
     )
     months = _Months(conn) if entity == "orders" else None
-    # The category tree is checked whole (a parked parent may come back with its child).
-    limit = None if entity == "product_categories" else BATCH_ROWS
+    limit = None if wanted is None else BATCH_ROWS
+    shape = pl.Struct([pl.Field(c, pl.String) for c in COLUMNS[entity]])
     accepted: list[pl.Series] = []
     after = 0
     while rows := conn.execute(
         query("sales", "parked_rows"),
-        {"entity": entity, "after": after, "limit": limit, "sha256": sha},
+        {"entity": entity, "after": after, "limit": limit, "sha256": sha, "sep": rules.SEP},
     ).fetchall():
         after = int(rows[-1]["id"])
-        ids = pl.Series("_line", [int(r["id"]) for r in rows], dtype=pl.Int64)
-        report.tried(ids.to_list())
-        raw = pl.DataFrame(
-            {c: [r["raw"].get(c) for r in rows] for c in COLUMNS[entity]},
-            schema=dict.fromkeys(COLUMNS[entity], pl.String),
-        ).with_columns(
-            _row=pl.int_range(pl.len(), dtype=pl.Int64),
-            _line=ids,
-            **{EXTRA: pl.lit(None, dtype=pl.String)},
+        raw = (
+            pl.DataFrame(
+                rows,
+                schema={
+                    "id": pl.Int64,
+                    "raw": pl.String,
+                    "legacy": pl.Boolean,
+                    "reasons": pl.String,
+                },
+            )
+            .select(
+                pl.col("raw").str.json_decode(shape).struct.unnest(),
+                _row=pl.int_range(pl.len(), dtype=pl.Int64),
+                _line="id",
+                _legacy="legacy",
+                _was="reasons",
+            )
+            .with_columns(pl.lit(None, dtype=pl.String).alias(EXTRA))
         )
-        checked = _reference_reasons(conn, entity, rules.check(entity, raw), known)
+        checked = rules.check(entity, raw)
+        if wanted is not None:
+            hit = pl.col("_legacy")
+            for col, ids in wanted.items():
+                hit = hit | pl.col(col).cast(pl.Int64, strict=False).is_in(ids.implode())
+            mask = checked.select(hit.fill_null(False)).to_series()
+            raw, checked = raw.filter(mask), checked.filter(mask)
+            if checked.height == 0:
+                continue
+        report.tried(checked["_line"].to_list())
+        checked = _reference_reasons(conn, entity, checked, known)
         if entity == "product_categories":
             raw, checked = _resolve_categories(conn, [(raw, checked)])
         bad = checked["_reasons"].is_not_null()
@@ -702,7 +732,15 @@ def _retry(
         judged = checked.filter(bad)
         parked = _waiting(judged["_reasons"])
         report.rejected += int((~parked).sum())
-        _judge(conn, judged["_line"].to_list(), judged["_reasons"].to_list(), parked.to_list())
+        changed = judged.with_columns(parked).filter(
+            ~pl.col("parked") | (pl.col("_reasons") != pl.col("_was"))
+        )
+        _judge(
+            conn,
+            changed["_line"].to_list(),
+            changed["_reasons"].to_list(),
+            changed["parked"].to_list(),
+        )
     conflicts = _merge(conn, entity, run_id)
     if conflicts:  # a unique value held by another row: a plain reject now
         report.rejected += len(conflicts)
