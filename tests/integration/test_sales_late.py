@@ -311,3 +311,25 @@ def test_the_migration_stores_old_rejects_once_and_parks_the_late_arrivals(
         {"customer_id": 99}
     ]
     assert [x["line"] for x in _rows(empty_db, "SELECT line FROM sales.rejects")] == [5, 10]
+
+
+def test_two_parked_rows_with_one_sku_the_first_loads(db: Database, tmp_path: Path) -> None:
+    data = _copy(BASE, tmp_path / "d")
+    products = _header(BASE / "products.csv")
+    # Like product 6 of products.csv (SKU-6, category 42, unknown): both wait.
+    (data / "products_b.csv").write_text(
+        products + "20,Same sku,,1,1,42,SKU-6,1,1,2023-02-01 10:00:00,True\n"
+    )
+    run_sales(db, data)
+    assert {("products.csv", 9), ("products_b.csv", 2)} <= set(_parked(db))
+    cats = _header(BASE / "product_categories.csv")
+    (data / "product_categories_c.csv").write_text(cats + "42,Toys,,,2023-01-01 00:00:00\n")
+    r = run_sales(db, data, incremental=True)
+    assert r.status == "succeeded" and r.load.retries["products"].error is None
+    assert (r.load.retries["products"].inserted, r.load.retries["products"].rejected) == (1, 1)
+    assert _rows(db, "SELECT product_id FROM sales.products WHERE sku = 'SKU-6'") == [
+        {"product_id": 6}
+    ]
+    assert _rows(db, "SELECT reasons, parked FROM sales.rejects WHERE file = 'products_b.csv'") == [
+        {"reasons": ["sku: duplicate (an earlier parked row has it)"], "parked": False}
+    ]

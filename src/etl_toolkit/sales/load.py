@@ -103,8 +103,6 @@ def _unknown(column: str, parent: str) -> str:
 
 # The reasons of a late arrival: a row with these reasons only is parked.
 WAITING = sorted({_unknown(c, p) for refs in rules.REFERENCES.values() for c, p in refs.items()})
-# The entities whose new rows a parked row of each entity may be waiting for.
-WAITS_ON = {e: tuple(rules.REFERENCES.get(e, {}).values()) for e in ENTITIES}
 # Target columns written from a file (order_items.total is generated; the
 # file's total is kept as reported_total when it disagrees).
 TARGET: dict[str, tuple[str, ...]] = {
@@ -714,6 +712,11 @@ def _retry(
             if checked.height == 0:
                 continue
         report.tried(checked["_line"].to_list())
+        for name, expr in _dup_keys(entity).items():  # a sku held by two parked products
+            dup = raw.select(expr.is_not_null() & ~expr.is_first_distinct()).to_series()
+            checked = rules.add_reasons(
+                checked, dup, f"{name}: duplicate (an earlier parked row has it)"
+            )
         checked = _reference_reasons(conn, entity, checked, known)
         if entity == "product_categories":
             raw, checked = _resolve_categories(conn, [(raw, checked)])
