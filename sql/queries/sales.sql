@@ -91,10 +91,62 @@ WHERE t.sku = s.sku AND t.product_id <> s.product_id
 RETURNING s._line AS line, s.product_id::text AS record_key, s._raw AS raw,
           'sku: already used by product ' || t.product_id AS reason
 
+-- Rejects and parked rows ------------------------------------------------------
+-- A reject is stored once per (file content, line): processing a content again
+-- replaces the verdicts of its earlier processing.
+
+-- name: forget_rejects
+DELETE FROM sales.rejects WHERE sha256 = %(sha256)s
+
+-- name: parked_exists
+SELECT EXISTS (SELECT 1 FROM sales.rejects WHERE parked AND entity = %(entity)s) AS present
+
+-- Parked rows of other contents (superseded when a file has their id).
+-- name: parked_elsewhere
+SELECT id, record_id FROM sales.rejects
+WHERE parked AND entity = %(entity)s AND sha256 IS DISTINCT FROM %(sha256)s
+
+-- name: forget_parked
+DELETE FROM sales.rejects WHERE id = ANY (%(ids)s::bigint[])
+
+-- legacy: parked by migration 0008 (no content recorded); reasons joined by the separator.
+-- name: parked_rows
+SELECT id, raw::text AS raw, sha256 IS NULL AS legacy,
+       array_to_string(reasons, %(sep)s) AS reasons
+FROM sales.rejects
+WHERE parked AND entity = %(entity)s AND id > %(after)s
+  AND sha256 IS DISTINCT FROM %(sha256)s
+ORDER BY id
+LIMIT %(limit)s
+
+-- The new verdict on parked rows validated again (reasons joined by the separator).
+-- name: judge_parked
+UPDATE sales.rejects r
+SET reasons = string_to_array(u.reasons, %(sep)s), parked = u.parked
+FROM unnest(%(ids)s::bigint[], %(reasons)s::text[], %(parked)s::boolean[])
+    AS u(id, reasons, parked)
+WHERE r.id = u.id
+  AND (r.reasons, r.parked) IS DISTINCT FROM (string_to_array(u.reasons, %(sep)s), u.parked)
+
+-- Templates: {stage} is stage_<entity>; in a re-try its _line holds the id of
+-- the parked row each staged row came from.
+-- name: drop_stage
+DROP TABLE IF EXISTS {stage}
+
+-- name: forget_retried
+DELETE FROM sales.rejects WHERE id IN (SELECT _line FROM {stage})
+
+-- name: parked_counts
+SELECT entity, count(*) AS n FROM sales.rejects WHERE parked GROUP BY entity
+
 -- Refresh queue ----------------------------------------------------------------
 
+-- A file's merge and the re-try of parked rows that it triggers share one
+-- transaction: the second use finds the table and empties it (its orders are
+-- queued already).
 -- name: create_affected
-CREATE TEMP TABLE affected_orders (order_id bigint PRIMARY KEY) ON COMMIT DROP
+CREATE TEMP TABLE IF NOT EXISTS affected_orders (order_id bigint PRIMARY KEY) ON COMMIT DROP;
+TRUNCATE affected_orders
 
 -- name: affected_from_orders
 INSERT INTO affected_orders SELECT order_id FROM stage_orders ON CONFLICT DO NOTHING

@@ -1,7 +1,9 @@
 """The check stage of `etl sales`: data-quality gates, stored per run in sales.dq_results.
 
 Per file (from the load report): the file was readable, its rows balance
-(read = loaded + unchanged + rejected), its reject rate, its null rates. Over
+(read = loaded + unchanged + rejected), its reject rate (a warning above 5%, an
+error when nearly every row is rejected, parked late arrivals included), its
+null rates; and every re-try of parked rows ran. Over
 the data not yet reflected in the derived tables (the refresh queue, or
 everything after a bulk load): references resolve, order totals match their
 items, no negative revenue, no duplicate order ids; and how fresh the newest
@@ -20,6 +22,14 @@ from etl_toolkit.sales.load import LoadResult
 
 Severity = Literal["error", "warn"]
 REJECT_RATE = 0.05
+# Above this share of rejected rows a file is not dirty but wrong (its parent
+# file empty or missing, a column in a spelling we refuse, another format):
+# loading its few survivors and refreshing would publish figures that are
+# mostly missing, so the run fails and the derived tables wait. Dirty real
+# exports reject a few percent (the warning above); a tenth of the rows
+# surviving is far past any of them. Parked rows count: a file whose rows all
+# wait for another file's is as incomplete as one whose rows are bad.
+REJECTED_MAX = 0.9
 TOTAL_MISMATCH_RATE = 0.01
 FRESHNESS_DAYS = 7.0
 # Null rates above which a column of loaded rows is suspicious.
@@ -90,6 +100,18 @@ def file_checks(load: LoadResult) -> list[DqResult]:
             "; ".join(f.error or f.file for f in failed),
         )
     )
+    broken = [r for r in load.retries.values() if r.error]
+    if broken:
+        out.append(
+            _at_most(
+                "retries_failed",
+                "",
+                "error",
+                len(broken),
+                0,
+                "; ".join(f"{r.entity}: {r.error}" for r in broken),
+            )
+        )
     for f in load.processed:
         if f.status != "loaded":
             continue
@@ -114,6 +136,22 @@ def file_checks(load: LoadResult) -> list[DqResult]:
                 round(rate, 6),
                 REJECT_RATE,
                 ", ".join(f"{r} ({n})" for r, n in top),
+            )
+        )
+        out.append(
+            _at_most(
+                "file_rejected",
+                f.file,
+                "error",
+                round(rate, 6),
+                REJECTED_MAX,
+                f"{f.rejected} of {f.read} rows rejected"
+                + (
+                    f" ({f.parked} parked: re-tried when the rows they reference load)"
+                    if f.parked
+                    else ""
+                )
+                + (": " + ", ".join(f"{r} ({n})" for r, n in top) if top else ""),
             )
         )
         kept = f.read - f.rejected

@@ -12,7 +12,7 @@ from etl_toolkit.clikit import JsonOption, check_output_file, new_app, print_jso
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.sales.generate import DIALECTS, Dialect, Scale, generate, generate_delivery
-from etl_toolkit.sales.pipeline import SalesReport, report_dict, run_sales
+from etl_toolkit.sales.pipeline import SalesReport, report_dict, retry_summary, run_sales
 
 app = new_app(
     "E-commerce analytics: load the sales CSVs (validated, incremental), or generate them.",
@@ -68,6 +68,8 @@ def render(r: SalesReport) -> None:
             ],
         )
     )
+    if retried := retry_summary(r):
+        stdout.print(retried)
     reasons: dict[str, int] = {}
     for f in r.load.files:
         for reason, n in f.reasons.items():
@@ -154,6 +156,8 @@ def sales_cmd(
         render(result)
     else:
         typer.echo(_summary(result) + ("" if result.failed else " (--report for details)"))
+        if retried := retry_summary(result):
+            typer.echo(f"  {retried}")
         if result.checks:
             for c in result.checks.failed_errors + result.checks.warnings:
                 typer.echo(

@@ -4,7 +4,17 @@ A file's rows stream in batches: read (source.py), validated and cleaned
 (rules.py), checked against the file's earlier rows (duplicates: the first
 occurrence wins) and against the entities they reference (ids accepted earlier
 in this run, kept in memory, else looked up in the database). Valid rows are
-COPYed; the others go to sales.rejects with every reason.
+COPYed; the others go to sales.rejects with every reason, once per (file
+content, line): processing the same content again replaces its verdicts.
+
+A row refused only because a row it references does not exist (yet) is a late
+arrival, not a bad row: it is parked in sales.rejects with its raw values.
+When a file inserts rows of an entity, the parked rows that may reference them
+are validated again in the same transaction, in foreign-key order (parked
+orders before parked items, so a whole chain comes back), and those now valid
+are merged like a delivery's rows (queued for the refresh) and leave
+sales.rejects. A parked row whose id a later file loads or parks again is an
+older version of that row: it is superseded (dropped).
 
 Into an empty table the rows are COPYed straight in (the bulk path) and a full
 rebuild of the derived tables is requested. Into a table with rows they are
@@ -48,10 +58,12 @@ from etl_toolkit.errors import DatabaseUnavailable, InputError
 from etl_toolkit.log import get_logger
 from etl_toolkit.sales import rules
 from etl_toolkit.sales.source import (
+    BATCH_ROWS,
     COLUMNS,
     ENTITIES,
     EXTRA,
     KEYS,
+    SHORT,
     Header,
     SourceFile,
     discover,
@@ -84,6 +96,14 @@ NOUN = {
     "customers": "customer",
     "orders": "order",
 }
+
+
+def _unknown(column: str, parent: str) -> str:
+    return f"{column}: unknown {NOUN[parent]} (or rejected)"
+
+
+# The reasons of a late arrival: a row with these reasons only is parked.
+WAITING = sorted({_unknown(c, p) for refs in rules.REFERENCES.values() for c, p in refs.items()})
 # Target columns written from a file (order_items.total is generated; the
 # file's total is kept as reported_total when it disagrees).
 TARGET: dict[str, tuple[str, ...]] = {
@@ -105,6 +125,8 @@ class FileReport:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    parked: int = 0  # of the rejected: late arrivals, re-tried when what they reference loads
+    superseded: int = 0  # parked rows of earlier files replaced by this file's version
     flagged: int = 0  # loaded rows with a flag (an item total that did not match)
     reasons: dict[str, int] = field(default_factory=dict)
     nulls: dict[str, int] = field(default_factory=dict)  # among loaded rows, per column
@@ -122,17 +144,45 @@ class FileReport:
 
 
 @dataclass
+class RetryReport:
+    """Parked rows of one entity validated again during a run (each row once)."""
+
+    entity: str
+    retried: int = 0  # distinct parked rows
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0  # now refused for another reason: no longer parked
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        # Not a field: the report stays made of plain types (Flyte passes it between
+        # tasks); a row re-tried by two files of one run counts once.
+        self._tried: set[int] = set()  # ids in sales.rejects
+
+    def tried(self, ids: list[int]) -> None:
+        self._tried.update(ids)
+        self.retried = len(self._tried)
+
+    @property
+    def loaded(self) -> int:
+        return self.inserted + self.updated
+
+
+@dataclass
 class LoadResult:
     run_id: int
     data_dir: str
     incremental: bool
     files: list[FileReport] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    retries: dict[str, RetryReport] = field(default_factory=dict)
+    parked: dict[str, int] = field(default_factory=dict)  # waiting after the run, per entity
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
-        return any(f.loaded for f in self.files)
+        return any(f.loaded for f in self.files) or any(r.loaded for r in self.retries.values())
 
     @property
     def processed(self) -> list[FileReport]:
@@ -198,7 +248,7 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
                         f"{f.rel}: not loaded because this delivery's {broken[0]} file failed"
                     )
                 with conn.transaction():
-                    accepted = _load_file(conn, lookup, f, rep, run_id, known)
+                    accepted = _load_file(conn, lookup, f, rep, run_id, known, result.retries)
                 for entity, ids in accepted.items():
                     known[entity].add(ids)
                 rep.status = "loaded"
@@ -223,6 +273,10 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
                 rejected=rep.rejected,
                 seconds=round(rep.seconds, 2),
             )
+        result.parked = {
+            str(r["entity"]): int(str(r["n"]))
+            for r in conn.execute(query("sales", "parked_counts")).fetchall()
+        }
     result.seconds = time.perf_counter() - started
     return result
 
@@ -247,6 +301,7 @@ def _already_loaded(conn: Conn, f: SourceFile, rep: FileReport) -> bool:
 def _fail(rep: FileReport, failed: set[tuple[str, str]], f: SourceFile, error: str) -> None:
     rep.status, rep.error = "failed", error
     rep.read = rep.inserted = rep.updated = rep.unchanged = rep.rejected = rep.flagged = 0
+    rep.parked = rep.superseded = 0
     rep.reasons, rep.nulls, rep.cleaned = {}, {}, {}
     failed.add((f.delivery, f.entity))
     log.error("sales file failed", file=f.rel, error=error)
@@ -272,13 +327,16 @@ def _load_file(
     rep: FileReport,
     run_id: int,
     known: dict[str, Known],
+    retries: dict[str, RetryReport],
 ) -> dict[str, pl.Series]:
     """One file in the caller's transaction on `conn`; `lookup` (autocommit) answers
-    which referenced ids exist while `conn` is busy with COPY."""
+    which referenced ids exist while `conn` is busy with COPY. Returns the ids
+    accepted per entity (the file's, and those of parked rows it let load)."""
     entity, table = f.entity, f"sales.{f.entity}"
     header = read_header(f)
     if not rep.sha256:
         rep.sha256 = sha256(f.path)
+    conn.execute(query("sales", "forget_rejects"), {"sha256": rep.sha256})
     dups = duplicate_rows(f, header, _dup_keys(entity))
     bulk = is_empty(conn, table)
     rep.mode = "bulk" if bulk else "merge"
@@ -316,7 +374,7 @@ def _load_file(
         if entity in ("orders", "order_items"):
             conn.execute(query("sales", "request_full_rebuild"), {"run_id": run_id})
     else:
-        _merge(conn, entity, run_id, rejects)
+        rejects.add_sql(_merge(conn, entity, run_id))
         rep_counts = _merge_counts(conn, entity, table, target)
         rep.inserted, rep.updated, rep.unchanged = (
             rep_counts.inserted,
@@ -324,8 +382,15 @@ def _load_file(
             rep_counts.unchanged,
         )
         rejects.copy_job(conn)()
+    ids = pl.concat(accepted) if accepted else pl.Series("id", [], dtype=pl.Int64)
+    rep.superseded = _supersede(conn, entity, rep.sha256, pl.concat([ids, *rejects.parked_ids]))
     if entity == "product_categories":
         conn.execute(query("sales", "update_category_tree"))
+    out = {entity: ids}
+    if rep.inserted:  # new ids: the rows parked for want of them may load now
+        more_ids = _retry_dependents(conn, entity, ids, rep.sha256, run_id, known, retries)
+        for e, more in more_ids.items():
+            out[e] = pl.concat([out[e], more]) if e in out else more
     st = f.path.stat()
     conn.execute(
         query("sales", "record_file"),
@@ -340,8 +405,7 @@ def _load_file(
             "run_id": run_id,
         },
     )
-    ids = pl.concat(accepted) if accepted else pl.Series("id", [], dtype=pl.Int64)
-    return {entity: ids}
+    return out
 
 
 class _Writer:
@@ -439,14 +503,18 @@ def _validated(
                 pl.col("_row").is_in(rows.implode()),
                 f"{name}: duplicate (an earlier row of this file has it)",
             )
-        for col, parent in rules.REFERENCES.get(f.entity, {}).items():
-            if parent == f.entity:
-                continue  # self-references are resolved on the whole file
-            ok = known[parent].contains(conn, checked[col].cast(pl.Int64, strict=False))
-            checked = rules.add_reasons(
-                checked, ~ok, f"{col}: unknown {NOUN[parent]} (or rejected)"
-            )
-        yield raw, checked
+        yield raw, _reference_reasons(conn, f.entity, checked, known)
+
+
+def _reference_reasons(
+    conn: Conn, entity: str, checked: pl.DataFrame, known: dict[str, Known]
+) -> pl.DataFrame:
+    for col, parent in rules.REFERENCES.get(entity, {}).items():
+        if parent == entity:
+            continue  # self-references are resolved on the whole file
+        ok = known[parent].contains(conn, checked[col].cast(pl.Int64, strict=False))
+        checked = rules.add_reasons(checked, ~ok, _unknown(col, parent))
+    return checked
 
 
 def _resolve_categories(
@@ -481,7 +549,7 @@ def _resolve_categories(
         changed = False
         for cid, parent in mine.items():
             if cid not in bad and parent is not None and (parent not in parents or parent in bad):
-                bad[cid] = "parent_id: unknown category (or rejected)"
+                bad[cid] = _unknown("parent_id", "product_categories")
                 changed = True
     if bad:
         ids = pl.Series(list(bad), dtype=pl.Int64)
@@ -495,17 +563,19 @@ def _resolve_categories(
     return raw, checked
 
 
-def _merge(conn: Conn, entity: str, run_id: int, rejects: _Rejects) -> None:
-    """Before the merge: refuse unique values held by other rows, queue the
-    orders whose derived data may change."""
+def _merge(conn: Conn, entity: str, run_id: int) -> list[dict[str, Any]]:
+    """Before the merge: refuse unique values held by other rows (returned, as
+    line, record_key, raw, reason), queue the orders whose derived data may change."""
+    conflicts: list[dict[str, Any]] = []
     if entity in ("customers", "products"):
         with conn.cursor(row_factory=dict_row) as cur:
-            rejects.add_sql(cur.execute(query("sales", f"conflicts_{entity}")).fetchall())
+            conflicts = cur.execute(query("sales", f"conflicts_{entity}")).fetchall()
     if entity in AFFECTED:
         conn.execute(query("sales", "create_affected"))
         conn.execute(query("sales", AFFECTED[entity]))
         conn.execute(query("sales", "queue_before"))
         conn.execute(query("sales", "queue_orders"), {"run_id": run_id})
+    return conflicts
 
 
 def _merge_counts(conn: Conn, entity: str, table: str, stage: str) -> Any:
@@ -517,21 +587,228 @@ def _merge_counts(conn: Conn, entity: str, table: str, stage: str) -> Any:
     return merge(conn, target=table, source=stage, key=[key], columns=columns, compare=compare)
 
 
+# Parked rows ---------------------------------------------------------------------
+
+
+def _supersede(conn: Conn, entity: str, sha: str, ids: pl.Series) -> int:
+    """Drop the parked rows of other files whose id is among `ids` (this file's
+    rows, loaded or parked): this file's version is the newer one. Matched here
+    rather than in SQL: parked rows are few, and a bulk-loaded table has no
+    statistics yet (nor, for orders, an index on order_id alone)."""
+    rows = conn.execute(
+        query("sales", "parked_elsewhere"), {"entity": entity, "sha256": sha}
+    ).fetchall()
+    if not rows:
+        return 0
+    parked = pl.DataFrame(rows, schema={"id": pl.Int64, "record_id": pl.Int64})
+    gone = parked.filter(pl.col("record_id").is_in(ids.implode()))["id"]
+    if gone.len():
+        conn.execute(query("sales", "forget_parked"), {"ids": gone.to_list()})
+    return gone.len()
+
+
+def _retry_dependents(
+    conn: Conn,
+    entity: str,
+    ids: pl.Series,
+    sha: str,
+    run_id: int,
+    known: dict[str, Known],
+    retries: dict[str, RetryReport],
+) -> dict[str, pl.Series]:
+    """After a file wrote `ids` of `entity`: re-try the parked rows that reference
+    one of them, in foreign-key order, the ids each re-try merged widening the
+    wave. A parked row can only load once its last missing reference arrives,
+    and that arrival is such a wave: the rows referencing none of its ids are
+    not read again. Rows the file `sha` parked itself were just validated."""
+    fresh, out = {entity: ids}, {}
+    for child in ENTITIES:
+        wanted = {
+            col: fresh[parent]
+            for col, parent in rules.REFERENCES.get(child, {}).items()
+            if parent in fresh
+        }
+        if not wanted:
+            continue
+        present = conn.execute(query("sales", "parked_exists"), {"entity": child}).fetchone()
+        if not (present and present["present"]):
+            continue
+        report = retries.setdefault(child, RetryReport(child))
+        # The category tree is re-tried whole: a parked parent comes back with its child.
+        only = None if child == "product_categories" else wanted
+        try:
+            with conn.transaction():  # a savepoint: a failed re-try leaves the rows parked
+                merged = _retry(conn, child, only, sha, run_id, known, report)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            report.error = f"{type(exc).__name__}: {str(exc).strip()}"
+            log.error("sales re-try failed", entity=child, error=report.error)
+            continue
+        if merged.len():  # the tree's re-try adds to the categories the file wrote
+            out[child] = merged
+            fresh[child] = pl.concat([fresh[child], merged]) if child in fresh else merged
+    return out
+
+
+def _retry(
+    conn: Conn,
+    entity: str,
+    wanted: dict[str, pl.Series] | None,
+    sha: str,
+    run_id: int,
+    known: dict[str, Known],
+    report: RetryReport,
+) -> pl.Series:
+    """Validate the parked rows of `entity` again (their raw values, every rule and
+    reference, on `conn`, which sees this transaction's rows) and merge those now
+    valid; the others get their new verdict (still parked, or a plain reject).
+    With `wanted` (column -> ids), only the rows referencing one of those ids, and
+    rows parked before migration 0008 (their references may have loaded since).
+    Returns the ids merged."""
+    table, key = f"sales.{entity}", KEYS[entity]
+    stage_name = f"stage_{entity}"
+    stage = sql.Identifier(stage_name)
+    conn.execute(query("sales", "drop_stage").format(stage=stage))  # the file's, if it was one
+    create_staging(
+        conn,
+        table,
+        stage_name,
+        [*TARGET[entity], "run_id"],
+        extra={"_line": "bigint", "_raw": "text"},
+    )
+    months = _Months(conn) if entity == "orders" else None
+    limit = None if wanted is None else BATCH_ROWS
+    shape = pl.Struct([pl.Field(c, pl.String) for c in COLUMNS[entity]])
+    accepted: list[pl.Series] = []
+    after = 0
+    while rows := conn.execute(
+        query("sales", "parked_rows"),
+        {"entity": entity, "after": after, "limit": limit, "sha256": sha, "sep": rules.SEP},
+    ).fetchall():
+        after = int(rows[-1]["id"])
+        raw = (
+            pl.DataFrame(
+                rows,
+                schema={
+                    "id": pl.Int64,
+                    "raw": pl.String,
+                    "legacy": pl.Boolean,
+                    "reasons": pl.String,
+                },
+            )
+            .select(
+                pl.col("raw").str.json_decode(shape).struct.unnest(),
+                _row=pl.int_range(pl.len(), dtype=pl.Int64),
+                _line="id",
+                _legacy="legacy",
+                _was="reasons",
+            )
+            # Only rows whose sole faults were missing references are parked:
+            # none had a field too many or too few.
+            .with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in (EXTRA, SHORT))
+        )
+        checked = rules.check(entity, raw)
+        if wanted is not None:
+            hit = pl.col("_legacy")
+            for col, ids in wanted.items():
+                hit = hit | pl.col(col).cast(pl.Int64, strict=False).is_in(ids.implode())
+            mask = checked.select(hit.fill_null(False)).to_series()
+            raw, checked = raw.filter(mask), checked.filter(mask)
+            if checked.height == 0:
+                continue
+        report.tried(checked["_line"].to_list())
+        for name, expr in _dup_keys(entity).items():  # a sku held by two parked products
+            dup = raw.select(expr.is_not_null() & ~expr.is_first_distinct()).to_series()
+            checked = rules.add_reasons(
+                checked, dup, f"{name}: duplicate (an earlier parked row has it)"
+            )
+        checked = _reference_reasons(conn, entity, checked, known)
+        if entity == "product_categories":
+            raw, checked = _resolve_categories(conn, [(raw, checked)])
+        bad = checked["_reasons"].is_not_null()
+        good = checked.filter(~bad)
+        if good.height:
+            if entity == "order_items":
+                good = good.with_columns(reported_total=rules.reported_total(good))
+            if months is not None:
+                months.ensure(good["order_date"])
+            frame = good.select(
+                *TARGET[entity], "_line", run_id=pl.lit(run_id, dtype=pl.Int64)
+            ).with_columns(_raw=_raw_json(raw.filter(~bad)))
+            copy_frame(conn, stage_name, frame)
+            accepted.append(good[key].cast(pl.Int64))
+        judged = checked.filter(bad)
+        parked = _waiting(judged["_reasons"])
+        report.rejected += int((~parked).sum())
+        changed = judged.with_columns(parked).filter(
+            ~pl.col("parked") | (pl.col("_reasons") != pl.col("_was"))
+        )
+        _judge(
+            conn,
+            changed["_line"].to_list(),
+            changed["_reasons"].to_list(),
+            changed["parked"].to_list(),
+        )
+    conflicts = _merge(conn, entity, run_id)
+    if conflicts:  # a unique value held by another row: a plain reject now
+        report.rejected += len(conflicts)
+        _judge(
+            conn,
+            [int(c["line"]) for c in conflicts],
+            [str(c["reason"]) for c in conflicts],
+            [False] * len(conflicts),
+        )
+    counts = _merge_counts(conn, entity, table, stage_name)
+    report.inserted += counts.inserted
+    report.updated += counts.updated
+    report.unchanged += counts.unchanged
+    conn.execute(query("sales", "forget_retried").format(stage=stage))
+    if entity == "product_categories" and counts.inserted + counts.updated:
+        conn.execute(query("sales", "update_category_tree"))
+    log.info(
+        "sales re-try",
+        entity=entity,
+        retried=report.retried,
+        inserted=counts.inserted,
+        updated=counts.updated,
+    )
+    return pl.concat(accepted) if accepted else pl.Series("id", [], dtype=pl.Int64)
+
+
+def _judge(conn: Conn, ids: list[int], reasons: list[str], parked: list[bool]) -> None:
+    if ids:
+        conn.execute(
+            query("sales", "judge_parked"),
+            {"ids": ids, "reasons": reasons, "parked": parked, "sep": rules.SEP},
+        )
+
+
 def _raw_json(raw: pl.DataFrame) -> pl.Series:
     cols = [c for c in raw.columns if not c.startswith("_")]
     extra = [EXTRA] if EXTRA in raw.columns and raw[EXTRA].null_count() < raw.height else []
     return raw.select(pl.struct(*cols, *extra).struct.json_encode()).to_series()
 
 
+def _waiting(reasons: pl.Series) -> pl.Series:
+    """Where every reason is a reference not found: a late arrival, to park."""
+    return (
+        reasons.str.split(rules.SEP)
+        .list.eval(pl.element().is_in(WAITING))
+        .list.all()
+        .fill_null(False)
+        .alias("parked")
+    )
+
+
 class _Rejects:
     """Rejected rows of one file, COPYed into sales.rejects in batches."""
-
-    COLUMNS = ("run_id", "file", "line", "entity", "record_key", "reasons", "raw")
 
     def __init__(self, run_id: int, f: SourceFile, rep: FileReport) -> None:
         self.run_id, self.f, self.rep = run_id, f, rep
         self.frames: list[pl.DataFrame] = []
         self.rows = 0
+        self.parked_ids: list[pl.Series] = []  # ids of the rows parked
 
     def _count(self, reasons: list[str]) -> None:
         for r in reasons:
@@ -543,11 +820,17 @@ class _Rejects:
             return
         for reasons in rules.reasons_list(checked["_reasons"]):
             self._count(reasons)
+        key = KEYS[self.f.entity]
+        parked = _waiting(checked["_reasons"])
+        self.rep.parked += int(parked.sum())
+        self.parked_ids.append(checked[key].cast(pl.Int64, strict=False).filter(parked))
         self.frames.append(
             pl.DataFrame(
                 {
                     "line": checked["_line"],
-                    "record_key": raw[KEYS[self.f.entity]],
+                    "record_key": raw[key],
+                    "record_id": checked[key].cast(pl.Int64, strict=False),
+                    "parked": parked,
                     "reasons": checked.select(rules.pg_array(pl.col("_reasons"))).to_series(),
                     "raw": _raw_json(raw),
                 }
@@ -571,7 +854,14 @@ class _Rejects:
             },
         )
         self.frames.append(
-            frame.select("line", "record_key", reasons=rules.pg_array(pl.col("reason")), raw="raw")
+            frame.select(
+                "line",
+                "record_key",
+                record_id=pl.col("record_key").cast(pl.Int64, strict=False),
+                parked=pl.lit(False),
+                reasons=rules.pg_array(pl.col("reason")),
+                raw="raw",
+            )
         )
 
     def copy_job(self, conn: Conn) -> Callable[[], None]:
@@ -584,9 +874,12 @@ class _Rejects:
             frame = pl.concat(frames, how="vertical_relaxed").select(
                 run_id=pl.lit(self.run_id, dtype=pl.Int64),
                 file=pl.lit(self.f.rel),
+                sha256=pl.lit(self.rep.sha256),
                 line="line",
                 entity=pl.lit(self.f.entity),
                 record_key="record_key",
+                record_id="record_id",
+                parked="parked",
                 reasons="reasons",
                 raw="raw",
             )

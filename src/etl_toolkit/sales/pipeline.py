@@ -80,7 +80,27 @@ def counts(r: SalesReport) -> dict[str, Any]:
         "unchanged": sum(f.unchanged for f in files),
         "rejected": sum(f.rejected for f in files),
         "cleaned": sum(sum(f.cleaned.values()) for f in files),
+        "parked": sum(f.parked for f in files),
+        "retried": sum(x.retried for x in r.load.retries.values()),
+        "retried_loaded": sum(x.loaded for x in r.load.retries.values()),
     }
+
+
+def retry_summary(r: SalesReport) -> str:
+    """What the re-try of parked rows did, per entity ("" when nothing was re-tried)."""
+    parts = []
+    for x in r.load.retries.values():
+        if not x.retried:
+            continue
+        still = x.retried - x.loaded - x.unchanged - x.rejected
+        parts.append(
+            f"{x.entity} re-tried {x.retried}, loaded {x.loaded}"
+            + (f", unchanged {x.unchanged}" if x.unchanged else "")
+            + (f", rejected {x.rejected}" if x.rejected else "")
+            + (f", still parked {still}" if still else "")
+            + (f" (failed: {x.error})" if x.error else "")
+        )
+    return ("parked rows: " + "; ".join(parts)) if parts else ""
 
 
 def report_dict(r: SalesReport) -> dict[str, Any]:
@@ -102,6 +122,8 @@ def report_dict(r: SalesReport) -> dict[str, Any]:
                 "updated": f.updated,
                 "unchanged": f.unchanged,
                 "rejected": f.rejected,
+                "parked": f.parked,
+                "superseded": f.superseded,
                 "flagged": f.flagged,
                 "balanced": f.balanced,
                 "reasons": dict(sorted(f.reasons.items(), key=lambda kv: -kv[1])),
@@ -112,6 +134,19 @@ def report_dict(r: SalesReport) -> dict[str, Any]:
             for f in r.load.files
         ],
         "ignored_files": r.load.ignored,
+        "retried": {
+            x.entity: {
+                "retried": x.retried,
+                "inserted": x.inserted,
+                "updated": x.updated,
+                "unchanged": x.unchanged,
+                "rejected": x.rejected,
+                "error": x.error,
+            }
+            for x in r.load.retries.values()
+            if x.retried or x.error
+        },
+        "parked": r.load.parked,
         "checks": [vars(c) for c in r.checks.results] if r.checks else [],
         "refresh": (
             {
