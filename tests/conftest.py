@@ -29,6 +29,9 @@ FIXTURES = Path(__file__).with_name("fixtures")
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "pdf"
 
+# skip_guard: under CI=true a skip not in tests/skips.toml fails; pytester: its tests.
+pytest_plugins = ("tests.skip_guard", "pytester")
+
 
 @pytest.fixture(scope="session")
 def admin_url() -> str:
