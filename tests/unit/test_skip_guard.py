@@ -1,5 +1,6 @@
 """Under CI=true a skip fails the run unless tests/skips.toml allows it: proved on a
-tiny suite run in a subprocess with the real plugin, and the real allow-list checked."""
+tiny suite that pytester runs with the real plugin (alone and under xdist), and the
+real allow-list checked."""
 
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ reason = "no such machine"
 
 @pytest.fixture
 def tiny(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    # The subprocess imports the plugin from this checkout, as the real suite does.
+    # A subprocess imports the plugin from this checkout, as the real suite does.
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # only the plugins named
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     pytester.makeini("[pytest]\nskip_allowlist = skips.toml\n")
     pytester.path.joinpath("skips.toml").write_text(ALLOW)
@@ -52,7 +54,10 @@ def tiny(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.P
 
 
 def _run(p: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return p.runpytest_subprocess("-p", "tests.skip_guard", "-p", "no:cacheprovider", *args)
+    # In this process (fast); xdist's workers need a process of their own.
+    if "-n" in args:
+        return p.runpytest_subprocess("-p", "tests.skip_guard", "-p", "xdist", *args)
+    return p.runpytest_inprocess("-p", "tests.skip_guard", *args)
 
 
 def test_without_ci_a_skip_is_a_skip_and_the_summary_says_ci_would_refuse_it(
