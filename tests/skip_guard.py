@@ -163,6 +163,8 @@ class SkipGuard:
         self._record(report)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.config.option.collectonly:
+            return
         terminalreporter.section("skips")
         mode = "CI=true: a skip not allow-listed fails" if under_ci() else "CI unset"
         if not self.seen:

@@ -24,11 +24,14 @@ from etl_toolkit.sales.pipeline import run_sales
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="chromium not installed: the browser test did not run "
-    "(make test installs it as root with apt; or apt-get install chromium)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="chromium not installed: the browser test did not run "
+        "(make test installs it as root with apt; or apt-get install chromium)",
+    ),
+]
 CONSOLE_ERROR = re.compile(r"CONSOLE.*(uncaught|error|failed to load|refused)", re.IGNORECASE)
 
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from etl_toolkit.db import embedded
 
 
@@ -22,6 +24,7 @@ def _etl(home: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_concurrent_commands_start_one_embedded_server(tmp_path: Path) -> None:
     home = tmp_path / "home"
     try:

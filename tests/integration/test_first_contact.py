@@ -154,6 +154,7 @@ def _etl(home: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_load_pdf_is_a_fine_first_command_on_a_fresh_machine(tmp_path: Path) -> None:
     """No `etl db migrate` first: the embedded server is started and migrated on
     demand, by two first commands at once (one applies each file, the other waits)."""

@@ -46,6 +46,7 @@ def fuzz_schema(fuzz_app: Flask) -> Any:
 schema = schemathesis.pytest.from_fixture("fuzz_schema")
 
 
+@pytest.mark.slow
 @schema.parametrize()
 def test_api_conforms_to_its_openapi_document(
     case: schemathesis.Case, fuzz_idp: IdentityProvider

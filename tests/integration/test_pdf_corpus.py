@@ -13,7 +13,10 @@ from etl_toolkit.db.queries import query
 from etl_toolkit.pdf.load import FileReport, LoadReport, load_pdfs
 from tests.conftest import CORPUS
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from etl_toolkit.db.connect import Database
 from etl_toolkit.pdf.synth import long_document, write_pdf
 
@@ -43,6 +45,7 @@ def _peak(db: Database, pdf: Path) -> dict[str, float]:
     return result
 
 
+@pytest.mark.slow
 def test_peak_rss_does_not_grow_with_page_count(db: Database, tmp_path: Path) -> None:
     small = _peak(db, write_pdf(tmp_path / "p100.pdf", long_document(100)))
     large = _peak(db, write_pdf(tmp_path / "p1000.pdf", long_document(1000)))

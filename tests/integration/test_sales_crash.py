@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from etl_toolkit.db.connect import Database
@@ -32,6 +33,7 @@ def _wait_for(db: Database, sql: str, timeout: float = 120) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_kill_9_mid_load_then_the_next_run_loads_exactly_once(db: Database, tmp_path: Path) -> None:
     data = tmp_path / "sales"
     generate(data, scale="small", seed=5, dirty=0.001)

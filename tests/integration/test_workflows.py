@@ -104,6 +104,7 @@ def test_medly_reports_its_migration(settings: Settings, db: Database) -> None:
     assert all(e["balanced"] for e in report["entities"].values())  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("module", "workflow", "args"),
     [

@@ -10,6 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 BLOCK_CLI_ONLY = """
@@ -36,6 +38,7 @@ def test_the_api_and_the_handler_never_import_cli_only_packages() -> None:
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_build_lambda_makes_a_zip_under_the_size_limit(tmp_path: Path) -> None:
     zip_path = tmp_path / "lambda.zip"
     pip = Path(sys.executable).with_name("pip")
