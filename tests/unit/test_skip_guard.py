@@ -158,3 +158,4 @@ def test_the_allow_list_names_real_test_files_each_with_a_reason() -> None:
 def test_the_guard_is_on_for_the_whole_suite(pytestconfig: pytest.Config) -> None:
     assert pytestconfig.pluginmanager.has_plugin("etl-skip-guard")
     assert "tests.skip_guard" in sys.modules
+    assert pytestconfig.getini("xfail_strict") is True  # an xfail that passes fails too
