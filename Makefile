@@ -5,10 +5,11 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # pytest workers (pytest-xdist; each starts its own embedded PostgreSQL; a test file
-# stays on one worker, so module fixtures run once) and the coverage floor `make
-# pytest` enforces (the whole suite's figure when it was set). PYTEST_WORKERS=0: serial.
+# stays on one worker, so module fixtures run once; files with slow tests are handed
+# out first, see tests/conftest.py) and the coverage floor `make pytest` enforces
+# (the whole suite's figure when it was set). PYTEST_WORKERS=0: serial.
 PYTEST_WORKERS ?= 2
-XDIST          := -n $(PYTEST_WORKERS) --dist loadfile
+XDIST          := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 COV_FLOOR      ?= 92
 
 .DEFAULT_GOAL := check

@@ -3,6 +3,8 @@
 The server is TEST_DATABASE_URL when set, else an embedded server started once
 per test session in a temporary directory (deleted afterwards). A template
 database is migrated once; each test gets `CREATE DATABASE ... TEMPLATE`.
+Under pytest-xdist each worker is a session of its own: its own embedded server
+(or, with TEST_DATABASE_URL, its own template and databases, all uniquely named).
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ CORPUS = SHARED / "corpus" / "pdf"
 
 # skip_guard: under CI=true a skip not in tests/skips.toml fails; pytester: its tests.
 pytest_plugins = ("tests.skip_guard", "pytester")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Under xdist (`make pytest`: a file per worker, --no-loadscope-reorder) the files
+    # holding slow tests go first, so the run never ends on one worker alone on a
+    # slow file handed out last. A serial run keeps the file order.
+    if not hasattr(config, "workerinput"):
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")
