@@ -62,7 +62,10 @@ class Reply:
 
 
 def paged(items: Sequence[Any], total: int, page: Page) -> Reply:
-    """A list answer with `X-Total-Count` and RFC 8288 `Link` headers (next/prev/first/last)."""
+    """A list answer with `X-Total-Count` and RFC 8288 `Link` headers (next/prev/first/last).
+
+    `total` is the filtered count on every page, a page past the end included.
+    """
     links = []
 
     def link(offset: int, rel: str) -> None:
@@ -70,12 +73,14 @@ def paged(items: Sequence[Any], total: int, page: Page) -> Reply:
         args |= {"limit": str(page.limit), "offset": str(offset)}
         links.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
 
+    last = max((total - 1) // page.limit * page.limit, 0)
     if page.offset + page.limit < total:
         link(page.offset + page.limit, "next")
     if page.offset > 0:
-        link(max(page.offset - page.limit, 0), "prev")
+        # Past the end, "prev" is the last page that has items, not another empty one.
+        link(min(max(page.offset - page.limit, 0), last), "prev")
     link(0, "first")
-    link(max((total - 1) // page.limit * page.limit, 0), "last")
+    link(last, "last")
     return Reply(list(items), 200, {"X-Total-Count": str(total), "Link": ", ".join(links)})
 
 
