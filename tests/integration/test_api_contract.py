@@ -1,10 +1,12 @@
 """The HTTP contract as a client written from /openapi.json sees it (issue 13 §2):
 every list operation found in the document keeps its total past the last page,
-and bodies whose fields are all optional may be left out."""
+bodies whose fields are all optional may be left out, and JSON that is not
+RFC 8259 JSON (or nests past the documented limit) is a 4xx on every body."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -12,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
+from api.jsonbody import MAX_JSON_DEPTH
 from etl_toolkit import runs
 from etl_toolkit.db.connect import Database
 from etl_toolkit.medly.load import migrate_medly
@@ -91,3 +94,124 @@ def test_every_list_keeps_its_total_past_the_last_page(client: FlaskClient, seed
             assert past.get_json() == [], path
             assert past.headers["X-Total-Count"] == str(total), (path, offset)
             assert _links(past.headers["Link"]) == {"prev": last, "first": 0, "last": last}, path
+
+
+def _url(path: str, op: dict[str, Any]) -> str:
+    """The path with every parameter filled: a uuid where the document asks for one."""
+    formats = {p["name"]: p["schema"].get("format") for p in op["parameters"] if p["in"] == "path"}
+
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in PATH_VALUES:
+            return PATH_VALUES[name]
+        return str(uuid.uuid4()) if formats.get(name) == "uuid" else "1"
+
+    return re.sub(r"\{(\w+)\}", value, path)
+
+
+def _body_operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if "requestBody" in op
+    ]
+
+
+def test_bodies_whose_fields_are_all_optional_may_be_left_out(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").get_json()
+    optional = {
+        (method, path): op
+        for method, path, op in _body_operations(spec)
+        if not op["requestBody"]["required"]
+    }
+    assert set(optional) == {("post", "/task/claim")}
+    for (method, path), op in optional.items():
+        bare = client.open(_url(path, op), method=method.upper())  # no body, no content type
+        assert bare.status_code < 400, (path, bare.get_json())
+        empty = client.open(_url(path, op), method=method.upper(), json={})
+        assert bare.status_code == empty.status_code, path
+    task = client.post("/task", json=VALID).get_json()["id"]
+    claimed = client.post("/task/claim")
+    assert claimed.status_code == 200, claimed.get_json()
+    assert claimed.get_json()["task_id"] == task
+    events = client.get(f"/task/{task}/events").get_json()
+    assert events[-1]["to_status"] == "processing"
+    assert events[-1]["actor"] == "anonymous"
+
+
+def test_a_required_body_left_out_is_still_422(client: FlaskClient) -> None:
+    r = client.post("/task")
+    assert r.status_code == 422
+    assert r.content_type == "application/problem+json"
+    assert client.patch(f"/users/{UID}").status_code == 422  # a PATCH changes something
+
+
+def _nested(depth: int) -> str:
+    """An array `depth` levels deep, as JSON text."""
+    return "[" * depth + "]" * depth
+
+
+NOT_RFC_8259 = {
+    "NaN": '{"x": NaN}',
+    "Infinity": '{"x": [1, Infinity]}',
+    "-Infinity": '{"x": {"y": -Infinity}}',
+    "overflow": '{"x": 1e400}',
+    "deep": '{"x": ' + _nested(100_000) + "}",
+    "just too deep": '{"x": ' + _nested(MAX_JSON_DEPTH) + "}",
+}
+
+
+@pytest.mark.parametrize("case", NOT_RFC_8259)
+def test_json_that_python_or_postgresql_cannot_take_is_a_4xx_on_every_body(
+    client: FlaskClient, case: str
+) -> None:
+    spec = client.get("/openapi.json").get_json()
+    targets = [(m, _url(p, op)) for m, p, op in _body_operations(spec)]
+    assert len(targets) >= 5
+    targets.append(("post", "/graphql"))
+    for method, url in targets:
+        r = client.open(
+            url, method=method.upper(), data=NOT_RFC_8259[case], content_type="application/json"
+        )
+        assert r.status_code in (400, 422), (url, r.status_code)
+        assert r.content_type == "application/problem+json", url
+        detail = r.get_json()["detail"]
+        assert case.split()[-1] in detail or "out of range" in detail, (url, detail)
+        if "deep" in case:
+            assert str(MAX_JSON_DEPTH) in detail, url
+    assert str(MAX_JSON_DEPTH) in spec["info"]["description"]
+
+
+def test_nesting_up_to_the_limit_is_stored(
+    client: FlaskClient, db: Database, tmp_path: Path
+) -> None:
+    migrate_medly(db, write(tmp_path / "medly"))
+    metadata: Any = {}
+    for _ in range(MAX_JSON_DEPTH - 2):  # the body and metadata objects are two levels
+        metadata = {"k": metadata}
+    r = client.patch(f"/users/{UID}", json={"metadata": metadata})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["metadata"] == metadata
+
+
+def test_a_nan_in_job_metadata_is_422_not_a_database_error(client: FlaskClient) -> None:
+    r = client.post(
+        "/extraction-jobs",
+        data='{"document_id": "d1", "metadata": {"score": NaN}}',
+        content_type="application/json",
+    )
+    assert r.status_code == 422
+    assert r.get_json()["errors"][0]["field"] == "body"
+    assert client.get("/extraction-jobs").headers["X-Total-Count"] == "0"
+
+
+def test_graphql_variables_with_nan_are_400(client: FlaskClient) -> None:
+    r = client.post(
+        "/graphql",
+        data='{"query": "query($n: Float) { __typename }", "variables": {"n": NaN}}',
+        content_type="application/json",
+    )
+    assert r.status_code == 400
+    assert r.content_type == "application/problem+json"
+    assert "NaN" in r.get_json()["detail"]

@@ -20,7 +20,11 @@ MAX_METADATA = 16 * 1024
 class UserPatch(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"name": "Ada Lovelace"}, {"metadata": {"school": "Hillside", "year": 11}}]
+            "examples": [
+                {"name": "Ada Lovelace"},
+                {"metadata": {"school": "Hillside", "year": 11}},
+            ],
+            "minProperties": 1,
         }
     )
 
