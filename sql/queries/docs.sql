@@ -85,3 +85,9 @@ FROM hits h
 JOIN docs.documents d ON d.id = h.document_id
 CROSS JOIN q
 ORDER BY h.rank DESC, h.document_id, h.page_number
+
+-- name: search_count
+-- The number of matching pages when the page is past the end (search's window count has no row).
+SELECT count(*) AS total
+FROM docs.pages p
+WHERE p.tsv @@ websearch_to_tsquery('english', %(q)s)

@@ -83,6 +83,17 @@ WHERE a.uid = %(uid)s
 ORDER BY a.created_at DESC, a.paper_id, a.question_ref
 LIMIT %(limit)s OFFSET %(offset)s
 
+-- name: user_activity_count
+-- The filtered total when the page is past the end (user_activity's window count has no row).
+SELECT count(*) AS total
+FROM medly.attempts a
+WHERE a.uid = %(uid)s
+  AND (%(subject)s::text IS NULL OR a.subject_id = %(subject)s)
+  AND (%(paper)s::text IS NULL OR a.paper_id = %(paper)s)
+  AND (%(lesson)s::text IS NULL OR EXISTS (
+        SELECT 1 FROM medly.item_lessons l
+        WHERE l.question_ref = a.question_ref AND l.lesson_ref = %(lesson)s))
+
 -- name: lesson
 SELECT l.lesson_id, l.title, l.lesson_index, l.subject_id,
        u.unit_index, u.title AS unit_title, t.topic_index, t.title AS topic_title

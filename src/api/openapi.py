@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, get_args, get_origin
 from urllib.parse import urlencode
 
@@ -22,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from api.auth import public as mark_public
 from api.errors import PROBLEM_MEDIA_TYPE, ApiError, FieldError, Problem, validation_problem
+from api.jsonbody import LIMITS_DOC, read_json_body
 from api.types import JSON_VALUE_SCHEMA
 
 REF = "#/components/schemas/{model}"
@@ -62,7 +63,10 @@ class Reply:
 
 
 def paged(items: Sequence[Any], total: int, page: Page) -> Reply:
-    """A list answer with `X-Total-Count` and RFC 8288 `Link` headers (next/prev/first/last)."""
+    """A list answer with `X-Total-Count` and RFC 8288 `Link` headers (next/prev/first/last).
+
+    `total` is the filtered count on every page, a page past the end included.
+    """
     links = []
 
     def link(offset: int, rel: str) -> None:
@@ -70,12 +74,14 @@ def paged(items: Sequence[Any], total: int, page: Page) -> Reply:
         args |= {"limit": str(page.limit), "offset": str(offset)}
         links.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
 
+    last = max((total - 1) // page.limit * page.limit, 0)
     if page.offset + page.limit < total:
         link(page.offset + page.limit, "next")
     if page.offset > 0:
-        link(max(page.offset - page.limit, 0), "prev")
+        # Past the end, "prev" is the last page that has items, not another empty one.
+        link(min(max(page.offset - page.limit, 0), last), "prev")
     link(0, "first")
-    link(max((total - 1) // page.limit * page.limit, 0), "last")
+    link(last, "last")
     return Reply(list(items), 200, {"X-Total-Count": str(total), "Link": ", ".join(links)})
 
 
@@ -163,8 +169,18 @@ class ApiBlueprint(Blueprint):
         return decorate
 
 
+@cache
+def body_is_optional(model: type[BaseModel]) -> bool:
+    """Its schema accepts `{}` (every field has a default, no `minProperties`): the body
+    may be left out, and no body reads as `{}`."""
+    extra = model.model_config.get("json_schema_extra")
+    if isinstance(extra, dict) and extra.get("minProperties"):
+        return False
+    return not any(f.is_required() for f in model.model_fields.values())
+
+
 def _parse_body(model: type[BaseModel]) -> BaseModel:
-    data = request.get_json(force=True, silent=True)
+    data = read_json_body(optional=body_is_optional(model))
     if not isinstance(data, dict):
         raise ApiError(
             422,
@@ -253,7 +269,7 @@ def _operation_doc(op: Operation) -> dict[str, Any]:
         doc["description"] = op.description
     if op.body is not None:
         doc["requestBody"] = {
-            "required": True,
+            "required": not body_is_optional(op.body),
             "content": {"application/json": {"schema": _schema_ref(op.body)}},
         }
     ok: dict[str, Any] = {"description": _STATUS_TEXT.get(op.status, "OK")}
@@ -292,7 +308,7 @@ def build_spec(app: Flask, *, title: str, version: str) -> dict[str, Any]:
     _, defs = models_json_schema([(m, "validation") for m in _models(ops)], ref_template=REF)
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {"title": title, "version": version, "description": LIMITS_DOC},
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": {**defs.get("$defs", {}), "JsonValue": JSON_VALUE_SCHEMA},

@@ -164,7 +164,7 @@ def test_failure_report_and_retryable_requeue(client: FlaskClient) -> None:
     ("body", "field"),
     [
         ({"outcome": "failed"}, "body"),
-        ({"outcome": "processed", "anonymised": {"face": -1}}, "body"),
+        ({"outcome": "processed", "anonymised": {"face": -1}}, "anonymised.face"),
         ({"outcome": "processed", "anonymised": {"cat": 1}}, "anonymised.cat"),
         ({"outcome": "done"}, "outcome"),
     ],

@@ -1,14 +1,16 @@
-"""The dashboard and GraphiQL in a real headless browser (Debian's chromium):
+"""The dashboard, GraphiQL and Swagger UI in a real headless browser (Debian's chromium):
 the pages load with no console error, the charts hold data, nothing is fetched
 from the network. Skipped, with the reason shown, where chromium is missing
 (`make test` installs it when it runs as root with apt)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +91,22 @@ def test_graphiql_runs_in_the_browser_offline(base_url: str, tmp_path: Path) -> 
     dom, errors = browse(f"{base_url}/graphql", tmp_path)
     assert errors == []
     assert "graphiql-container" in dom  # React rendered GraphiQL from the shipped files
+
+
+def test_swagger_ui_renders_every_operation_of_the_openapi_31_document(
+    base_url: str, tmp_path: Path
+) -> None:
+    """Swagger UI 4 answered "Unable to render this definition" for OpenAPI 3.1."""
+    spec = json.loads(urllib.request.urlopen(f"{base_url}/openapi.json").read())
+    assert spec["openapi"].startswith("3.1")
+    expected = sorted(
+        (method.upper(), path) for path, item in spec["paths"].items() for method in item
+    )
+    dom, errors = browse(f"{base_url}/docs", tmp_path)
+    assert errors == []
+    assert "Unable to render" not in dom
+    rendered = re.findall(
+        r'<span class="opblock-summary-method">(\w+)</span>.*?data-path="([^"]+)"', dom, re.S
+    )
+    assert sorted(rendered) == expected
+    assert "https://" not in dom  # nothing fetched from a CDN

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from api.db import api_db
 from api.openapi import ApiBlueprint, Page, Reply, paged
-from api.types import JsonObject, NonBlankText, Text
+from api.types import JSON_OBJECT_SCHEMA, JsonObject, NonBlankText, Text
 from etl_toolkit.medly import read
 from etl_toolkit.medly.read import Activity, Item, Lesson, Paper, UserProfile
 
@@ -20,12 +27,19 @@ MAX_METADATA = 16 * 1024
 class UserPatch(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"name": "Ada Lovelace"}, {"metadata": {"school": "Hillside", "year": 11}}]
+            "examples": [
+                {"name": "Ada Lovelace"},
+                {"metadata": {"school": "Hillside", "year": 11}},
+            ],
+            "minProperties": 1,
         }
     )
 
     name: NonBlankText | None = Field(default=None, min_length=1, max_length=200)
-    metadata: JsonObject | None = Field(default=None, description="a JSON object, <= 16 KB")
+    # Optional, but not nullable: a user's metadata is an object (send {} to clear it).
+    metadata: Annotated[JsonObject | None, WithJsonSchema(JSON_OBJECT_SCHEMA)] = Field(
+        default=None, description="a JSON object, <= 16 KB"
+    )
 
     @field_validator("metadata")
     @classmethod

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from flask import url_for
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from api.db import api_db
 from api.openapi import ApiBlueprint, Page, Reply, paged
@@ -24,17 +24,45 @@ from etl_toolkit.tasks.storage import (
 )
 
 bp = ApiBlueprint("tasks", __name__, tag="anonymisation tasks")
+S3_URI_PATTERN = r"^s3://[^/\u0000]+/[^\u0000]+$"
 
 # ---- REST models ----------------------------------------------------------------------------
+
+
+# The object's location is `uri`, or `bucket` and `key`, never both: stated in the
+# document (oneOf), so a client generated from it builds a body we accept.
+_LOCATION_ONE_OF: list[JsonValue] = [
+    {
+        "title": "by uri",
+        "required": ["uri"],
+        "properties": {
+            "uri": {"type": "string"},
+            "bucket": {"type": "null"},
+            "key": {"type": "null"},
+        },
+    },
+    {
+        "title": "by bucket and key",
+        "required": ["bucket", "key"],
+        "properties": {
+            "uri": {"type": "null"},
+            "bucket": {"type": "string"},
+            "key": {"type": "string"},
+        },
+    },
+]
 
 
 class TaskRequest(BaseModel):
     """Processing information for one uploaded object: where it is and what to anonymise."""
 
+    model_config = ConfigDict(json_schema_extra={"oneOf": _LOCATION_ONE_OF})
+
     uri: Text | None = Field(
         default=None,
         description="s3://bucket/key (or give bucket and key)",
         examples=["s3://uploads/2025/03/street.jpg"],
+        json_schema_extra={"pattern": S3_URI_PATTERN},
     )
     bucket: NonBlankText | None = Field(default=None, max_length=255)
     key: NonBlankText | None = Field(default=None, max_length=1024)

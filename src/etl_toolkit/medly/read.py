@@ -9,7 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
-from etl_toolkit.db.queries import fetch_all, fetch_one
+from etl_toolkit.db.queries import fetch_all, fetch_one, fetch_page
 from etl_toolkit.errors import NotFound
 
 Conn = psycopg.Connection[Any]
@@ -198,9 +198,11 @@ def user_activity(
     limit: int = 20,
     offset: int = 0,
 ) -> tuple[list[Activity], int]:
-    rows = _all(
+    rows, total = fetch_page(
         conn,
+        "medly",
         "user_activity",
+        "user_activity_count",
         {
             "uid": uid,
             "subject": subject,
@@ -210,9 +212,8 @@ def user_activity(
             "offset": offset,
         },
     )
-    if not rows and _one(conn, "user_exists", {"uid": uid}) is None:
+    if total == 0 and _one(conn, "user_exists", {"uid": uid}) is None:
         raise NotFound(f"user {uid!r} not found")
-    total = int(rows[0]["total"]) if rows else 0
     return [Activity.model_validate(r) for r in rows], total
 
 

@@ -116,11 +116,9 @@ def search(conn: Conn, q: str, *, limit: int = 20, offset: int = 0) -> tuple[lis
     """Pages matching a web-search style query (`"a phrase"`, `or`, `-not`), best first."""
     if not q.strip():
         raise InputError("the search query is empty")
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            query("docs", "search"), {"q": q, "limit": limit, "offset": offset}
-        ).fetchall()
-    total = int(rows[0]["total"]) if rows else 0
+    rows, total = fetch_page(
+        conn, "docs", "search", "search_count", {"q": q, "limit": limit, "offset": offset}
+    )
     hits = [SearchHit.model_validate({**r, "document_name": r["name"]}) for r in rows]
     return hits, total
 
