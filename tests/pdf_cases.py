@@ -586,6 +586,63 @@ def _sizes() -> list[Case]:
     ]
 
 
+def _odd_boxes_and_glyphs() -> list[Case]:
+    # An inverted MediaBox: the reference keeps the boxes pdfminer's page matrix gives,
+    # off the page (corpus: malformed-from-issue-932).
+    inverted = Document()
+    inverted.page(text(72, 300, "upside box"), mediabox=(0, 841.7, 631.1, 0))
+    # Pages drawn with paths only: stored, with no words (corpus: issue-203-decimalize).
+    vector = Document()
+    for i in range(3):
+        vector.page(b"0 0 1 RG 2 w %d 100 m 500 700 l S 100 100 300 200 re f\n" % (50 + i))
+    # Blank glyphs drawn over digits split them (corpus: WARN-Report), a zero-width glyph
+    # (x0 == x1) and a hyphenated fragment kept as it is (corpus: federal-register).
+    glyphs = Document()
+    zero = glyphs.add(
+        {
+            "Type": Name("Font"),
+            "Subtype": Name("TrueType"),
+            "BaseFont": Name("SynthSans"),
+            "FirstChar": 65,
+            "LastChar": 66,
+            "Widths": [600, 0],
+            "FontDescriptor": glyphs.add(
+                {
+                    "Type": Name("FontDescriptor"),
+                    "FontName": Name("SynthSans"),
+                    "Flags": 32,
+                    "FontBBox": [0, -200, 1000, 900],
+                    "ItalicAngle": 0,
+                    "Ascent": 900,
+                    "Descent": -200,
+                    "CapHeight": 700,
+                    "StemV": 80,
+                }
+            ),
+            "ToUnicode": glyphs.add(_tounicode({65: "A", 66: "\u25a0"}, 1)),
+        }
+    )
+    date = "09/18/2015"
+    glyphs.page(
+        text(72, 700, date)
+        + b"".join(text(72 + 6.67 * i + 3, 700, " ") for i in range(len(date)))
+        + lines([(72, 650, "4142"), (72, 630, "4241")], font="F2")
+        + text(72, 600, "the regu- lation")
+        + text(72, 588, "lation continues"),
+        {"F2": zero},
+    )
+    return [
+        Case("inverted-mediabox", inverted.to_bytes("inverted-mediabox"), 1, frozenset({"upside"})),
+        Case("no-text-layer", vector.to_bytes("no-text-layer"), 3),
+        Case(
+            "blank-and-zero-width-glyphs",
+            glyphs.to_bytes("blank-and-zero-width-glyphs"),
+            1,
+            frozenset({"regu-", "A\u25a0"}),
+        ),
+    ]
+
+
 def _zero_pages() -> Case:
     return Case("zero-pages", Document().to_bytes("zero-pages"), 0)
 
@@ -640,6 +697,7 @@ def all_cases() -> list[Case]:
         *_cid(),
         _columns(),
         *_sizes(),
+        *_odd_boxes_and_glyphs(),
         _zero_pages(),
         *_damaged(),
         *_encrypted(),
