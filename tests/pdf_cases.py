@@ -643,6 +643,31 @@ def _odd_boxes_and_glyphs() -> list[Case]:
     ]
 
 
+def _no_tounicode() -> Case:
+    """Glyph names with no Unicode value and no ToUnicode: the text is `(cid:N)` (issue-316's
+    math fonts)."""
+    doc = Document()
+    font = doc.add(
+        {
+            "Type": Name("Font"),
+            "Subtype": Name("Type1"),
+            "BaseFont": Name("Helvetica"),
+            "Encoding": {
+                "Type": Name("Encoding"),
+                "Differences": [1, Name("g17"), Name("g42"), Name("uni2211")],
+            },
+        }
+    )
+    doc.page(
+        text(72, 700, "sum")
+        + text(100, 700, "010203", font="F2")
+        + text(72, 680, "010203", font="F2"),
+        {"F2": font},
+    )
+    words = frozenset({"sum", "(cid:1)(cid:2)\u2211"})
+    return Case("no-tounicode", doc.to_bytes("no-tounicode"), 1, words)
+
+
 def _zero_pages() -> Case:
     return Case("zero-pages", Document().to_bytes("zero-pages"), 0)
 
@@ -698,6 +723,7 @@ def all_cases() -> list[Case]:
         _columns(),
         *_sizes(),
         *_odd_boxes_and_glyphs(),
+        _no_tounicode(),
         _zero_pages(),
         *_damaged(),
         *_encrypted(),
