@@ -279,14 +279,15 @@ class Document:
     def to_bytes(self, name: str, *, encrypt: tuple[str, str, str] | None = None) -> bytes:
         """The file; `encrypt` = (method, user password, owner password)."""
         doc_id = hashlib.md5(name.encode()).digest()
-        info = self.add(
-            {"Title": f"hard case {name}".encode(), "Producer": b"etl-toolkit tests/pdf_cases"}
-        )
-        self.objects[0] = {"Type": Name("Catalog"), "Pages": Ref(2)}
-        self.objects[1] = {"Type": Name("Pages"), "Kids": self.kids, "Count": len(self.kids)}
+        objects = [
+            {"Type": Name("Catalog"), "Pages": Ref(2)},
+            {"Type": Name("Pages"), "Kids": self.kids, "Count": len(self.kids)},
+            *self.objects[2:],
+            {"Title": f"hard case {name}".encode(), "Producer": b"etl-toolkit tests/pdf_cases"},
+        ]
         security = Security(encrypt[0], encrypt[1], encrypt[2], doc_id) if encrypt else None
         bodies = []
-        for objid, obj in enumerate(self.objects, start=1):
+        for objid, obj in enumerate(objects, start=1):
             crypt = security.crypt(objid) if security else _plain
             if isinstance(obj, Stream):
                 data = crypt(obj.data)
@@ -299,7 +300,7 @@ class Document:
             else:
                 bodies.append(_ser(obj, crypt))
         trailer = b"/Root 1 0 R /Info %d 0 R /ID [<%s> <%s>]" % (
-            info.id,
+            len(objects),
             doc_id.hex().encode(),
             doc_id.hex().encode(),
         )
