@@ -11,7 +11,7 @@ import typer
 from etl_toolkit.clikit import JsonOption, check_output_file, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
-from etl_toolkit.medly.generate import generate
+from etl_toolkit.medly.generate import DIALECTS, Dialect, generate
 from etl_toolkit.medly.load import MigrationReport, migrate_medly, report_dict
 
 app = new_app(
@@ -117,11 +117,22 @@ def generate_cmd(
     subjects: Annotated[int, typer.Option(min=1, max=3)] = 1,
     dirty: Annotated[float, typer.Option(min=0, max=1, help="Share of records to spoil.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 7,
+    dialect: Annotated[
+        str,
+        typer.Option(help="plain | pandas (integer fields written as floats: 3.0)."),
+    ] = "plain",
 ) -> None:
     """Write a data dir in the sources' format, with edge cases at the --dirty rate.
 
+    With --dialect pandas: integer fields written as floats (`3.0`), as
+    `DataFrame.to_json` writes an integer column that holds a null; the loader
+    reads them as the same integers and reports them as cleaned.
+
     Example: `etl medly generate --out /tmp/medly --users 5000 --attempts 1000000`
     """
+    if dialect not in DIALECTS:
+        raise typer.BadParameter("choose plain or pandas", param_hint="--dialect")
+    spelling: Dialect = dialect
     r = generate(
         out,
         users=users,
@@ -130,6 +141,7 @@ def generate_cmd(
         dirty=dirty,
         seed=seed,
         subjects=subjects,
+        dialect=spelling,
     )
     typer.echo(
         f"wrote {out}: {len(r.subjects)} subject(s), {r.lessons} lessons, "
