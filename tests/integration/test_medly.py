@@ -724,7 +724,7 @@ def test_the_cli_exits_1_on_a_wrong_shape(settings: Settings, tmp_path: Path) ->
     assert r.stderr.strip().splitlines()[-1] == (
         f"Error: {root / 'user_data' / 'user_data.json'}: top level is an array, expected an "
         'object {"targets": {<document path>: <attempt>, ...}} '
-        "(see shared/formats/medly.md for the shape of each file)"
+        "(see docs/formats/medly.md for the shape of each file)"
     )
 
 

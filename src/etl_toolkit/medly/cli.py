@@ -73,7 +73,7 @@ def render(r: MigrationReport) -> None:
 def medly_cmd(
     ctx: typer.Context,
     data_dir: Annotated[
-        Path, typer.Option(help="user_data/ and curriculum_data/ (shared/formats/medly.md).")
+        Path, typer.Option(help="user_data/ and curriculum_data/ (docs/formats/medly.md).")
     ] = Path("samples/medly"),
     report: Annotated[bool, typer.Option("--report", help="Print the migration report.")] = False,
     report_file: Annotated[

@@ -1,4 +1,4 @@
-"""`etl medly generate`: a data dir in the format of shared/formats/medly.md.
+"""`etl medly generate`: a data dir in the format of docs/formats/medly.md.
 
 Deterministic for a seed. Files are written as streams (one record at a time),
 so 100x data needs no more memory than a sample. With `dirty > 0`, about that
@@ -98,7 +98,7 @@ class _Dirt:
 
 Dialect = Literal["plain", "pandas"]
 DIALECTS: tuple[Dialect, ...] = ("plain", "pandas")
-# The integer fields of the four sources (shared/formats/medly.md).
+# The integer fields of the four sources (docs/formats/medly.md).
 INT_FIELDS = frozenset(
     {
         "userMark", "unitIndex", "topicIndex", "lessonIndex", "question_number",

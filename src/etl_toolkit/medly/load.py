@@ -219,7 +219,7 @@ class DataDir:
 
 
 def discover(root: Path) -> DataDir:
-    """The layout of shared/formats/medly.md; every missing file is named."""
+    """The layout of docs/formats/medly.md; every missing file is named."""
     curriculum = root / "curriculum_data"
     user_data = root / "user_data" / "user_data.json"
     subjects = sorted(p.name[: -len("_course.json")] for p in curriculum.glob("*_course.json"))
@@ -234,7 +234,7 @@ def discover(root: Path) -> DataDir:
     if missing:
         raise InputError(
             f"data dir {root} is incomplete: missing {', '.join(missing)}",
-            hint="see shared/formats/medly.md for the layout, or pass --data-dir",
+            hint="see docs/formats/medly.md for the layout, or pass --data-dir",
         )
     return DataDir(root, user_data, subjects)
 
@@ -391,7 +391,7 @@ USER_DATA_SHAPE = 'an object {"targets": {<document path>: <attempt>, ...}}'
 def _shape_error(path: Path, where: str, event: str, expected: str) -> InputError:
     return InputError(
         f"{path}: {where} is {_KINDS.get(event, event)}, expected {expected}",
-        hint="see shared/formats/medly.md for the shape of each file",
+        hint="see docs/formats/medly.md for the shape of each file",
     )
 
 
@@ -420,7 +420,7 @@ def check_shape(path: Path, expected: str) -> None:
                     return
             raise InputError(
                 f'{path}: the top-level object has no key "targets", expected {USER_DATA_SHAPE}',
-                hint="see shared/formats/medly.md for the shape of each file",
+                hint="see docs/formats/medly.md for the shape of each file",
             )
         except ijson.JSONError as exc:
             raise InputError(f"{path}: not valid JSON ({exc})") from None

@@ -123,7 +123,7 @@ def sales_cmd(
     ctx: typer.Context,
     data_dir: Annotated[
         Path,
-        typer.Option(help="Folder of <entity>[_<suffix>].csv files (shared/formats/sales.md)."),
+        typer.Option(help="Folder of <entity>[_<suffix>].csv files (docs/formats/sales.md)."),
     ] = Path("samples/sales"),
     incremental: Annotated[
         bool, typer.Option("--incremental", help="Only files the ledger has not loaded before.")
