@@ -63,3 +63,16 @@ def test_nothing_shipped_points_outside_the_repository() -> None:
     # ../shared is a convenience of the team's machines: a user's clone has no such folder.
     outside = sorted(name for name, text in _shipped_text().items() if "shared/formats" in text)
     assert outside == []
+
+
+def test_the_brief_fits_two_pages_and_covers_its_five_subjects() -> None:
+    brief = (ROOT / "docs" / "brief.md").read_text()
+    assert len(brief.split()) <= 1300  # two printed pages, tables included
+    headings = [line[3:] for line in brief.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "Database design",
+        "ETL pipeline architecture",
+        "Query optimisation",
+        "Scaling",
+        "Production deployment",
+    ]
