@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
-from rich.progress import BarColumn, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
 from etl_toolkit.clikit import stderr
@@ -23,11 +23,19 @@ KEEP_FINISHED = 5
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    raise AssertionError  # pragma: no cover
+    if n < 1000:
+        return f"{n} B"
+    value = n / 1000
+    for unit in ("kB", "MB"):
+        if value < 1000:
+            return f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 def detail(e: ProgressEvent) -> str:
@@ -38,6 +46,8 @@ def detail(e: ProgressEvent) -> str:
         parts.append(f"{rate:,.0f} {e.unit}/s")
     if e.bytes_total:
         parts.append(f"{_size(e.bytes_done or 0)}/{_size(e.bytes_total)}")
+    if not e.finished and (left := eta(e)) is not None:
+        parts.append(f"eta {_clock(left)}")
     return "  ".join(parts)
 
 
@@ -50,15 +60,16 @@ def eta(e: ProgressEvent) -> float | None:
 
 
 class RichView:
-    """Per file: a bar of bytes (or pages) with stage, counts, rate and ETA; above
-    them a line with the files done of the total."""
+    """Per file: a bar of bytes (or pages), the time spent, the stage, the units
+    done, their rate, the bytes read of the size and the ETA; above them a line
+    with the files done of the total (and the stage over all files: check, refresh)."""
 
     def __init__(self) -> None:
         self.live = RichProgress(
             TextColumn("{task.description}"),
             BarColumn(bar_width=24),
+            TimeElapsedColumn(),
             TextColumn("{task.fields[detail]}"),
-            TimeRemainingColumn(),
             console=stderr,
             transient=True,
         )
