@@ -97,7 +97,15 @@ class Reporter:
         if self.progress is None:
             return
         self._started = time.monotonic()
-        self._emit(stage=stage, item=None, done=0, total=None, bytes_done=None, bytes_total=None)
+        self._emit(
+            stage=stage,
+            item=None,
+            done=0,
+            total=None,
+            bytes_done=None,
+            bytes_total=None,
+            finished=False,
+        )
 
     def advance(
         self, units: int, *, bytes_done: int | None = None, total: int | None = None
