@@ -39,15 +39,16 @@ def _clock(seconds: float) -> str:
 
 
 def detail(e: ProgressEvent) -> str:
-    """The event in words: stage, units done (of the total), rate, bytes read of the size."""
+    """The event in words: stage, units done (of the total), ETA, rate, bytes read
+    of the size (in that order: a narrow terminal cuts from the end)."""
     of = f"/{e.total:,}" if e.total is not None else ""
     parts = [e.stage, f"{e.done:,}{of} {e.unit}"]
+    if not e.finished and (left := eta(e)) is not None:
+        parts.append(f"eta {_clock(left)}")
     if (rate := e.rate) is not None and e.done:
         parts.append(f"{rate:,.0f} {e.unit}/s")
     if e.bytes_total:
         parts.append(f"{_size(e.bytes_done or 0)}/{_size(e.bytes_total)}")
-    if not e.finished and (left := eta(e)) is not None:
-        parts.append(f"eta {_clock(left)}")
     return "  ".join(parts)
 
 
@@ -60,14 +61,18 @@ def eta(e: ProgressEvent) -> float | None:
 
 
 class RichView:
-    """Per file: a bar of bytes (or pages), the time spent, the stage, the units
-    done, their rate, the bytes read of the size and the ETA; above them a line
-    with the files done of the total (and the stage over all files: check, refresh)."""
+    """Per file: its name, a bar of bytes (or pages), the time spent, then the
+    stage, the units done, the ETA, the rate and the bytes read of the size;
+    above them a line with the files done of the total (and the stage over all
+    files: check, refresh). Texts are cut to the terminal's width here: left to
+    rich, a long line would shrink the bar and the clock instead."""
+
+    BAR = 16
 
     def __init__(self) -> None:
         self.live = RichProgress(
             TextColumn("{task.description}"),
-            BarColumn(bar_width=24),
+            BarColumn(bar_width=self.BAR),
             TimeElapsedColumn(),
             TextColumn("{task.fields[detail]}"),
             console=stderr,
@@ -89,30 +94,37 @@ class RichView:
     ) -> None:
         self.live.__exit__(exc_type, exc, tb)
 
+    def _fit(self, text: str, width: int) -> str:
+        return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
     def __call__(self, e: ProgressEvent) -> None:
-        files = f"{e.items_done}/{e.items_total} files" if e.items_total else ""
-        head = f"{e.pipeline}: {files}" + (f"  {e.units_done:,} {e.unit}" if e.units_done else "")
+        width = self.live.console.width
+        name = max(16, min(34, width // 4))  # the first column: file names, the head line
+        room = max(width - name - self.BAR - 7 - 3, 8)  # what the details get
+        head = f"{e.pipeline}: {e.items_done}/{e.items_total} files"
+        total_units = f"{e.units_done:,} {e.unit}" if e.units_done else ""
         if self.overall is None:
-            self.overall = self.live.add_task(head, total=e.items_total or None, detail="")
+            self.overall = self.live.add_task("", total=None, detail="")
         self.live.update(
             self.overall,
-            description=head,
+            description=self._fit(head, name).ljust(name),
             total=e.items_total or None,
             completed=e.items_done,
-            detail="" if e.item else e.stage,
+            detail=self._fit(total_units if e.item else f"{e.stage}  {total_units}", room),
         )
         if e.item is None:
             return
         total = e.bytes_total or e.total
         done = (e.bytes_done or 0) if e.bytes_total else e.done
+        item = e.item if len(e.item) <= name - 2 else "…" + e.item[-(name - 3) :]
         if self.current is None:
-            self.current = self.live.add_task(f"  {e.item}", total=total, detail="")
+            self.current = self.live.add_task("", total=total, detail="")
         self.live.update(
             self.current,
-            description=f"  {e.item}",
+            description=f"  {item}".ljust(name),
             total=total,
             completed=total if e.finished and total else done,
-            detail=detail(e),
+            detail=self._fit(detail(e), room),
         )
         if e.finished:
             self.finished.append(self.current)

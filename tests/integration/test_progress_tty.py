@@ -81,9 +81,13 @@ def test_sales_progress_moves_on_a_terminal(
     assert rising[-1] == items, screens
     # Stage, rate, bytes of the file's size and an ETA were on screen.
     seen = "\n".join(screens)
-    assert re.search(r"order_items\.csv.* copy .* rows/s .*MB/\d+\.\d MB.* eta \d:\d\d:\d\d", seen)
+    assert re.search(
+        r"order_items\.csv .* copy  [\d,]+ rows  eta \d:\d\d:\d\d  [\d,]+ rows/s"
+        r"  [\d.]+ MB/[\d.]+ MB",
+        seen,
+    ), screens
     assert re.search(r"sales: \d/5 files", seen)
-    assert re.search(r"sales: 5/5 files .*(check|refresh)", seen), screens
+    assert re.search(r"sales: 5/5 files .*(check|refresh)  [\d,]+ rows", seen), screens
     # The display is transient: what stays is the result.
     assert "sales run" in final and "succeeded" in final
     (tmp_path / "screens.txt").write_text("\n----\n".join(screens))
