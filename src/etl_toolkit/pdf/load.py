@@ -216,7 +216,8 @@ def load_pdfs(
             jobs_in = [(c.path, password, str(c.document_id)) for c in todo]
             for path, items in extractor.extract(jobs_in):
                 label = labels.get(path)
-                reporter.start(label or str(path), "extract", bytes_total=by_path[path].size)
+                # Pages, not bytes, measure a PDF's progress: extraction does not read it in order.
+                reporter.start(label or str(path), "extract")
                 done(_load_one(db, conn, by_path[path], items, force, run.id, reporter, label))
         order = {labels.get(p, str(p)): i for i, p in enumerate(files)}
         report.files.sort(key=lambda fr: order[fr.path])
