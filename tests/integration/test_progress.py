@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -180,6 +181,23 @@ def test_load_pdf_stdin_usage(settings: Settings, args: list[str], code: int, me
     r = runner.invoke(app, ["load-pdf", *args], input=b"%PDF-1.4\n")
     assert r.exit_code == code, r.output
     assert message in r.stderr
+
+
+def test_load_pdf_stdin_from_a_terminal_is_refused(settings: Settings) -> None:
+    main, terminal = pty.openpty()  # stdin is a terminal: nothing is piped in
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "etl_toolkit", "load-pdf", "-"],
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error: `-` reads a PDF from stdin, and stdin is a terminal")
 
 
 # etl runs --------------------------------------------------------------------------
