@@ -64,14 +64,28 @@ def load_pdf_cmd(
             hint="pipe a file in: etl load-pdf - < file.pdf",
         )
     db = resolve()
-    options = {"workers": workers, "password": password, "force": force, "timeout": timeout}
     with shown(quiet) as progress:
         if stdin:
             report = load_pdf_stream(
-                db, sys.stdin.buffer, name=name or "stdin", progress=progress, **options
+                db,
+                sys.stdin.buffer,
+                name=name or "stdin",
+                workers=workers,
+                password=password,
+                force=force,
+                timeout=timeout,
+                progress=progress,
             )
         else:
-            report = load_pdfs(db, paths, progress=progress, **options)  # type: ignore[arg-type]
+            report = load_pdfs(
+                db,
+                paths,
+                workers=workers,
+                password=password,
+                force=force,
+                timeout=timeout,
+                progress=progress,
+            )
     if json:
         print_json({"run_id": report.run_id, "files": report.files, "totals": report.totals})
     else:

@@ -230,10 +230,20 @@ def load_pdfs(
     return report
 
 
-def load_pdf_stream(db: Database, stream: BinaryIO, *, name: str, **options: Any) -> LoadReport:
+def load_pdf_stream(
+    db: Database,
+    stream: BinaryIO,
+    *,
+    name: str,
+    workers: int = 2,
+    password: str | None = None,
+    force: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> LoadReport:
     """Load one PDF read from `stream` (stdin), named `name` in the report and the
-    database; `options` as for load_pdfs. The bytes are spooled to a temporary
-    file first: extraction needs to seek."""
+    database. The bytes are spooled to a temporary file first: extraction needs
+    to seek."""
     if not name.strip() or any(c in name for c in "/\\") or name in (".", ".."):
         raise InputError(
             f"--name {name!r} is not a file name", hint="give a name such as report.pdf"
@@ -242,7 +252,16 @@ def load_pdf_stream(db: Database, stream: BinaryIO, *, name: str, **options: Any
         path = Path(tmp) / "stdin.pdf"
         with path.open("wb") as out:
             shutil.copyfileobj(stream, out, 1 << 20)
-        return load_pdfs(db, [path], labels={path: name}, **options)
+        return load_pdfs(
+            db,
+            [path],
+            workers=workers,
+            password=password,
+            force=force,
+            timeout=timeout,
+            progress=progress,
+            labels={path: name},
+        )
 
 
 def failed_files_error(files: Sequence[FileReport], shown: int = 10) -> str:
