@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := check
-.PHONY: help install dev demo samples serve test lint typecheck pytest browser check bench lock erd clean dashboard-shot
+.PHONY: help install dev demo samples serve test lint typecheck pytest browser tmux check bench lock erd clean dashboard-shot
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ lint: dev ## ruff (lint and format check)
 typecheck: dev ## mypy --strict
 	$(BIN)/mypy --strict
 
-pytest: dev browser ## pytest with coverage (real PostgreSQL: embedded, or TEST_DATABASE_URL)
+pytest: dev browser tmux ## pytest with coverage (real PostgreSQL: embedded, or TEST_DATABASE_URL)
 	$(BIN)/pytest -rs --cov --cov-report=term $(PYTEST_ARGS)
 
 browser: ## Install chromium for the browser tests when missing (as root with apt; else they skip)
@@ -61,6 +61,14 @@ browser: ## Install chromium for the browser tests when missing (as root with ap
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
 	      || echo "chromium could not be installed: the browser tests will be skipped"; \
 	  else echo "chromium missing and not root with apt: the browser tests will be skipped"; fi; }
+
+tmux: ## Install tmux for the terminal progress test when missing (as root with apt; else it skips)
+	@command -v tmux >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing tmux (apt) for the terminal progress test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null \
+	      || echo "tmux could not be installed: the terminal progress test will be skipped"; \
+	  else echo "tmux missing and not root with apt: the terminal progress test will be skipped"; fi; }
 
 test: lint typecheck pytest ## Install dev dependencies, then ruff, mypy --strict and pytest with coverage
 

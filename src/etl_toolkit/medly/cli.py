@@ -8,11 +8,20 @@ from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import JsonOption, check_output_file, new_app, print_json, stdout, table
+from etl_toolkit.clikit import (
+    JsonOption,
+    QuietOption,
+    check_output_file,
+    new_app,
+    print_json,
+    stdout,
+    table,
+)
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.medly.generate import DIALECTS, Dialect, generate
 from etl_toolkit.medly.load import MigrationReport, migrate_medly, report_dict
+from etl_toolkit.progress_cli import shown
 
 app = new_app(
     "Learning platform: migrate the four JSON sources (idempotent), or generate them.",
@@ -80,6 +89,7 @@ def medly_cmd(
         Path | None, typer.Option(help="Also write the report as JSON to this file.")
     ] = None,
     json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Migrate the learning-platform sources into schema medly (idempotent).
 
@@ -92,7 +102,8 @@ def medly_cmd(
     if ctx.invoked_subcommand is not None:
         return
     check_output_file(report_file, "--report-file")
-    result = migrate_medly(resolve(), data_dir)
+    with shown(quiet) as progress:
+        result = migrate_medly(resolve(), data_dir, progress=progress)
     body = report_dict(result) | {"run_id": result.run_id}
     if report_file is not None:
         report_file.write_text(jsonlib.dumps(jsonable(body), indent=2) + "\n")
