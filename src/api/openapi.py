@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import pydantic_core
 from flask import Blueprint, Flask, Response, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
 from api.auth import public as mark_public
@@ -51,6 +51,31 @@ class Page(BaseModel):
 
     limit: int = Field(default=20, ge=1, le=100, description="Page size, at most 100.")
     offset: int = Field(default=0, ge=0, le=1_000_000_000, description="How many items to skip.")
+
+
+def nested_pages(name: str, *lists: str) -> type[BaseModel]:
+    """The query model of a resource that carries lists: each list `<list>` takes
+    `<list>_limit` (1-100, default 20) and `<list>_offset`, and the body carries
+    `<list>_total` (the scheme of every nested list; issue 16 §3)."""
+    fields: dict[str, Any] = {}
+    for lst in lists:
+        fields[f"{lst}_limit"] = (
+            int,
+            Field(default=20, ge=1, le=100, description=f"Page size of `{lst}`, at most 100."),
+        )
+        fields[f"{lst}_offset"] = (
+            int,
+            Field(default=0, ge=0, le=1_000_000_000, description=f"How many `{lst}` to skip."),
+        )
+    model: type[BaseModel] = create_model(
+        name, __config__=ConfigDict(extra="forbid"), __doc__=None, **fields
+    )
+    return model
+
+
+def window(query: BaseModel, lst: str) -> tuple[int, int]:
+    """(limit, offset) of one nested list, from a `nested_pages` query."""
+    return int(getattr(query, f"{lst}_limit")), int(getattr(query, f"{lst}_offset"))
 
 
 @dataclass
