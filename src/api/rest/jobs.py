@@ -92,9 +92,13 @@ def update_job(job_id: str, body: JobUpdate) -> Job:
 @bp.operation(
     "/extraction-jobs/<job_id>/events",
     summary="A job's status history",
+    query=Page,
     response=list[JobEvent],
     errors=(404,),
 )
-def job_events(job_id: str) -> list[JobEvent]:
+def job_events(job_id: str, query: Page) -> Reply:
+    """Every status change of the job, oldest first: its creation, then each move
+    between pending, processing, completed and failed, with the error message."""
     with api_db().connection() as conn:
-        return jobs.job_events(conn, job_id)
+        events, total = jobs.job_events_page(conn, job_id, limit=query.limit, offset=query.offset)
+    return paged(events, total, query)

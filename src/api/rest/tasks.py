@@ -267,12 +267,18 @@ def delete_task(task_id: uuid.UUID) -> TaskView:
 @bp.operation(
     "/task/<uuid:task_id>/events",
     summary="A task's status history",
+    query=Page,
     response=list[TaskEvent],
     errors=(404,),
 )
-def task_events(task_id: uuid.UUID) -> list[TaskEvent]:
+def task_events(task_id: uuid.UUID, query: Page) -> Reply:
+    """Every status change of the task, oldest first, with who made it (the
+    processor that claimed or reported) and why."""
     with api_db().connection() as conn:
-        return [TaskEvent.from_storage(e) for e in service.task_events(conn, task_id)]
+        events, total = service.task_events_page(
+            conn, task_id, limit=query.limit, offset=query.offset
+        )
+    return paged([TaskEvent.from_storage(e) for e in events], total, query)
 
 
 @bp.operation("/tasks", summary="List tasks (operators)", query=TaskQuery, response=list[TaskView])
