@@ -11,7 +11,12 @@ from api.types import JsonInt, JsonObject, NonBlankText, Text
 from etl_toolkit.pdf import jobs
 from etl_toolkit.pdf.jobs import Job, JobEvent, JobStatus
 
-bp = ApiBlueprint("jobs", __name__, tag="extraction jobs")
+bp = ApiBlueprint(
+    "jobs",
+    __name__,
+    tag="extraction jobs",
+    path_docs={"job_id": "The job's id (a UUID, as POST /extraction-jobs answered)."},
+)
 
 
 class JobCreate(BaseModel):
@@ -69,6 +74,7 @@ def list_jobs(query: JobQuery) -> Reply:
     "/extraction-jobs/<job_id>", summary="Get an extraction job", response=Job, errors=(404,)
 )
 def get_job(job_id: str) -> Job:
+    """A job: its document, status, priority, metadata and last error."""
     with api_db().connection() as conn:
         return jobs.get_job(conn, job_id)
 

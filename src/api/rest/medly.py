@@ -20,7 +20,18 @@ from api.types import JSON_OBJECT_SCHEMA, JsonObject, NonBlankText, Text
 from etl_toolkit.medly import read
 from etl_toolkit.medly.read import Activity, Item, Lesson, Paper, UserProfile, Window
 
-bp = ApiBlueprint("medly", __name__, tag="learning platform")
+bp = ApiBlueprint(
+    "medly",
+    __name__,
+    tag="learning platform",
+    path_docs={
+        "uid": "The user's Firebase uid.",
+        "lesson_id": "The lesson's lessonID, e.g. aqaGCSEBio0.0.11.",
+        "paper_id": "The paper's paper_id, e.g. medlymockaqaGCSEBio_Sept_Mock1Higher.",
+        "questionID": "The item's questionID, as attempts, papers and practice banks "
+        "name it (its `question_ref` in bodies).",
+    },
+)
 MAX_METADATA = 16 * 1024
 
 
@@ -65,7 +76,8 @@ class ActivityQuery(Page):
 
 @bp.operation("/users/<uid>", summary="A user's profile", response=UserProfile, errors=(404,))
 def get_user(uid: str) -> UserProfile:
-    """`uid` is the Firebase uid."""
+    """A user's name, metadata, when they were first and last seen, how many attempts
+    they made and in which subjects."""
     with api_db().connection() as conn:
         return read.user_profile(conn, uid)
 
@@ -79,6 +91,8 @@ def get_user(uid: str) -> UserProfile:
     errors=(404,),
 )
 def patch_user(uid: str, body: UserPatch) -> UserProfile:
+    """Give `name`, `metadata` or both; what is left out stays. `metadata` replaces
+    the whole object (send `{}` to clear it)."""
     changes = {k: getattr(body, k) for k in body.model_fields_set & {"name", "metadata"}}
     with api_db().connection() as conn:
         return read.update_user(conn, uid, changes)
@@ -92,6 +106,8 @@ def patch_user(uid: str, body: UserPatch) -> UserProfile:
     errors=(404,),
 )
 def user_activity(uid: str, query: ActivityQuery) -> Reply:
+    """Every attempt of the user, newest first, with the item's marks and lessons;
+    filter by subject, paper or lesson."""
     with api_db().connection() as conn:
         items, total = read.user_activity(
             conn,

@@ -20,7 +20,12 @@ from api.types import Text
 from etl_toolkit import runs
 from etl_toolkit.errors import NotFound
 
-bp = ApiBlueprint("runs", __name__, tag="monitoring")
+bp = ApiBlueprint(
+    "runs",
+    __name__,
+    tag="monitoring",
+    path_docs={"run_id": "The run's id, as GET /runs and the CLI's reports give it."},
+)
 MAX_ID = 2**63 - 1
 # The text format generate_latest writes (names escaped with underscores), as every
 # Prometheus server reads it.
@@ -74,6 +79,8 @@ class RunDetail(RunSummary):
     response=list[RunSummary],
 )
 def list_runs(query: RunsQuery) -> Reply:
+    """Every pipeline run the ledger holds (CLI, cron, Flyte), newest first, with its
+    status, duration and counts; filter by pipeline and status."""
     with api_db().connection() as conn:
         rows, total = runs.page_runs(
             conn,
@@ -92,6 +99,8 @@ def list_runs(query: RunsQuery) -> Reply:
     errors=(404,),
 )
 def get_run(run_id: int) -> RunDetail:
+    """A run with the arguments it was started with, its full report and, for sales
+    runs, the data-quality checks and whether each passed."""
     if run_id > MAX_ID:
         raise NotFound(f"run {run_id} not found")
     with api_db().connection() as conn:
@@ -178,6 +187,9 @@ def install_metrics(app: Flask, api: ApiDatabase) -> None:
     media_type="text/plain",
 )
 def metrics() -> Response:
+    """Prometheus text format: runs by pipeline and status, rows loaded and rejected,
+    each pipeline's last success (from the run ledger), and API request latency
+    summed over every worker process."""
     from flask import current_app
 
     body = generate_latest(current_app.extensions["etl_metrics"])
