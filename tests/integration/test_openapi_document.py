@@ -111,6 +111,7 @@ def test_nested_list_parameters_follow_one_scheme(client: FlaskClient) -> None:
         ("/papers/{paper_id}", "Paper", ["items"]),
         ("/lessons/{lesson_id}", "Lesson", ["practice_items", "exam_items"]),
         ("/items/{questionID}", "Item", ["lessons", "appearances"]),
+        ("/documents/{document_id}", "DocumentDetail", ["pages"]),
     ]:
         params = {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
         for name in lists:

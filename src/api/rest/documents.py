@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 
 from flask import Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from api.db import api_db
-from api.openapi import ApiBlueprint, Page, Reply, paged
+from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
 from api.types import NonBlankText
+from etl_toolkit.db.queries import Window
 from etl_toolkit.pdf import documents
 from etl_toolkit.pdf.documents import DocumentDetail, DocumentSummary, SearchHit
 from etl_toolkit.pdf.documents import Page as DocumentPage
@@ -56,16 +57,21 @@ def search_documents(query: SearchQuery) -> Reply:
     return paged(hits, total, query)
 
 
+DocumentQuery = nested_pages("DocumentQuery", "pages")
+
+
 @bp.operation(
     "/documents/<uuid:document_id>",
     summary="A document with its pages",
+    query=DocumentQuery,
     response=DocumentDetail,
     errors=(404,),
 )
-def get_document(document_id: uuid.UUID) -> DocumentDetail:
-    """A document's metadata and a summary of each of its pages (size, word count)."""
+def get_document(document_id: uuid.UUID, query: BaseModel) -> DocumentDetail:
+    """A document's metadata and a page of its pages' summaries (size, word count,
+    error): `pages_limit` / `pages_offset`, `pages_total` counts them all."""
     with api_db().connection() as conn:
-        return documents.get_document(conn, document_id)
+        return documents.get_document(conn, document_id, pages=Window(*window(query, "pages")))
 
 
 @bp.operation(

@@ -17,8 +17,9 @@ from pydantic import (
 from api.db import api_db
 from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
 from api.types import JSON_OBJECT_SCHEMA, JsonObject, NonBlankText, Text
+from etl_toolkit.db.queries import Window
 from etl_toolkit.medly import read
-from etl_toolkit.medly.read import Activity, Item, Lesson, Paper, UserProfile, Window
+from etl_toolkit.medly.read import Activity, Item, Lesson, Paper, UserProfile
 
 bp = ApiBlueprint(
     "medly",

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
-from etl_toolkit.db.queries import fetch_all, fetch_one, fetch_page
+from etl_toolkit.db.queries import FIRST_PAGE, Window, fetch_all, fetch_one, fetch_page
 from etl_toolkit.errors import NotFound
 
 Conn = psycopg.Connection[Any]
-
-
-class Window(NamedTuple):
-    """One page of a list nested in a resource (a paper's items, an item's appearances):
-    the API's `<list>_limit` / `<list>_offset`; the resource carries `<list>_total`."""
-
-    limit: int = 20
-    offset: int = 0
-
-
-FIRST_PAGE = Window()
 
 
 class UserProfile(BaseModel):
