@@ -123,6 +123,7 @@ class StructuredLogger(GunicornLogger):  # type: ignore[misc]
             bytes=getattr(resp, "sent", None),
             remote=environ.get("REMOTE_ADDR"),
             request_id=environ.get(REQUEST_ID_ENVIRON),
+            pid=os.getpid(),  # which worker answered
         )
 
 
