@@ -44,6 +44,10 @@ SELECT page_number, width, height, rotation, word_count, error
 FROM docs.pages
 WHERE document_id = %(id)s
 ORDER BY page_number
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: document_pages_count
+SELECT count(*) AS total FROM docs.pages WHERE document_id = %(id)s
 
 -- name: get_page
 SELECT p.page_number, p.width, p.height, p.rotation, p.text, p.word_count, p.error, d.name

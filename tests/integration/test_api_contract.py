@@ -33,8 +33,9 @@ LINK = re.compile(r'<([^>]+)>; rel="(\w+)"')
 
 
 @pytest.fixture
-def seeded(client: FlaskClient, db: Database, tmp_path: Path) -> None:
-    """At least two rows behind every list operation."""
+def seeded(client: FlaskClient, db: Database, tmp_path: Path) -> dict[str, str]:
+    """At least two rows behind every list operation; the ids of the seeded job and
+    task (whose histories are lists too)."""
     load_pdfs(
         db,
         [
@@ -48,6 +49,11 @@ def seeded(client: FlaskClient, db: Database, tmp_path: Path) -> None:
     for n in range(2):
         r = client.post("/task", json={**VALID, "file_name": f"f{n}.jpg"})
         assert r.status_code == 201, r.get_json()
+    task_id = r.get_json()["id"]
+    client.delete(f"/task/{task_id}")  # a second event in its history
+    job_id = client.post("/extraction-jobs", json={"document_id": "d"}).get_json()["id"]
+    client.patch(f"/extraction-jobs/{job_id}", json={"status": "processing"})
+    return {"task_id": task_id, "job_id": job_id}
 
 
 def _list_operations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -71,13 +77,17 @@ def _links(header: str) -> dict[str, int]:
     }
 
 
-def test_every_list_keeps_its_total_past_the_last_page(client: FlaskClient, seeded: None) -> None:
+def test_every_list_keeps_its_total_past_the_last_page(
+    client: FlaskClient, seeded: dict[str, str]
+) -> None:
     operations = _list_operations(client.get("/openapi.json").get_json())
     paths = {path for path, _ in operations}
     assert {"/documents", "/extraction-jobs", "/runs", "/tasks"} <= paths
     assert {"/documents/search", "/users/{uid}/activity"} <= paths
+    assert {"/extraction-jobs/{job_id}/events", "/task/{task_id}/events"} <= paths
+    values = PATH_VALUES | seeded
     for path, op in operations:
-        url = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
+        url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
         required = {
             p["name"]: QUERY_VALUES[p["name"]]
             for p in op["parameters"]
