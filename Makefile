@@ -13,7 +13,7 @@ XDIST          := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 COV_FLOOR      ?= 92
 
 .DEFAULT_GOAL := check
-.PHONY: help install dev demo samples serve test test-fast lint typecheck pytest pytest-fast browser check bench lock erd clean dashboard-shot
+.PHONY: help install dev demo samples serve test test-fast lint typecheck pytest pytest-fast browser tmux check bench lock erd clean dashboard-shot
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,7 +58,7 @@ lint: dev ## ruff (lint and format check)
 typecheck: dev ## mypy --strict
 	$(BIN)/mypy --strict
 
-pytest: dev browser ## The whole suite in parallel, with coverage and its floor (real PostgreSQL: embedded, or TEST_DATABASE_URL)
+pytest: dev browser tmux ## The whole suite in parallel, with coverage and its floor (real PostgreSQL: embedded, or TEST_DATABASE_URL)
 	$(BIN)/pytest $(XDIST) --cov --cov-report=term --cov-fail-under=$(COV_FLOOR) $(PYTEST_ARGS)
 
 pytest-fast: dev ## The suite without the tests marked slow, in parallel, no coverage
@@ -71,6 +71,14 @@ browser: ## Install chromium for the browser tests when missing (as root with ap
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
 	      || echo "chromium could not be installed: the browser tests will skip (a failure under CI=true)"; \
 	  else echo "chromium missing and not root with apt: the browser tests will skip (a failure under CI=true)"; fi; }
+
+tmux: ## Install tmux for the terminal progress test when missing (as root with apt; else it skips, which CI=true fails)
+	@command -v tmux >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing tmux (apt) for the terminal progress test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null \
+	      || echo "tmux could not be installed: the terminal progress test will skip (a failure under CI=true)"; \
+	  else echo "tmux missing and not root with apt: the terminal progress test will skip (a failure under CI=true)"; fi; }
 
 test: lint typecheck pytest ## Install dev dependencies, then ruff, mypy --strict and the whole suite with coverage (what CI runs)
 

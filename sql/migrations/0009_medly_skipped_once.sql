@@ -12,3 +12,6 @@ ALTER TABLE medly.skipped
 
 CREATE UNIQUE INDEX skipped_record_idx
     ON medly.skipped (source_file, source_sha256, entity, position);
+
+-- The foreign key's index: deleting or locking a run must not scan every skip.
+CREATE INDEX skipped_last_run_idx ON medly.skipped (last_run_id);

@@ -44,6 +44,10 @@ SELECT page_number, width, height, rotation, word_count, error
 FROM docs.pages
 WHERE document_id = %(id)s
 ORDER BY page_number
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: document_pages_count
+SELECT count(*) AS total FROM docs.pages WHERE document_id = %(id)s
 
 -- name: get_page
 SELECT p.page_number, p.width, p.height, p.rotation, p.text, p.word_count, p.error, d.name
@@ -85,3 +89,9 @@ FROM hits h
 JOIN docs.documents d ON d.id = h.document_id
 CROSS JOIN q
 ORDER BY h.rank DESC, h.document_id, h.page_number
+
+-- name: search_count
+-- The number of matching pages when the page is past the end (search's window count has no row).
+SELECT count(*) AS total
+FROM docs.pages p
+WHERE p.tsv @@ websearch_to_tsquery('english', %(q)s)

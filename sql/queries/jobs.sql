@@ -38,10 +38,15 @@ WHERE (%(document_id)s::text IS NULL OR document_id = %(document_id)s)
   AND (%(status)s::text IS NULL OR status = %(status)s)
 
 -- name: events
-SELECT id, job_id, from_status, to_status, error_message, created_at
+-- A job's history, oldest first; a NULL limit reads it all.
+SELECT id, job_id, from_status, to_status, error_message, created_at, count(*) OVER () AS total
 FROM docs.extraction_job_events
 WHERE job_id = %(id)s
 ORDER BY id
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: events_count
+SELECT count(*) AS total FROM docs.extraction_job_events WHERE job_id = %(id)s
 
 -- Jobs an `etl load-pdf` run left pending or processing when its process died:
 -- the run is closed (abandoned, see runs.abandon_running), the job never will

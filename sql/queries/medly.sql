@@ -83,6 +83,17 @@ WHERE a.uid = %(uid)s
 ORDER BY a.created_at DESC, a.paper_id, a.question_ref
 LIMIT %(limit)s OFFSET %(offset)s
 
+-- name: user_activity_count
+-- The filtered total when the page is past the end (user_activity's window count has no row).
+SELECT count(*) AS total
+FROM medly.attempts a
+WHERE a.uid = %(uid)s
+  AND (%(subject)s::text IS NULL OR a.subject_id = %(subject)s)
+  AND (%(paper)s::text IS NULL OR a.paper_id = %(paper)s)
+  AND (%(lesson)s::text IS NULL OR EXISTS (
+        SELECT 1 FROM medly.item_lessons l
+        WHERE l.question_ref = a.question_ref AND l.lesson_ref = %(lesson)s))
+
 -- name: lesson
 SELECT l.lesson_id, l.title, l.lesson_index, l.subject_id,
        u.unit_index, u.title AS unit_title, t.topic_index, t.title AS topic_title
@@ -114,29 +125,27 @@ JOIN medly.paper_sets s ON s.paper_set_key = p.paper_set_key
 WHERE p.paper_id = %(paper_id)s
 
 -- name: paper_items
+-- A page of a paper's items in paper order (item_appearances_source_idx).
 SELECT a.question_number, a.part, i.question_ref, i.question_id, i.question_type, i.markmax,
        i.difficulty, i.text
 FROM medly.item_appearances a
 JOIN medly.items i ON i.question_ref = a.question_ref
 WHERE a.source_kind = 'paper' AND a.source_id = %(paper_id)s
 ORDER BY a.question_number NULLS LAST, a.part NULLS LAST, i.question_ref
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: paper_items_count
+SELECT count(*) AS total FROM medly.item_appearances
+WHERE source_kind = 'paper' AND source_id = %(paper_id)s
 
 -- name: item
 SELECT i.question_ref, i.question_id, i.part, i.question_type, i.text, i.markmax,
        i.markscheme, i.difficulty, i.options, i.correct_answer, i.specification_point,
        q.stem,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('lesson_ref', l.lesson_ref,
-                                                     'resolved', l.lesson_id IS NOT NULL,
-                                                     'via', l.via) ORDER BY l.lesson_ref)
-                 FROM medly.item_lessons l WHERE l.question_ref = i.question_ref),
-                '[]'::jsonb) AS lessons,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('source_kind', a.source_kind,
-                                                     'source_id', a.source_id,
-                                                     'question_number', a.question_number,
-                                                     'part', a.part)
-                                  ORDER BY a.source_kind, a.source_id)
-                 FROM medly.item_appearances a WHERE a.question_ref = i.question_ref),
-                '[]'::jsonb) AS appearances,
+       (SELECT count(*) FROM medly.item_lessons l WHERE l.question_ref = i.question_ref)
+           AS lessons_total,
+       (SELECT count(*) FROM medly.item_appearances a WHERE a.question_ref = i.question_ref)
+           AS appearances_total,
        (SELECT count(*) FROM medly.attempts t WHERE t.item_ref = i.question_ref) AS attempts,
        (SELECT count(*) FROM medly.attempts t WHERE t.item_ref = i.question_ref AND t.is_marked)
            AS marked,
@@ -147,6 +156,22 @@ SELECT i.question_ref, i.question_id, i.part, i.question_type, i.text, i.markmax
 FROM medly.items i
 JOIN medly.questions q ON q.question_id = i.question_id
 WHERE i.question_ref = %(question_ref)s
+
+-- name: item_lessons
+-- A page of an item's lessons (the primary key's order).
+SELECT lesson_ref, lesson_id IS NOT NULL AS resolved, via
+FROM medly.item_lessons
+WHERE question_ref = %(question_ref)s
+ORDER BY lesson_ref, via
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: item_appearances
+-- A page of where an item appears: papers and practice banks (the primary key's order).
+SELECT source_kind, source_id, question_number, part
+FROM medly.item_appearances
+WHERE question_ref = %(question_ref)s
+ORDER BY source_kind, source_id
+LIMIT %(limit)s OFFSET %(offset)s
 
 -- name: tune_session
 -- For this transaction only: deduplication sorts millions of staged rows; with

@@ -657,8 +657,13 @@ LIMIT %(limit)s
 -- Newest first through order_totals' date index (orders has none on the date
 -- alone: its partitions already prune by date).
 -- name: api_recent_orders
+-- Orders counted as sales only, as every other figure of the dashboard: a cancelled or
+-- returned order is not a sale (issue 16).
 SELECT t.order_id, t.customer_id, t.order_date, o.status, t.total_amount, t.revenue
-FROM (SELECT * FROM sales.order_totals ORDER BY order_date DESC, order_id DESC LIMIT %(limit)s) t
+FROM (
+    SELECT * FROM sales.order_totals WHERE counted
+    ORDER BY order_date DESC, order_id DESC LIMIT %(limit)s
+) t
 JOIN sales.orders o ON o.order_id = t.order_id AND o.order_date = t.order_date
 ORDER BY t.order_date DESC, t.order_id DESC
 

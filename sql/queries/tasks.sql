@@ -110,7 +110,12 @@ LIMIT %(limit)s OFFSET %(offset)s
 SELECT count(*) AS total FROM tasks.tasks WHERE (%(status)s::text IS NULL OR status = %(status)s)
 
 -- name: events
-SELECT id, task_id, from_status, to_status, actor, detail, at
+-- A task's history, oldest first; a NULL limit reads it all.
+SELECT id, task_id, from_status, to_status, actor, detail, at, count(*) OVER () AS total
 FROM tasks.task_events
 WHERE task_id = %(id)s
 ORDER BY id
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: events_count
+SELECT count(*) AS total FROM tasks.task_events WHERE task_id = %(id)s

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api import auth, dashboard, errors
+from api import auth, dashboard, errors, middleware
 from api.db import ApiDatabase
 from api.docs import blueprint as docs_blueprint
 from api.graphql import blueprint as graphql_blueprint
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         db or resolve(settings, schema=False), settings.statement_timeout_ms
     )
     errors.register(app)
+    middleware.install(app, settings)  # before auth: a CORS preflight has no token
     auth.install(app, settings)
     app.register_blueprint(docs_blueprint())
     app.register_blueprint(health.bp)

@@ -17,17 +17,32 @@ from etl_toolkit.db.queries import query
 from etl_toolkit.errors import DatabaseUnavailable
 
 Conn = psycopg.Connection[dict[str, Any]]
+CONNECT_TIMEOUT = 5
 
 
 class ApiDatabase:
-    """Lazily opened pool (so forked gunicorn workers each get their own)."""
+    """Lazily opened pool (so forked gunicorn workers each get their own).
 
-    def __init__(self, db: Database, statement_timeout_ms: int, max_size: int = 8) -> None:
+    After the server went away, psycopg_pool reconnects in the background with an
+    exponential backoff (1, 2, 4, 8 s ...): left alone, the API answered 503 for
+    15-20 s after the server was back. So every connection is checked before use,
+    and once one fails (or the pool cannot deliver) the next request probes the
+    server with a connection of its own: refused, it answers 503 at once instead
+    of waiting for the pool; accepted, the stale pool is replaced by a fresh one
+    and the request is served (issue 13 §4).
+    """
+
+    def __init__(
+        self, db: Database, statement_timeout_ms: int, max_size: int = 8, wait: float = 5.0
+    ) -> None:
         self.db = db
         self.statement_timeout_ms = statement_timeout_ms
         self.max_size = max_size
+        self.wait = wait
         self._pool: ConnectionPool[Conn] | None = None
         self._lock = threading.Lock()
+        self._probing = threading.Lock()
+        self._failing = False
 
     def _configure(self, conn: Conn) -> None:
         conn.execute(query("db", "set_statement_timeout"), {"ms": str(self.statement_timeout_ms)})
@@ -43,27 +58,79 @@ class ApiDatabase:
                     min_size=1,
                     max_size=self.max_size,
                     open=True,
-                    kwargs={"row_factory": dict_row, "connect_timeout": 5},
+                    kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT},
                     configure=self._configure,
-                    check=ConnectionPool.check_connection,
                     name="api",
                 )
             return self._pool
 
+    def _recover(self) -> None:
+        """While failing: 503 at once if the server still refuses, else a fresh pool."""
+        with self._probing:
+            if not self._failing:
+                return  # another request recovered meanwhile
+            try:
+                psycopg.connect(self.db.url, connect_timeout=CONNECT_TIMEOUT).close()
+            except psycopg.OperationalError as exc:
+                raise unavailable(exc) from exc
+            with self._lock:
+                stale, self._pool = self._pool, None
+            self._failing = False
+        if stale is not None:
+            # Off the request's path: its workers may be inside a reconnection attempt.
+            # Requests still holding its connections give them back to a closed pool,
+            # which closes them.
+            threading.Thread(target=stale.close, name="api-pool-close", daemon=True).start()
+
+    def _acquire(self) -> tuple[ConnectionPool[Conn], Conn]:
+        """A checked connection; at most two tries (a stale pool is replaced in between)."""
+        error: Exception | None = None
+        for _ in range(2):
+            if self._failing:
+                self._recover()
+            pool = self.pool
+            try:
+                conn = pool.getconn(timeout=self.wait)
+            except psycopg.OperationalError as exc:  # PoolTimeout, PoolClosed
+                # Every connection busy is load, not an outage: keep the pool.
+                if not isinstance(exc, PoolTimeout) or (
+                    pool.get_stats().get("pool_size", 0) < self.max_size
+                ):
+                    self._failing = True
+                error = exc
+                continue
+            try:
+                ConnectionPool.check_connection(conn)
+            except psycopg.Error as exc:
+                pool.putconn(conn)  # broken: the pool discards it
+                self._failing = True
+                error = exc
+                continue
+            return pool, conn
+        assert error is not None
+        raise unavailable(error)
+
     @contextmanager
     def connection(self) -> Iterator[Conn]:
         """A pooled connection in a transaction; errors reaching the server become 503."""
+        pool, conn = self._acquire()
         try:
-            with self.pool.connection(timeout=5) as conn:
+            with conn:
                 yield conn
-        except (PoolTimeout, psycopg.OperationalError) as exc:
-            raise DatabaseUnavailable(f"database unavailable: {str(exc).strip()}") from exc
+        except psycopg.OperationalError as exc:
+            raise unavailable(exc) from exc
+        finally:
+            pool.putconn(conn)
 
     def close(self) -> None:
         with self._lock:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
+
+
+def unavailable(exc: Exception) -> DatabaseUnavailable:
+    return DatabaseUnavailable(f"database unavailable: {str(exc).strip()}")
 
 
 def api_db() -> ApiDatabase:

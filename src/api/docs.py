@@ -1,17 +1,19 @@
-"""/openapi.json and /docs (Swagger UI from the swagger-ui-bundle wheel: no network)."""
+"""/openapi.json and /docs: Swagger UI 5.36.0, shipped in the package
+(src/api/static/swagger-ui, from the npm package swagger-ui-dist, with its Apache-2.0
+licence), so no network is needed. Swagger UI 4, the version the swagger-ui-bundle
+wheel carries, cannot render an OpenAPI 3.1 document; 5 reads 3.1 as generated."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
-from swagger_ui_bundle import swagger_ui_path
 
 from api.auth import public
 from api.openapi import build_spec
 from etl_toolkit import __version__
 
-ASSETS = Path(swagger_ui_path)
+ASSETS = Path(__file__).resolve().parent / "static" / "swagger-ui"
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>etl-toolkit API</title>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css">

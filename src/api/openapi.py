@@ -8,23 +8,59 @@ field), renders what the handler returns, and records the operation so that
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import cache, wraps
+from pathlib import Path
 from typing import Any, get_args, get_origin
 from urllib.parse import urlencode
 
 import pydantic_core
 from flask import Blueprint, Flask, Response, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
 from api.auth import public as mark_public
 from api.errors import PROBLEM_MEDIA_TYPE, ApiError, FieldError, Problem, validation_problem
+from api.jsonbody import LIMITS_DOC, read_json_body
 from api.types import JSON_VALUE_SCHEMA
 
 REF = "#/components/schemas/{model}"
+# One real request and response per operation, keyed by operationId, recorded from
+# calls to the API (tests/integration/test_openapi_examples.py checks they still have
+# the shape of what the API answers, and rewrites them with ETL_WRITE_EXAMPLES=1).
+EXAMPLES = Path(__file__).with_name("examples.json")
+API_DESCRIPTION = (
+    "The read and control API of etl-toolkit, over the PostgreSQL its pipelines load: "
+    "PDF documents (pages, words with their boxes, full-text search) and their "
+    "extraction jobs; the learning platform's users, activity, lessons, papers and "
+    "items; media anonymisation tasks for processors; the run ledger and Prometheus "
+    "metrics. GraphQL at /graphql serves the sales analytics.\n\n"
+    "Authentication: `Authorization: Bearer <JWT>` on every operation but /health, "
+    "/openapi.json and /docs. Errors are RFC 9457 problem+json. Lists take `limit` "
+    "(1-100, default 20) and `offset` and send `X-Total-Count` and an RFC 8288 `Link` "
+    "header; a list inside a resource (a paper's items) takes `<list>_limit` and "
+    "`<list>_offset`, and the resource carries `<list>_total`. Every response carries "
+    "`X-Request-Id` (the client's, when it sent a printable one of at most 128 "
+    "characters), which every log line of the request carries too.\n\n"
+)
+LIST_HEADERS = {
+    "X-Total-Count": {
+        "description": "How many items the filtered list holds, over every page.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Link": {
+        "description": "RFC 8288 links to the `next`, `prev`, `first` and `last` pages, e.g. "
+        '`</runs?limit=20&offset=20>; rel="next"`.',
+        "schema": {"type": "string"},
+    },
+}
+REQUEST_ID_HEADER_DOC = {
+    "description": "The request's id: the client's X-Request-Id, or one made up.",
+    "schema": {"type": "string", "maxLength": 128},
+}
 _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 _STATUS_TEXT = {
     200: "OK",
@@ -52,6 +88,31 @@ class Page(BaseModel):
     offset: int = Field(default=0, ge=0, le=1_000_000_000, description="How many items to skip.")
 
 
+def nested_pages(name: str, *lists: str) -> type[BaseModel]:
+    """The query model of a resource that carries lists: each list `<list>` takes
+    `<list>_limit` (1-100, default 20) and `<list>_offset`, and the body carries
+    `<list>_total` (the scheme of every nested list; issue 16 §3)."""
+    fields: dict[str, Any] = {}
+    for lst in lists:
+        fields[f"{lst}_limit"] = (
+            int,
+            Field(default=20, ge=1, le=100, description=f"Page size of `{lst}`, at most 100."),
+        )
+        fields[f"{lst}_offset"] = (
+            int,
+            Field(default=0, ge=0, le=1_000_000_000, description=f"How many `{lst}` to skip."),
+        )
+    model: type[BaseModel] = create_model(
+        name, __config__=ConfigDict(extra="forbid"), __doc__=None, **fields
+    )
+    return model
+
+
+def window(query: BaseModel, lst: str) -> tuple[int, int]:
+    """(limit, offset) of one nested list, from a `nested_pages` query."""
+    return int(getattr(query, f"{lst}_limit")), int(getattr(query, f"{lst}_offset"))
+
+
 @dataclass
 class Reply:
     """A handler's answer when it needs a status or headers besides the body."""
@@ -62,7 +123,10 @@ class Reply:
 
 
 def paged(items: Sequence[Any], total: int, page: Page) -> Reply:
-    """A list answer with `X-Total-Count` and RFC 8288 `Link` headers (next/prev/first/last)."""
+    """A list answer with `X-Total-Count` and RFC 8288 `Link` headers (next/prev/first/last).
+
+    `total` is the filtered count on every page, a page past the end included.
+    """
     links = []
 
     def link(offset: int, rel: str) -> None:
@@ -70,12 +134,14 @@ def paged(items: Sequence[Any], total: int, page: Page) -> Reply:
         args |= {"limit": str(page.limit), "offset": str(offset)}
         links.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
 
+    last = max((total - 1) // page.limit * page.limit, 0)
     if page.offset + page.limit < total:
         link(page.offset + page.limit, "next")
     if page.offset > 0:
-        link(max(page.offset - page.limit, 0), "prev")
+        # Past the end, "prev" is the last page that has items, not another empty one.
+        link(min(max(page.offset - page.limit, 0), last), "prev")
     link(0, "first")
-    link(max((total - 1) // page.limit * page.limit, 0), "last")
+    link(last, "last")
     return Reply(list(items), 200, {"X-Total-Count": str(total), "Link": ", ".join(links)})
 
 
@@ -95,14 +161,25 @@ class Operation:
     errors: tuple[int, ...]
     media_type: str = "application/json"
     empty: dict[int, str] = field(default_factory=dict)
+    path_docs: dict[str, str] = field(default_factory=dict)
 
 
 class ApiBlueprint(Blueprint):
     """A Flask blueprint whose routes are declared with models."""
 
-    def __init__(self, name: str, import_name: str, *, tag: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        *,
+        tag: str,
+        path_docs: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`path_docs`: what each path parameter of the blueprint's routes is."""
         super().__init__(name, import_name, **kwargs)
         self.tag = tag
+        self.path_docs = dict(path_docs or {})
         self.operations: list[Operation] = []
 
     def operation(
@@ -156,6 +233,7 @@ class ApiBlueprint(Blueprint):
                     errors=tuple(errors),
                     media_type=media_type,
                     empty=dict(empty or {}),
+                    path_docs=self.path_docs,
                 )
             )
             return view
@@ -163,8 +241,18 @@ class ApiBlueprint(Blueprint):
         return decorate
 
 
+@cache
+def body_is_optional(model: type[BaseModel]) -> bool:
+    """Its schema accepts `{}` (every field has a default, no `minProperties`): the body
+    may be left out, and no body reads as `{}`."""
+    extra = model.model_config.get("json_schema_extra")
+    if isinstance(extra, dict) and extra.get("minProperties"):
+        return False
+    return not any(f.is_required() for f in model.model_fields.values())
+
+
 def _parse_body(model: type[BaseModel]) -> BaseModel:
-    data = request.get_json(force=True, silent=True)
+    data = read_json_body(optional=body_is_optional(model))
     if not isinstance(data, dict):
         raise ApiError(
             422,
@@ -221,7 +309,10 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
             "int": {"type": "integer", "minimum": 0},
             "uuid": {"type": "string", "format": "uuid"},
         }.get(conv, {"type": "string"})
-        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+        param: dict[str, Any] = {"name": name, "in": "path", "required": True, "schema": schema}
+        if name in op.path_docs:
+            param["description"] = op.path_docs[name]
+        params.append(param)
     if op.query is not None:
         schema = op.query.model_json_schema(ref_template=REF)
         required = set(schema.get("required", []))
@@ -241,9 +332,24 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     return params
 
 
+@cache
+def _examples() -> dict[str, dict[str, Any]]:
+    if not EXAMPLES.exists():
+        return {}
+    loaded: dict[str, dict[str, Any]] = json.loads(EXAMPLES.read_text())
+    return loaded
+
+
+def is_list(op: Operation) -> bool:
+    """A paged list: an array answer to a query with limit and offset."""
+    return get_origin(op.response) is list and op.query is not None and issubclass(op.query, Page)
+
+
 def _operation_doc(op: Operation) -> dict[str, Any]:
+    operation_id = op.endpoint.replace(".", "_")
+    example = _examples().get(operation_id, {})
     doc: dict[str, Any] = {
-        "operationId": op.endpoint.replace(".", "_"),
+        "operationId": operation_id,
         "summary": op.summary,
         "tags": [op.tag],
         "parameters": _parameters(op),
@@ -252,13 +358,23 @@ def _operation_doc(op: Operation) -> dict[str, Any]:
     if op.description:
         doc["description"] = op.description
     if op.body is not None:
+        media: dict[str, Any] = {"schema": _schema_ref(op.body)}
+        if "request" in example:
+            media["example"] = example["request"]
         doc["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _schema_ref(op.body)}},
+            "required": not body_is_optional(op.body),
+            "content": {"application/json": media},
         }
-    ok: dict[str, Any] = {"description": _STATUS_TEXT.get(op.status, "OK")}
+    ok: dict[str, Any] = {
+        "description": _STATUS_TEXT.get(op.status, "OK"),
+        "headers": {"X-Request-Id": REQUEST_ID_HEADER_DOC},
+    }
+    if is_list(op):
+        ok["headers"] |= LIST_HEADERS
     if op.response is not None:
         ok["content"] = {op.media_type: {"schema": _schema_ref(op.response)}}
+        if "response" in example:
+            ok["content"][op.media_type]["example"] = example["response"]
     doc["responses"][str(op.status)] = ok
     for code, text in op.empty.items():
         doc["responses"][str(code)] = {"description": text}
@@ -292,7 +408,7 @@ def build_spec(app: Flask, *, title: str, version: str) -> dict[str, Any]:
     _, defs = models_json_schema([(m, "validation") for m in _models(ops)], ref_template=REF)
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {"title": title, "version": version, "description": API_DESCRIPTION + LIMITS_DOC},
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": {**defs.get("$defs", {}), "JsonValue": JSON_VALUE_SCHEMA},

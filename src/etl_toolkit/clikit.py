@@ -31,6 +31,12 @@ stderr = Console(stderr=True)
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object instead of a table.")
 ]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No progress and no info logs (warnings and errors still print)."
+    ),
+]
 
 
 class EtlGroup(TyperGroup):

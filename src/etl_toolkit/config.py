@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=30_000, ge=0, description="statement_timeout for API reads (0 = none)."
     )
+    cors_origins: str = Field(
+        default="",
+        description="Origins a browser may call the API from, comma-separated "
+        "(scheme://host[:port], or *); empty: none.",
+    )
     auth_disabled: bool = Field(default=False, description="1 turns bearer-token checks off.")
     auth0_domain: str | None = Field(default=None, description="Auth0 tenant domain.")
     auth0_audience: str | None = Field(default=None, description="Auth0 API audience.")

@@ -16,7 +16,10 @@ class _StderrLogger:
     """Writes to whatever sys.stderr is now (test runners and daemons swap it)."""
 
     def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        # One write per line: gunicorn workers share stderr, and print()'s separate
+        # write of the newline let two workers' lines run together.
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
 
     log = debug = info = warn = warning = error = critical = exception = fatal = msg
 

@@ -167,9 +167,11 @@ def _page(
     return [dict(r) for r in conn.execute(query("runs", "page"), params).fetchall()]
 
 
-def list_runs(db: Database, *, pipeline: str | None = None, limit: int = 20) -> list[RunRecord]:
+def list_runs(
+    db: Database, *, pipeline: str | None = None, status: str | None = None, limit: int = 20
+) -> list[RunRecord]:
     with db.connect() as conn:
-        rows = _page(conn, pipeline=pipeline, status=None, limit=limit, offset=0)
+        rows = _page(conn, pipeline=pipeline, status=status, limit=limit, offset=0)
     return [RunRecord(**r) for r in rows]
 
 

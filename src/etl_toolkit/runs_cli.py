@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
+from rich import box
+from rich.table import Table
 
-from etl_toolkit.clikit import JsonOption, fmt_time, print_json, stdout, table
+from etl_toolkit.clikit import JsonOption, print_json, stdout
 from etl_toolkit.db.connect import resolve
-from etl_toolkit.runs import list_runs
+from etl_toolkit.runs import RunRecord, Status, list_runs
+
+STATUSES = get_args(Status)
 
 
 def summarize(counts: dict[str, Any]) -> str:
@@ -23,6 +27,9 @@ def summarize(counts: dict[str, Any]) -> str:
 
 def runs_cmd(
     pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only runs with this status: " + ", ".join(STATUSES) + ".")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs, newest first.")] = 20,
     json: JsonOption = False,
 ) -> None:
@@ -32,26 +39,37 @@ def runs_cmd(
     names what) or failed; `running (dead)` is a run whose process is gone
     (killed): the pipeline's next run closes it as failed.
 
-    Example: `etl runs --pipeline load-pdf --limit 5`
+    The table fits 80 columns: each run's error is printed under it.
+
+    Example: `etl runs --pipeline load-pdf --status failed --limit 5`
     """
-    runs = list_runs(resolve(), pipeline=pipeline, limit=limit)
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(f"choose {', '.join(STATUSES)}", param_hint="--status")
+    runs = list_runs(resolve(), pipeline=pipeline, status=status, limit=limit)
     if json:
         print_json({"runs": runs})
         return
-    rows = [
-        (
-            r.id,
-            r.pipeline,
-            r.shown_status,
-            fmt_time(r.started_at),
-            f"{r.seconds:.1f}s",
-            summarize(r.counts),
-            r.error or "",
+    stdout.print(runs_table(runs))
+    for r in runs:
+        if r.error:
+            # Wrapped at the terminal's width, not left to run past it.
+            stdout.print(f"run {r.id}: {r.error}", soft_wrap=False, markup=False, highlight=False)
+
+
+def runs_table(runs: list[RunRecord]) -> Table:
+    """id, pipeline, status, start (to the minute), duration and counts: the
+    counts column keeps room for a whole `key=value` on an 80-column terminal
+    (issue 16); the fixed columns do not wrap."""
+    t = Table(title="runs", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    t.add_column("id", no_wrap=True, justify="right")
+    t.add_column("pipeline", no_wrap=True)
+    t.add_column("status")
+    t.add_column("started (UTC)", no_wrap=True)
+    t.add_column("took", no_wrap=True, justify="right")
+    t.add_column("counts", min_width=20, ratio=1)
+    for r in runs:
+        started = r.started_at.strftime("%Y-%m-%d %H:%M") if r.started_at else ""
+        t.add_row(
+            str(r.id), r.pipeline, r.shown_status, started, f"{r.seconds:.1f}s", summarize(r.counts)
         )
-        for r in runs
-    ]
-    stdout.print(
-        table(
-            "runs", ["id", "pipeline", "status", "started (UTC)", "took", "counts", "error"], rows
-        )
-    )
+    return t

@@ -51,6 +51,19 @@ def test_list_documents_paginated(client: FlaskClient, loaded: LoadReport) -> No
     assert (fruit["page_count"], fruit["word_count"], fruit["metadata"]["Title"]) == (2, 9, "Fruit")
 
 
+def test_a_long_documents_pages_are_paged(
+    client: FlaskClient, db: Database, tmp_path: Path
+) -> None:
+    pages = [text_page([f"Page {n}"]) for n in range(1, 26)]
+    report = load_pdfs(db, [write_pdf(tmp_path / "long.pdf", pages)])
+    url = f"/documents/{report.files[0].document_id}"
+    first = client.get(url).get_json()
+    assert (len(first["pages"]), first["pages_total"], first["page_count"]) == (20, 25, 25)
+    rest = client.get(f"{url}?pages_offset=20").get_json()
+    assert [p["page_number"] for p in rest["pages"]] == [21, 22, 23, 24, 25]
+    assert client.get(f"{url}?pages_limit=101").status_code == 422
+
+
 def test_document_detail_and_404(client: FlaskClient, loaded: LoadReport) -> None:
     doc_id = loaded.files[0].document_id
     r = client.get(f"/documents/{doc_id}")

@@ -179,6 +179,24 @@ def test_events_record_every_status_change(client: FlaskClient) -> None:
     assert client.get(f"/extraction-jobs/{uuid.uuid4()}/events").status_code == 404
 
 
+def test_a_long_history_is_paged(client: FlaskClient) -> None:
+    job = _create(client)
+    for n in range(24):
+        status = "processing" if n % 2 == 0 else "pending"
+        assert (
+            client.patch(f"/extraction-jobs/{job['id']}", json={"status": status}).status_code
+            == 200
+        )
+    r = client.get(f"/extraction-jobs/{job['id']}/events")
+    assert r.headers["X-Total-Count"] == "25"
+    assert 'rel="next"' in r.headers["Link"]
+    first = r.get_json()
+    assert len(first) == 20 and first[0]["from_status"] is None
+    rest = client.get(f"/extraction-jobs/{job['id']}/events?offset=20").get_json()
+    assert len(rest) == 5 and rest[-1]["to_status"] == "pending"
+    assert client.get(f"/extraction-jobs/{job['id']}/events?limit=101").status_code == 422
+
+
 def test_jobs_need_a_token_when_auth_is_on(secure_app: Flask, idp: IdentityProvider) -> None:
     c = secure_app.test_client()
     assert c.get("/extraction-jobs").status_code == 401

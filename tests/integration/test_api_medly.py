@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.medly.load import migrate_medly
-from tests.integration.test_medly import UID, P, S, _attempt, _path, _targets, write
+from tests.integration.test_medly import UID, P, S, _attempt, _exams, _item, _path, _targets, write
 
 
 @pytest.fixture
@@ -87,11 +89,14 @@ def test_lesson_paper_item(client: FlaskClient, loaded: None) -> None:
         "Structure",
     )
     assert {i["question_ref"] for i in lesson["practice_items"]} == {f"{S}_p1_1_C", f"{S}_1_1_A"}
-    assert lesson["practice_total"] == 2
+    assert lesson["practice_items_total"] == 2
     assert [i["question_ref"] for i in lesson["exam_items"]] == [f"{S}_1_1_A"]
-    assert len(client.get(f"/lessons/{S}0.0.0?limit=1").get_json()["practice_items"]) == 1
+    assert lesson["exam_items_total"] == 1
+    one = client.get(f"/lessons/{S}0.0.0?practice_items_limit=1").get_json()
+    assert (len(one["practice_items"]), one["practice_items_total"]) == (1, 2)
     paper = client.get(f"/papers/{P}").get_json()
     assert [(i["question_number"], i["part"]) for i in paper["items"]] == [(1, 1), (1, 2)]
+    assert paper["items_total"] == 2
     assert (paper["series"], paper["tier"]) == ("Sept_Mock", "Higher")
     item = client.get(f"/items/{S}_1_1_A").get_json()
     assert item["stem"] == "Cells"
@@ -99,6 +104,72 @@ def test_lesson_paper_item(client: FlaskClient, loaded: None) -> None:
         ("paper", P),
         ("practice", f"{S}0.0.0"),
     }
+    assert (item["appearances_total"], item["lessons_total"]) == (2, 2)
     assert item["stats"] == {"attempts": 1, "marked": 1, "users": 1, "mean_mark": 1.0}
+    second = client.get(f"/items/{S}_1_1_A?lessons_limit=1&lessons_offset=1").get_json()
+    assert second["lessons"] == item["lessons"][1:] and second["lessons_total"] == 2
     for path in (f"/lessons/{S}7.7.7", "/papers/nope", "/items/nope"):
         assert client.get(path).status_code == 404
+
+
+BIG = 25  # longer than the default page (20)
+
+
+def _big_exams() -> list[Any]:
+    """Paper 0 holds BIG items, all assessing lesson 0.0.0; item 00 appears in BIG papers."""
+    exams = _exams()
+    template = exams[0]["papers"][0]
+    papers = []
+    for n in range(BIG):
+        refs = [f"{S}_big_{k:02d}" for k in range(BIG)] if n == 0 else [f"{S}_big_00"]
+        paper = json.loads(json.dumps(template))
+        paper["paper_id"] = f"{P}_{n:02d}"
+        paper["questions"][0]["question_id"] = f"{S}_big_stem"
+        paper["questions"][0]["items"] = [
+            _item(ref, k + 1, lessonIDs=[f"{S}0.0.0"]) for k, ref in enumerate(refs)
+        ]
+        papers.append(paper)
+    exams[0]["papers"] = papers
+    return exams
+
+
+@pytest.fixture
+def big(db: Database, tmp_path: Path) -> None:
+    migrate_medly(db, write(tmp_path, exams=_big_exams(), targets={}))
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        (f"/papers/{P}_00", "items"),
+        (f"/lessons/{S}0.0.0", "exam_items"),
+        (f"/items/{S}_big_00", "appearances"),
+    ],
+)
+def test_nested_lists_are_paged_with_totals(
+    client: FlaskClient, big: None, path: str, name: str
+) -> None:
+    first = client.get(path)
+    assert first.status_code == 200, first.get_json()
+    body = first.get_json()
+    assert (len(body[name]), body[f"{name}_total"]) == (20, BIG)
+    rest = client.get(f"{path}?{name}_offset=20").get_json()
+    assert (len(rest[name]), rest[f"{name}_total"]) == (BIG - 20, BIG)
+    whole = client.get(f"{path}?{name}_limit=100").get_json()[name]
+    assert whole == body[name] + rest[name]
+    assert len({json.dumps(x, sort_keys=True) for x in whole}) == BIG
+    past = client.get(f"{path}?{name}_offset=1000").get_json()
+    assert (past[name], past[f"{name}_total"]) == ([], BIG)
+    for bad in (f"{name}_limit=101", f"{name}_limit=0", f"{name}_offset=-1", "limit=5"):
+        r = client.get(f"{path}?{bad}")
+        assert r.status_code == 422, bad
+        assert r.content_type == "application/problem+json"
+
+
+def test_paper_items_stay_in_paper_order_across_pages(client: FlaskClient, big: None) -> None:
+    parts = [
+        i["part"]
+        for offset in (0, 20)
+        for i in client.get(f"/papers/{P}_00?items_offset={offset}").get_json()["items"]
+    ]
+    assert parts == list(range(1, BIG + 1))

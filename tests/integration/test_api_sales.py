@@ -163,6 +163,36 @@ def test_product_periods_add_up(gql: Gql) -> None:
         assert sum(p["units"] for p in node["periods"]) == node["units"]
 
 
+TRENDS_PAGE = """query($dates: DateRangeInput!, $first: Int, $after: String) {
+  salesTrends(dates: $dates, granularity: MONTH, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { cursor } } }"""
+
+
+@pytest.mark.parametrize(
+    ("q", "field", "dates"),
+    [
+        (PRODUCT_SALES, "productSales", MONTH),
+        (TRENDS_PAGE, "salesTrends", {"from": "2024-01-01", "to": "2024-12-31"}),
+    ],
+    ids=["productSales", "salesTrends"],
+)
+def test_total_count_holds_on_the_page_after_the_last(
+    gql: Gql, q: str, field: str, dates: dict[str, str]
+) -> None:
+    """Issue 13 §2, the GraphQL sibling of X-Total-Count: the page after the last one
+    is empty and still counts the whole connection."""
+    after = None
+    while True:
+        page = gql(q, {"dates": dates, "first": 100, "after": after})["data"][field]
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    assert page["totalCount"] > 0
+    past = gql(q, {"dates": dates, "first": 5, "after": after})["data"][field]
+    assert past["edges"] == []
+    assert past["totalCount"] == page["totalCount"]
+
+
 CUSTOMER = """
 query($id: ID!, $first: Int, $after: String, $filter: OrderFilter) {
   customer(id: $id) {

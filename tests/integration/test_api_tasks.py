@@ -158,13 +158,17 @@ def test_failure_report_and_retryable_requeue(client: FlaskClient) -> None:
         ("new", "processing"),
         ("processing", "failed"),
     ]
+    page = client.get(f"/task/{task_id}/events?limit=2&offset=2")
+    assert page.headers["X-Total-Count"] == "5"
+    assert [e["to_status"] for e in page.get_json()] == ["new", "processing"]
+    assert 'rel="next"' in page.headers["Link"] and 'rel="prev"' in page.headers["Link"]
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"outcome": "failed"}, "body"),
-        ({"outcome": "processed", "anonymised": {"face": -1}}, "body"),
+        ({"outcome": "processed", "anonymised": {"face": -1}}, "anonymised.face"),
         ({"outcome": "processed", "anonymised": {"cat": 1}}, "anonymised.cat"),
         ({"outcome": "done"}, "outcome"),
     ],

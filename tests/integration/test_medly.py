@@ -724,7 +724,7 @@ def test_the_cli_exits_1_on_a_wrong_shape(settings: Settings, tmp_path: Path) ->
     assert r.stderr.strip().splitlines()[-1] == (
         f"Error: {root / 'user_data' / 'user_data.json'}: top level is an array, expected an "
         'object {"targets": {<document path>: <attempt>, ...}} '
-        "(see shared/formats/medly.md for the shape of each file)"
+        "(see docs/formats/medly.md for the shape of each file)"
     )
 
 
@@ -770,3 +770,26 @@ def test_a_rerun_counts_skips_again_but_stores_them_once(db: Database, tmp_path:
     third = migrate_medly(db, write(tmp_path, targets=targets, exams=exams))
     assert third.skipped_stored == {"stored": 2, "already stored": 1}
     assert _count(db, "SELECT count(*) FROM medly.skipped") == 4
+
+
+def test_pandas_dialect_loads_the_same_values_and_reports_them_cleaned(
+    db: Database, tmp_path: Path
+) -> None:
+    from etl_toolkit.medly.generate import INT_FIELDS, generate
+
+    sizes = {"users": 5, "attempts": 60, "practice_parts": 60, "seed": 11}
+    generate(tmp_path / "plain", **sizes)
+    generate(tmp_path / "pandas", dialect="pandas", **sizes)
+    sample = (tmp_path / "pandas" / "user_data" / "user_data.json").read_text()
+    assert '"userMark": ' in sample and ".0" in sample
+    first = migrate_medly(db, tmp_path / "plain")
+    assert first.changed and not any(first.cleaned.values())
+    # The same values spelt as floats: the second run changes nothing, and says
+    # which integers it rewrote.
+    second = migrate_medly(db, tmp_path / "pandas")
+    _balanced(second)
+    assert second.skip_reasons == first.skip_reasons == {}
+    assert not second.changed
+    cleaned = {field for fields in second.cleaned.values() for field in fields}
+    assert cleaned and cleaned <= INT_FIELDS
+    assert {"userMark", "markmax", "unitIndex"} <= cleaned

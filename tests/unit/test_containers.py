@@ -74,3 +74,15 @@ def test_the_samples_profile_loads_what_the_image_ships_after_migrations() -> No
         folders = [w for w in service["command"] if w.startswith("samples/")]
         assert folders and all((ROOT / f).is_dir() for f in folders), name
     assert "profiles" not in COMPOSE["services"]["api"]  # plain `up` still serves
+
+
+def test_the_api_without_auth_is_published_on_the_hosts_loopback_only() -> None:
+    """With no .env, auth is off (a local try): `--insecure` is what lets `etl serve` bind
+    the container's 0.0.0.0, so the host publishes the port on 127.0.0.1 and nowhere else."""
+    api = COMPOSE["services"]["api"]
+    default = re.fullmatch(r"\$\{AUTH_DISABLED:-(\w*)\}", api["environment"]["AUTH_DISABLED"])
+    assert default is not None and default.group(1) == "1"
+    assert "--insecure" in api["command"]
+    assert api["ports"] and all(str(p).startswith("127.0.0.1:") for p in api["ports"])
+    compose_text = (ROOT / "docker-compose.yaml").read_text()
+    assert "AUTH_DISABLED=0" in compose_text  # the comment saying how to turn auth on

@@ -38,3 +38,41 @@ def test_readme_quick_start_is_make_demo_and_make_test() -> None:
     quick = README.split("## Quick start", 1)[1].split("##", 1)[0]
     assert "make demo" in quick
     assert "make test" in quick
+
+
+def _shipped_text() -> dict[str, str]:
+    """What a user's clone holds and shows: the README, SOLUTION.md, docs/ and src/."""
+    paths = [ROOT / "README.md", ROOT / "SOLUTION.md", *(ROOT / "docs").rglob("*.md")]
+    paths += list((ROOT / "src").rglob("*.py"))
+    return {str(p.relative_to(ROOT)): p.read_text() for p in paths}
+
+
+def test_docs_cite_only_files_the_repository_holds() -> None:
+    import re
+
+    ref = re.compile(r"(?<![/\w])docs/[\w./-]+\.(?:md|png)")  # not a URL path (/docs/assets/)
+    cited = {
+        (name, m.group(0)) for name, text in _shipped_text().items() for m in ref.finditer(text)
+    }
+    assert any(ref == "docs/formats/sales.md" for _, ref in cited)
+    missing = sorted((name, ref) for name, ref in cited if not (ROOT / ref).is_file())
+    assert missing == []
+
+
+def test_nothing_shipped_points_outside_the_repository() -> None:
+    # ../shared is a convenience of the team's machines: a user's clone has no such folder.
+    outside = sorted(name for name, text in _shipped_text().items() if "shared/formats" in text)
+    assert outside == []
+
+
+def test_the_brief_fits_two_pages_and_covers_its_five_subjects() -> None:
+    brief = (ROOT / "docs" / "brief.md").read_text()
+    assert len(brief.split()) <= 1300  # two printed pages, tables included
+    headings = [line[3:] for line in brief.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "Database design",
+        "ETL pipeline architecture",
+        "Query optimisation",
+        "Scaling",
+        "Production deployment",
+    ]

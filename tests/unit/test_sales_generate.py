@@ -1,4 +1,4 @@
-"""The sales generator writes the format of shared/formats/sales.md, deterministically."""
+"""The sales generator writes the format of docs/formats/sales.md, deterministically."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from api.errors import ApiError
 from api.graphql import resolvers, sales
 from api.graphql.explorer import asset, explorer_page
 from api.graphql.limits import depth_limit
+from api.jsonbody import read_json_body
 from etl_toolkit.errors import EtlError
 from graphql import GraphQLError, GraphQLSchema
 
@@ -69,7 +70,7 @@ def blueprint(debug: bool = False) -> Blueprint:
         return Response(page, mimetype="text/html")
 
     def execute() -> tuple[Response, int]:
-        data: Any = request.get_json(force=True, silent=True)
+        data: Any = read_json_body(status=400)
         if not isinstance(data, dict):
             raise ApiError(400, "Bad Request", "a GraphQL request is a JSON object with a query")
         variables = data.get("variables") if isinstance(data.get("variables"), dict) else None

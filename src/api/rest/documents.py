@@ -5,16 +5,25 @@ from __future__ import annotations
 import uuid
 
 from flask import Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from api.db import api_db
-from api.openapi import ApiBlueprint, Page, Reply, paged
+from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
 from api.types import NonBlankText
+from etl_toolkit.db.queries import Window
 from etl_toolkit.pdf import documents
 from etl_toolkit.pdf.documents import DocumentDetail, DocumentSummary, SearchHit
 from etl_toolkit.pdf.documents import Page as DocumentPage
 
-bp = ApiBlueprint("documents", __name__, tag="documents")
+bp = ApiBlueprint(
+    "documents",
+    __name__,
+    tag="documents",
+    path_docs={
+        "document_id": "The document's id (a UUID, as GET /documents lists it).",
+        "page_number": "The page's number, from 1.",
+    },
+)
 
 
 class SearchQuery(Page):
@@ -29,6 +38,7 @@ class SearchQuery(Page):
     "/documents", summary="List documents, newest first", query=Page, response=list[DocumentSummary]
 )
 def list_documents(query: Page) -> Reply:
+    """Every loaded PDF, newest first: file name, title, page and word counts, checksum."""
     with api_db().connection() as conn:
         items, total = documents.list_documents(conn, limit=query.limit, offset=query.offset)
     return paged(items, total, query)
@@ -47,15 +57,21 @@ def search_documents(query: SearchQuery) -> Reply:
     return paged(hits, total, query)
 
 
+DocumentQuery = nested_pages("DocumentQuery", "pages")
+
+
 @bp.operation(
     "/documents/<uuid:document_id>",
     summary="A document with its pages",
+    query=DocumentQuery,
     response=DocumentDetail,
     errors=(404,),
 )
-def get_document(document_id: uuid.UUID) -> DocumentDetail:
+def get_document(document_id: uuid.UUID, query: BaseModel) -> DocumentDetail:
+    """A document's metadata and a page of its pages' summaries (size, word count,
+    error): `pages_limit` / `pages_offset`, `pages_total` counts them all."""
     with api_db().connection() as conn:
-        return documents.get_document(conn, document_id)
+        return documents.get_document(conn, document_id, pages=Window(*window(query, "pages")))
 
 
 @bp.operation(
@@ -65,6 +81,8 @@ def get_document(document_id: uuid.UUID) -> DocumentDetail:
     errors=(404,),
 )
 def get_page(document_id: uuid.UUID, page_number: int) -> DocumentPage:
+    """A page's text in reading order and every word with its box, in PDF points from
+    the page's top-left corner."""
     with api_db().connection() as conn:
         return documents.get_page(conn, document_id, page_number)
 
@@ -77,6 +95,8 @@ def get_page(document_id: uuid.UUID, page_number: int) -> DocumentPage:
     media_type="image/svg+xml",
 )
 def get_page_svg(document_id: uuid.UUID, page_number: int) -> Response:
+    """The page at its size in points, each word drawn as its box and its text: what
+    the extraction saw, to check it by eye."""
     with api_db().connection() as conn:
         page = documents.get_page(conn, document_id, page_number)
     return Response(documents.render_svg(page), mimetype="image/svg+xml")

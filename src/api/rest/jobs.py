@@ -11,7 +11,12 @@ from api.types import JsonInt, JsonObject, NonBlankText, Text
 from etl_toolkit.pdf import jobs
 from etl_toolkit.pdf.jobs import Job, JobEvent, JobStatus
 
-bp = ApiBlueprint("jobs", __name__, tag="extraction jobs")
+bp = ApiBlueprint(
+    "jobs",
+    __name__,
+    tag="extraction jobs",
+    path_docs={"job_id": "The job's id (a UUID, as POST /extraction-jobs answered)."},
+)
 
 
 class JobCreate(BaseModel):
@@ -69,6 +74,7 @@ def list_jobs(query: JobQuery) -> Reply:
     "/extraction-jobs/<job_id>", summary="Get an extraction job", response=Job, errors=(404,)
 )
 def get_job(job_id: str) -> Job:
+    """A job: its document, status, priority, metadata and last error."""
     with api_db().connection() as conn:
         return jobs.get_job(conn, job_id)
 
@@ -92,9 +98,13 @@ def update_job(job_id: str, body: JobUpdate) -> Job:
 @bp.operation(
     "/extraction-jobs/<job_id>/events",
     summary="A job's status history",
+    query=Page,
     response=list[JobEvent],
     errors=(404,),
 )
-def job_events(job_id: str) -> list[JobEvent]:
+def job_events(job_id: str, query: Page) -> Reply:
+    """Every status change of the job, oldest first: its creation, then each move
+    between pending, processing, completed and failed, with the error message."""
     with api_db().connection() as conn:
-        return jobs.job_events(conn, job_id)
+        events, total = jobs.job_events_page(conn, job_id, limit=query.limit, offset=query.offset)
+    return paged(events, total, query)

@@ -3,29 +3,55 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from api.db import api_db
-from api.openapi import ApiBlueprint, Page, Reply, paged
-from api.types import JsonObject, NonBlankText, Text
+from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
+from api.types import JSON_OBJECT_SCHEMA, JsonObject, NonBlankText, Text
+from etl_toolkit.db.queries import Window
 from etl_toolkit.medly import read
 from etl_toolkit.medly.read import Activity, Item, Lesson, Paper, UserProfile
 
-bp = ApiBlueprint("medly", __name__, tag="learning platform")
+bp = ApiBlueprint(
+    "medly",
+    __name__,
+    tag="learning platform",
+    path_docs={
+        "uid": "The user's Firebase uid.",
+        "lesson_id": "The lesson's lessonID, e.g. aqaGCSEBio0.0.11.",
+        "paper_id": "The paper's paper_id, e.g. medlymockaqaGCSEBio_Sept_Mock1Higher.",
+        "questionID": "The item's questionID, as attempts, papers and practice banks "
+        "name it (its `question_ref` in bodies).",
+    },
+)
 MAX_METADATA = 16 * 1024
 
 
 class UserPatch(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"name": "Ada Lovelace"}, {"metadata": {"school": "Hillside", "year": 11}}]
+            "examples": [
+                {"name": "Ada Lovelace"},
+                {"metadata": {"school": "Hillside", "year": 11}},
+            ],
+            "minProperties": 1,
         }
     )
 
     name: NonBlankText | None = Field(default=None, min_length=1, max_length=200)
-    metadata: JsonObject | None = Field(default=None, description="a JSON object, <= 16 KB")
+    # Optional, but not nullable: a user's metadata is an object (send {} to clear it).
+    metadata: Annotated[JsonObject | None, WithJsonSchema(JSON_OBJECT_SCHEMA)] = Field(
+        default=None, description="a JSON object, <= 16 KB"
+    )
 
     @field_validator("metadata")
     @classmethod
@@ -51,7 +77,8 @@ class ActivityQuery(Page):
 
 @bp.operation("/users/<uid>", summary="A user's profile", response=UserProfile, errors=(404,))
 def get_user(uid: str) -> UserProfile:
-    """`uid` is the Firebase uid."""
+    """A user's name, metadata, when they were first and last seen, how many attempts
+    they made and in which subjects."""
     with api_db().connection() as conn:
         return read.user_profile(conn, uid)
 
@@ -65,6 +92,8 @@ def get_user(uid: str) -> UserProfile:
     errors=(404,),
 )
 def patch_user(uid: str, body: UserPatch) -> UserProfile:
+    """Give `name`, `metadata` or both; what is left out stays. `metadata` replaces
+    the whole object (send `{}` to clear it)."""
     changes = {k: getattr(body, k) for k in body.model_fields_set & {"name", "metadata"}}
     with api_db().connection() as conn:
         return read.update_user(conn, uid, changes)
@@ -78,6 +107,8 @@ def patch_user(uid: str, body: UserPatch) -> UserProfile:
     errors=(404,),
 )
 def user_activity(uid: str, query: ActivityQuery) -> Reply:
+    """Every attempt of the user, newest first, with the item's marks and lessons;
+    filter by subject, paper or lesson."""
     with api_db().connection() as conn:
         items, total = read.user_activity(
             conn,
@@ -91,34 +122,63 @@ def user_activity(uid: str, query: ActivityQuery) -> Reply:
     return paged(items, total, query)
 
 
+LessonQuery = nested_pages("LessonQuery", "practice_items", "exam_items")
+PaperQuery = nested_pages("PaperQuery", "items")
+ItemQuery = nested_pages("ItemQuery", "lessons", "appearances")
+
+
 @bp.operation(
     "/lessons/<lesson_id>",
     summary="A lesson, its practice items and exam items",
-    query=Page,
+    query=LessonQuery,
     response=Lesson,
     errors=(404,),
 )
-def get_lesson(lesson_id: str, query: Page) -> Lesson:
-    """Practice items are paginated with limit/offset; `practice_total` counts them all."""
+def get_lesson(lesson_id: str, query: BaseModel) -> Lesson:
+    """A lesson of the course with a page of the practice items and a page of the exam
+    items that assess it (each list paged on its own: `practice_items_limit` /
+    `practice_items_offset`, `exam_items_limit` / `exam_items_offset`; the totals
+    `practice_items_total` and `exam_items_total` count every page)."""
     with api_db().connection() as conn:
-        return read.lesson(conn, lesson_id, limit=query.limit, offset=query.offset)
+        return read.lesson(
+            conn,
+            lesson_id,
+            practice=Window(*window(query, "practice_items")),
+            exam=Window(*window(query, "exam_items")),
+        )
 
 
 @bp.operation(
-    "/papers/<paper_id>", summary="A paper and its items in order", response=Paper, errors=(404,)
+    "/papers/<paper_id>",
+    summary="A paper and its items in order",
+    query=PaperQuery,
+    response=Paper,
+    errors=(404,),
 )
-def get_paper(paper_id: str) -> Paper:
+def get_paper(paper_id: str, query: BaseModel) -> Paper:
+    """An exam paper, its paper set (board, qualification, series) and a page of its
+    items in paper order (`items_limit` / `items_offset`; `items_total` counts them all)."""
     with api_db().connection() as conn:
-        return read.paper(conn, paper_id)
+        return read.paper(conn, paper_id, items=Window(*window(query, "items")))
 
 
 @bp.operation(
-    "/items/<question_ref>",
-    summary="The canonical item with its appearances",
+    "/items/<questionID>",
+    summary="The canonical item with its lessons and appearances",
+    query=ItemQuery,
     response=Item,
     errors=(404,),
 )
-def get_item(question_ref: str) -> Item:
-    """`question_ref` is the questionID shared by attempts, papers and practice banks."""
+def get_item(questionID: str, query: BaseModel) -> Item:
+    """`questionID` is the id attempts, papers and practice banks share (the item's
+    `question_ref`). With a page of the lessons it assesses and a page of the papers
+    and practice banks it appears in (`lessons_limit` / `lessons_offset`,
+    `appearances_limit` / `appearances_offset`; `lessons_total` and
+    `appearances_total` count every page), and attempt statistics."""
     with api_db().connection() as conn:
-        return read.item(conn, question_ref)
+        return read.item(
+            conn,
+            questionID,
+            lessons=Window(*window(query, "lessons")),
+            appearances=Window(*window(query, "appearances")),
+        )

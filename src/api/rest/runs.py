@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from typing import Any, Literal
@@ -9,6 +10,7 @@ from typing import Any, Literal
 from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, Field
 
@@ -18,8 +20,16 @@ from api.types import Text
 from etl_toolkit import runs
 from etl_toolkit.errors import NotFound
 
-bp = ApiBlueprint("runs", __name__, tag="monitoring")
+bp = ApiBlueprint(
+    "runs",
+    __name__,
+    tag="monitoring",
+    path_docs={"run_id": "The run's id, as GET /runs and the CLI's reports give it."},
+)
 MAX_ID = 2**63 - 1
+# The text format generate_latest writes (names escaped with underscores), as every
+# Prometheus server reads it.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Status = runs.Status
 
 
@@ -69,6 +79,8 @@ class RunDetail(RunSummary):
     response=list[RunSummary],
 )
 def list_runs(query: RunsQuery) -> Reply:
+    """Every pipeline run the ledger holds (CLI, cron, Flyte), newest first, with its
+    status, duration and counts; filter by pipeline and status."""
     with api_db().connection() as conn:
         rows, total = runs.page_runs(
             conn,
@@ -87,6 +99,8 @@ def list_runs(query: RunsQuery) -> Reply:
     errors=(404,),
 )
 def get_run(run_id: int) -> RunDetail:
+    """A run with the arguments it was started with, its full report and, for sales
+    runs, the data-quality checks and whether each passed."""
     if run_id > MAX_ID:
         raise NotFound(f"run {run_id} not found")
     with api_db().connection() as conn:
@@ -128,14 +142,25 @@ class LedgerCollector(Collector):
 
 
 def install_metrics(app: Flask, api: ApiDatabase) -> None:
-    """A registry per app: the ledger collector and the request latency histogram."""
+    """A registry per app: the ledger collector and the request latency histogram.
+
+    Under `etl serve` (PROMETHEUS_MULTIPROC_DIR set) each gunicorn worker writes its
+    samples to files in that directory and a scrape, whichever worker answers it, sums
+    them all: one view of the service, counts that never go backwards. In one process
+    (tests, Lambda) the histogram lives in the registry itself.
+    """
     registry = CollectorRegistry()
     registry.register(LedgerCollector(api))
+    multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    if multiprocess:
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     latency = Histogram(
         "etl_api_request_duration_seconds",
         "API request latency by method, route and status.",
         ["method", "route", "status"],
-        registry=registry,
+        # In multiprocess mode the collector reads the files: registering the
+        # histogram too would report this worker's samples twice.
+        registry=None if multiprocess else registry,
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     )
     app.extensions["etl_metrics"] = registry
@@ -162,7 +187,11 @@ def install_metrics(app: Flask, api: ApiDatabase) -> None:
     media_type="text/plain",
 )
 def metrics() -> Response:
+    """Prometheus text format: runs by pipeline and status, rows loaded and rejected,
+    each pipeline's last success (from the run ledger), and API request latency
+    summed over every worker process."""
     from flask import current_app
 
     body = generate_latest(current_app.extensions["etl_metrics"])
-    return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8")
+    # content_type, not mimetype: Flask appends a charset to a mimetype, a second one here.
+    return Response(body, content_type=METRICS_CONTENT_TYPE)

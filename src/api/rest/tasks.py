@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from flask import url_for
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from api.db import api_db
 from api.openapi import ApiBlueprint, Page, Reply, paged
@@ -23,18 +23,51 @@ from etl_toolkit.tasks.storage import (
     TaskStatus,
 )
 
-bp = ApiBlueprint("tasks", __name__, tag="anonymisation tasks")
+bp = ApiBlueprint(
+    "tasks",
+    __name__,
+    tag="anonymisation tasks",
+    path_docs={"task_id": "The task's id (a UUID, as POST /task answered)."},
+)
+S3_URI_PATTERN = r"^s3://[^/\u0000]+/[^\u0000]+$"
 
 # ---- REST models ----------------------------------------------------------------------------
+
+
+# The object's location is `uri`, or `bucket` and `key`, never both: stated in the
+# document (oneOf), so a client generated from it builds a body we accept.
+_LOCATION_ONE_OF: list[JsonValue] = [
+    {
+        "title": "by uri",
+        "required": ["uri"],
+        "properties": {
+            "uri": {"type": "string"},
+            "bucket": {"type": "null"},
+            "key": {"type": "null"},
+        },
+    },
+    {
+        "title": "by bucket and key",
+        "required": ["bucket", "key"],
+        "properties": {
+            "uri": {"type": "null"},
+            "bucket": {"type": "string"},
+            "key": {"type": "string"},
+        },
+    },
+]
 
 
 class TaskRequest(BaseModel):
     """Processing information for one uploaded object: where it is and what to anonymise."""
 
+    model_config = ConfigDict(json_schema_extra={"oneOf": _LOCATION_ONE_OF})
+
     uri: Text | None = Field(
         default=None,
         description="s3://bucket/key (or give bucket and key)",
         examples=["s3://uploads/2025/03/street.jpg"],
+        json_schema_extra={"pattern": S3_URI_PATTERN},
     )
     bucket: NonBlankText | None = Field(default=None, max_length=255)
     key: NonBlankText | None = Field(default=None, max_length=1024)
@@ -172,6 +205,7 @@ class TaskQuery(Page):
     status=201,
 )
 def create_task(body: TaskRequest) -> Reply:
+    """The task starts `new`, queued for a processor; `Location` points at it."""
     with api_db().connection() as conn:
         row = service.create_task(conn, body.to_storage())
     return Reply(
@@ -186,6 +220,8 @@ def create_task(body: TaskRequest) -> Reply:
     errors=(404,),
 )
 def get_task(task_id: uuid.UUID) -> TaskView:
+    """Where the object is, what to anonymise, the task's status and, once processed,
+    how long it took and how many objects of each class were anonymised."""
     with api_db().connection() as conn:
         return TaskView.from_storage(service.get_task(conn, task_id))
 
@@ -232,6 +268,8 @@ def record_result(task_id: uuid.UUID, body: ProcessorReport) -> TaskView:
     errors=(404, 409),
 )
 def delete_task(task_id: uuid.UUID) -> TaskView:
+    """The task is kept, marked `deleted`: it leaves the queue, and a processor that
+    holds it can no longer report. 409 when it is deleted already."""
     with api_db().connection() as conn:
         return TaskView.from_storage(service.delete_task(conn, task_id))
 
@@ -239,16 +277,23 @@ def delete_task(task_id: uuid.UUID) -> TaskView:
 @bp.operation(
     "/task/<uuid:task_id>/events",
     summary="A task's status history",
+    query=Page,
     response=list[TaskEvent],
     errors=(404,),
 )
-def task_events(task_id: uuid.UUID) -> list[TaskEvent]:
+def task_events(task_id: uuid.UUID, query: Page) -> Reply:
+    """Every status change of the task, oldest first, with who made it (the
+    processor that claimed or reported) and why."""
     with api_db().connection() as conn:
-        return [TaskEvent.from_storage(e) for e in service.task_events(conn, task_id)]
+        events, total = service.task_events_page(
+            conn, task_id, limit=query.limit, offset=query.offset
+        )
+    return paged([TaskEvent.from_storage(e) for e in events], total, query)
 
 
 @bp.operation("/tasks", summary="List tasks (operators)", query=TaskQuery, response=list[TaskView])
 def list_tasks(query: TaskQuery) -> Reply:
+    """Every task, filtered by status, in creation order."""
     with api_db().connection() as conn:
         rows, total = service.list_tasks(
             conn, status=query.status, limit=query.limit, offset=query.offset

@@ -11,7 +11,7 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -61,6 +61,17 @@ def query(domain: str, name: str) -> sql.SQL:
         raise ConfigError(f"no query {name!r} in sql/queries/{domain}.sql")
     # LiteralString cannot be proven for text read from files; these are our own .sql files.
     return sql.SQL(queries[name])
+
+
+class Window(NamedTuple):
+    """One page of a list nested in a resource (a paper's items, a document's pages):
+    the API's `<list>_limit` / `<list>_offset`; the resource carries `<list>_total`."""
+
+    limit: int = 20
+    offset: int = 0
+
+
+FIRST_PAGE = Window()
 
 
 def fetch_page(

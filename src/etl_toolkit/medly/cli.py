@@ -8,11 +8,20 @@ from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import JsonOption, check_output_file, new_app, print_json, stdout, table
+from etl_toolkit.clikit import (
+    JsonOption,
+    QuietOption,
+    check_output_file,
+    new_app,
+    print_json,
+    stdout,
+    table,
+)
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
-from etl_toolkit.medly.generate import generate
+from etl_toolkit.medly.generate import DIALECTS, Dialect, generate
 from etl_toolkit.medly.load import MigrationReport, migrate_medly, report_dict
+from etl_toolkit.progress_cli import shown
 
 app = new_app(
     "Learning platform: migrate the four JSON sources (idempotent), or generate them.",
@@ -73,13 +82,14 @@ def render(r: MigrationReport) -> None:
 def medly_cmd(
     ctx: typer.Context,
     data_dir: Annotated[
-        Path, typer.Option(help="user_data/ and curriculum_data/ (shared/formats/medly.md).")
+        Path, typer.Option(help="user_data/ and curriculum_data/ (docs/formats/medly.md).")
     ] = Path("samples/medly"),
     report: Annotated[bool, typer.Option("--report", help="Print the migration report.")] = False,
     report_file: Annotated[
         Path | None, typer.Option(help="Also write the report as JSON to this file.")
     ] = None,
     json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Migrate the learning-platform sources into schema medly (idempotent).
 
@@ -92,7 +102,8 @@ def medly_cmd(
     if ctx.invoked_subcommand is not None:
         return
     check_output_file(report_file, "--report-file")
-    result = migrate_medly(resolve(), data_dir)
+    with shown(quiet) as progress:
+        result = migrate_medly(resolve(), data_dir, progress=progress)
     body = report_dict(result) | {"run_id": result.run_id}
     if report_file is not None:
         report_file.write_text(jsonlib.dumps(jsonable(body), indent=2) + "\n")
@@ -117,11 +128,22 @@ def generate_cmd(
     subjects: Annotated[int, typer.Option(min=1, max=3)] = 1,
     dirty: Annotated[float, typer.Option(min=0, max=1, help="Share of records to spoil.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 7,
+    dialect: Annotated[
+        str,
+        typer.Option(help="plain | pandas (integer fields written as floats: 3.0)."),
+    ] = "plain",
 ) -> None:
     """Write a data dir in the sources' format, with edge cases at the --dirty rate.
 
+    With --dialect pandas: integer fields written as floats (`3.0`), as
+    `DataFrame.to_json` writes an integer column that holds a null; the loader
+    reads them as the same integers and reports them as cleaned.
+
     Example: `etl medly generate --out /tmp/medly --users 5000 --attempts 1000000`
     """
+    if dialect not in DIALECTS:
+        raise typer.BadParameter("choose plain or pandas", param_hint="--dialect")
+    spelling: Dialect = dialect
     r = generate(
         out,
         users=users,
@@ -130,6 +152,7 @@ def generate_cmd(
         dirty=dirty,
         seed=seed,
         subjects=subjects,
+        dialect=spelling,
     )
     typer.echo(
         f"wrote {out}: {len(r.subjects)} subject(s), {r.lessons} lessons, "

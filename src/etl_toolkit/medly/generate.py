@@ -1,4 +1,4 @@
-"""`etl medly generate`: a data dir in the format of shared/formats/medly.md.
+"""`etl medly generate`: a data dir in the format of docs/formats/medly.md.
 
 Deterministic for a seed. Files are written as streams (one record at a time),
 so 100x data needs no more memory than a sample. With `dirty > 0`, about that
@@ -6,6 +6,10 @@ share of records carry one realistic defect each: a malformed timestamp, a
 missing questionID, a key/questionID mismatch, an unknown questionID, an
 unknown lessonID, a missing array, a path of the wrong shape, a wrong type, a
 duplicate record.
+
+`dialect="pandas"` writes every integer field as a float (`3.0`), the way
+`DataFrame.to_json` writes an integer column that holds a null (issue 13); the
+loader reads those as the same integers and reports them as cleaned.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from __future__ import annotations
 import json
 import random
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 SUBJECTS = [
     ("aqaGCSEBio", "aqa", "GCSE", "Biology"),
@@ -92,10 +96,37 @@ class _Dirt:
         return self.rng.choice(kinds)
 
 
-def _write_list(fp: TextIO, items: Iterator[dict[str, Any]]) -> None:
+Dialect = Literal["plain", "pandas"]
+DIALECTS: tuple[Dialect, ...] = ("plain", "pandas")
+# The integer fields of the four sources (docs/formats/medly.md).
+INT_FIELDS = frozenset(
+    {
+        "userMark", "unitIndex", "topicIndex", "lessonIndex", "question_number",
+        "question_part", "markmax", "difficulty", "chunk_index", "correct_answer_index",
+        "unit_index", "topic_index", "lesson_index",
+    }
+)  # fmt: skip
+
+
+def _as_floats(value: Any, key: str | None = None) -> Any:
+    """The value with every integer of an integer field written as a float."""
+    if isinstance(value, dict):
+        return {k: _as_floats(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_floats(v, key) for v in value]
+    if key in INT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _as_written(value: Any) -> Any:
+    return value
+
+
+def _write_list(fp: TextIO, items: Iterator[dict[str, Any]], spell: Callable[[Any], Any]) -> None:
     fp.write("[\n")
     for i, item in enumerate(items):
-        fp.write(("" if i == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
+        fp.write(("" if i == 0 else ",\n") + json.dumps(spell(item), ensure_ascii=False))
     fp.write("\n]\n")
 
 
@@ -225,10 +256,12 @@ def generate(
     dirty: float = 0.0,
     seed: int = 7,
     subjects: int = 1,
+    dialect: Dialect = "plain",
 ) -> GenerateResult:
     """Write <out>/user_data/user_data.json and <out>/curriculum_data/<subject>_*.json."""
     rng = random.Random(seed)
     dirt = _Dirt(rng, dirty)
+    spell = _as_floats if dialect == "pandas" else _as_written
     (out / "user_data").mkdir(parents=True, exist_ok=True)
     (out / "curriculum_data").mkdir(parents=True, exist_ok=True)
     chosen = SUBJECTS[: max(1, min(subjects, len(SUBJECTS)))]
@@ -247,7 +280,7 @@ def generate(
             ]
             result.lessons += len(lesson_ids)
             with (out / "curriculum_data" / f"{subject}_course.json").open("w") as fp:
-                _write_list(fp, iter(course))
+                _write_list(fp, iter(course), spell)
 
             # Enough papers that every attempt can be a distinct (user, paper, item).
             n_papers = max(2, -(-per_subject_attempts // max(1, users * 24)))
@@ -280,7 +313,7 @@ def generate(
                 )
             result.exam_items += sum(len(q["items"]) for _, qs in papers for q in qs)
             with (out / "curriculum_data" / f"{subject}_exams.json").open("w") as fp:
-                _write_list(fp, iter(sets))
+                _write_list(fp, iter(sets), spell)
 
             # Practice banks: one per lesson; a few questions reuse an exam item's questionID.
             parts_left = practice_parts // len(chosen)
@@ -330,7 +363,7 @@ def generate(
                     }
 
             with (out / "curriculum_data" / f"{subject}_practices.json").open("w") as fp:
-                _write_list(fp, banks())
+                _write_list(fp, banks(), spell)
 
             # Attempts: distinct (user, paper, item) triples, spread over users.
             seen: set[tuple[int, int, int]] = set()
@@ -427,7 +460,10 @@ def generate(
                         dup = True
                 for entry in [rec, {**rec, "updatedAt": rec.get("updatedAt")}] if dup else [rec]:
                     ufp.write(
-                        ("" if first else ",\n") + json.dumps(path) + ": " + json.dumps(entry)
+                        ("" if first else ",\n")
+                        + json.dumps(path)
+                        + ": "
+                        + json.dumps(spell(entry))
                     )
                     first = False
                 made += 1

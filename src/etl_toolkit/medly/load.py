@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 import ijson
 import psycopg
@@ -45,10 +45,14 @@ from etl_toolkit.medly.parse import (
     question_rows,
     raw_json,
 )
+from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.runs import track_run
 
 log = get_logger("etl_toolkit.medly")
+T = TypeVar("T")
 BATCH = 20_000
+# Records between two progress reports of a file (a report costs a tell()).
+PROGRESS_EVERY = 5_000
 EXAMPLES = 3
 
 
@@ -219,7 +223,7 @@ class DataDir:
 
 
 def discover(root: Path) -> DataDir:
-    """The layout of shared/formats/medly.md; every missing file is named."""
+    """The layout of docs/formats/medly.md; every missing file is named."""
     curriculum = root / "curriculum_data"
     user_data = root / "user_data" / "user_data.json"
     subjects = sorted(p.name[: -len("_course.json")] for p in curriculum.glob("*_course.json"))
@@ -234,7 +238,7 @@ def discover(root: Path) -> DataDir:
     if missing:
         raise InputError(
             f"data dir {root} is incomplete: missing {', '.join(missing)}",
-            hint="see shared/formats/medly.md for the layout, or pass --data-dir",
+            hint="see docs/formats/medly.md for the layout, or pass --data-dir",
         )
     return DataDir(root, user_data, subjects)
 
@@ -361,20 +365,36 @@ class _Skips:
 # any other spelling. parse.json_int then sees `3.0` as written, and `1e400`
 # (which overflows a float and made the C parser fail the whole file) is one
 # record refused with its reason.
-def _items(path: Path, prefix: str = "item") -> Iterator[Any]:
+def _items(path: Path, prefix: str = "item", reporter: Reporter | None = None) -> Iterator[Any]:
     with path.open("rb") as fp:
         try:
-            yield from ijson.items(fp, prefix)
+            yield from _reported(ijson.items(fp, prefix), fp, reporter)
         except ijson.JSONError as exc:
             raise InputError(f"{path}: not valid JSON ({exc})") from None
 
 
-def _targets(path: Path) -> Iterator[tuple[str, Any]]:
+def _targets(path: Path, reporter: Reporter | None = None) -> Iterator[tuple[str, Any]]:
     with path.open("rb") as fp:
         try:
-            yield from ijson.kvitems(fp, "targets")
+            yield from _reported(ijson.kvitems(fp, "targets"), fp, reporter)
         except ijson.JSONError as exc:
             raise InputError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _reported(records: Iterator[T], fp: BinaryIO, reporter: Reporter | None) -> Iterator[T]:
+    """The records, with the records done and the file's position reported every
+    PROGRESS_EVERY records (the parser reads ahead by its buffer: about right)."""
+    if reporter is None or reporter.progress is None:
+        yield from records
+        return
+    n = 0
+    for record in records:
+        yield record
+        n += 1
+        if n == PROGRESS_EVERY:
+            reporter.advance(n, bytes_done=fp.tell())
+            n = 0
+    reporter.advance(n, bytes_done=fp.tell())
 
 
 _KINDS = {
@@ -391,7 +411,7 @@ USER_DATA_SHAPE = 'an object {"targets": {<document path>: <attempt>, ...}}'
 def _shape_error(path: Path, where: str, event: str, expected: str) -> InputError:
     return InputError(
         f"{path}: {where} is {_KINDS.get(event, event)}, expected {expected}",
-        hint="see shared/formats/medly.md for the shape of each file",
+        hint="see docs/formats/medly.md for the shape of each file",
     )
 
 
@@ -420,7 +440,7 @@ def check_shape(path: Path, expected: str) -> None:
                     return
             raise InputError(
                 f'{path}: the top-level object has no key "targets", expected {USER_DATA_SHAPE}',
-                hint="see shared/formats/medly.md for the shape of each file",
+                hint="see docs/formats/medly.md for the shape of each file",
             )
         except ijson.JSONError as exc:
             raise InputError(f"{path}: not valid JSON ({exc})") from None
@@ -440,10 +460,13 @@ def _rel(path: Path, root: Path) -> str:
     return str(path.relative_to(root))
 
 
-def migrate_medly(db: Database, data_dir: Path) -> MigrationReport:
+def migrate_medly(
+    db: Database, data_dir: Path, *, progress: Progress | None = None
+) -> MigrationReport:
     """Run the whole migration in one transaction; returns the report (stored with the run)."""
     started = time.perf_counter()
     dd = discover(data_dir)
+    reporter = Reporter(progress, "medly", items_total=3 * len(dd.subjects) + 1, unit="records")
     report = MigrationReport(str(data_dir))
     with track_run(db, "medly", {"data_dir": str(data_dir)}) as run:
         report.run_id = run.id
@@ -453,14 +476,15 @@ def migrate_medly(db: Database, data_dir: Path) -> MigrationReport:
             stagers = {e.name: _Stager(conn, e) for e in ENTITIES}
             skips = _Skips(conn, run.id, report, dd.root)
             t0 = time.perf_counter()
-            _read_curriculum(dd, stagers, skips)
+            _read_curriculum(dd, stagers, skips, reporter)
             report.stages["read curriculum"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            _read_user_data(dd, stagers, skips)
+            _read_user_data(dd, stagers, skips, reporter)
             report.skipped_stored = skips.store()
             report.stages["read user data"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             for e in ENTITIES:
+                reporter.overall(f"merge {e.name}")
                 report.entities[e.name] = stagers[e.name].finish(_resolver(conn, e.name))
             for name, n in skips.by_entity.items():
                 report.entities.setdefault(name, EntityReport()).skipped += n
@@ -474,6 +498,7 @@ def migrate_medly(db: Database, data_dir: Path) -> MigrationReport:
                         }
             report.stages["merge"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        reporter.overall("vacuum")
         with db.connect(autocommit=True) as conn:
             conn.execute(query("medly", "vacuum"))
         report.stages["vacuum"] = time.perf_counter() - t0
@@ -499,13 +524,21 @@ def _resolver(conn: psycopg.Connection[Any], name: str) -> Callable[[], None] | 
     return run
 
 
-def _read_curriculum(dd: DataDir, st: dict[str, _Stager], skips: _Skips) -> None:
+def _start(reporter: Reporter, path: Path, src: str) -> None:
+    if reporter.progress is not None:
+        reporter.start(src, "read", bytes_total=path.stat().st_size)
+
+
+def _read_curriculum(
+    dd: DataDir, st: dict[str, _Stager], skips: _Skips, reporter: Reporter
+) -> None:
     for subject in dd.subjects:
         path = dd.course(subject)
         src = _rel(path, dd.root)
+        _start(reporter, path, src)
         st["subjects"].add((subject, None, None, None, src, 1))
         units, topics, lessons, bad = course_rows(
-            subject, list(_items(path)), src, skips.cleaned(src)
+            subject, list(_items(path, reporter=reporter)), src, skips.cleaned(src)
         )
         for row in units:
             st["units"].add(row)
@@ -515,8 +548,9 @@ def _read_curriculum(dd: DataDir, st: dict[str, _Stager], skips: _Skips) -> None
             st["lessons"].add(row)
         for s in bad:
             skips.add(s, src)
-        _read_exams(dd, subject, st, skips)
-        _read_practices(dd, subject, st, skips)
+        reporter.finish()
+        _read_exams(dd, subject, st, skips, reporter)
+        _read_practices(dd, subject, st, skips, reporter)
 
 
 def _add_question(
@@ -551,11 +585,14 @@ def _add_question(
         skips.add(s, src)
 
 
-def _read_exams(dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips) -> None:
+def _read_exams(
+    dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips, reporter: Reporter
+) -> None:
     path = dd.exams(subject)
     src = _rel(path, dd.root)
+    _start(reporter, path, src)
     cleaned = skips.cleaned(src)
-    for i, ps in enumerate(_items(path)):
+    for i, ps in enumerate(_items(path, reporter=reporter)):
         if not isinstance(ps, dict) or not isinstance(ps.get("papers"), list):
             skips.add(
                 Skip(
@@ -591,13 +628,17 @@ def _read_exams(dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips
             questions = paper.get("questions")
             for k, q in enumerate(questions if isinstance(questions, list) else []):
                 _add_question(q, st, skips, src, f"{at}/questions/{k}", paper_id=row[0])
+    reporter.finish()
 
 
-def _read_practices(dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips) -> None:
+def _read_practices(
+    dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips, reporter: Reporter
+) -> None:
     path = dd.practices(subject)
     src = _rel(path, dd.root)
+    _start(reporter, path, src)
     cleaned = skips.cleaned(src)
-    for i, bank in enumerate(_items(path)):
+    for i, bank in enumerate(_items(path, reporter=reporter)):
         row = bank_row(bank, subject, src, pointer(i), cleaned)
         if isinstance(row, Skip):
             skips.add(row, src)
@@ -614,18 +655,21 @@ def _read_practices(dd: DataDir, subject: str, st: dict[str, _Stager], skips: _S
         questions = bank.get("items")
         for k, q in enumerate(questions if isinstance(questions, list) else []):
             _add_question(q, st, skips, src, pointer(i, "items", k), bank_lesson=lid)
+    reporter.finish()
 
 
-def _read_user_data(dd: DataDir, st: dict[str, _Stager], skips: _Skips) -> None:
+def _read_user_data(dd: DataDir, st: dict[str, _Stager], skips: _Skips, reporter: Reporter) -> None:
     src = _rel(dd.user_data, dd.root)
+    _start(reporter, dd.user_data, src)
     cleaned = skips.cleaned(src)
-    for path, rec in _targets(dd.user_data):
+    for path, rec in _targets(dd.user_data, reporter):
         row = parse_attempt(path, rec, src, cleaned)
         if isinstance(row, Skip):
             skips.add(row, src)
             continue
         st["attempts"].add(row)
         st["users"].add((row[0], src))
+    reporter.finish()
 
 
 def report_dict(r: MigrationReport) -> dict[str, Any]:

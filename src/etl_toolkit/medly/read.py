@@ -9,7 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
-from etl_toolkit.db.queries import fetch_all, fetch_one
+from etl_toolkit.db.queries import FIRST_PAGE, Window, fetch_all, fetch_one, fetch_page
 from etl_toolkit.errors import NotFound
 
 Conn = psycopg.Connection[Any]
@@ -98,9 +98,14 @@ class Lesson(BaseModel):
     unit_title: str
     topic_index: int
     topic_title: str
-    practice_items: list[ItemSummary]
-    practice_total: int
-    exam_items: list[ItemSummary]
+    practice_items: list[ItemSummary] = Field(
+        description="A page of them: practice_items_limit / practice_items_offset."
+    )
+    practice_items_total: int = Field(description="How many practice items, in all pages.")
+    exam_items: list[ItemSummary] = Field(
+        description="A page of them: exam_items_limit / exam_items_offset."
+    )
+    exam_items_total: int = Field(description="How many exam items, in all pages.")
 
 
 class Paper(BaseModel):
@@ -114,7 +119,10 @@ class Paper(BaseModel):
     subject_title: str | None
     set_type: str | None
     series: str | None
-    items: list[PaperItem]
+    items: list[PaperItem] = Field(
+        description="A page of them, in paper order: items_limit / items_offset."
+    )
+    items_total: int = Field(description="How many items, in all pages.")
 
 
 class ItemLesson(BaseModel):
@@ -150,8 +158,13 @@ class Item(BaseModel):
     options: list[Any] | None
     correct_answer: Any
     specification_point: str | None
-    lessons: list[ItemLesson]
-    appearances: list[Appearance]
+    lessons: list[ItemLesson] = Field(description="A page of them: lessons_limit / lessons_offset.")
+    lessons_total: int = Field(description="How many lessons, in all pages.")
+    appearances: list[Appearance] = Field(
+        description="A page of the papers and practice banks it appears in: "
+        "appearances_limit / appearances_offset."
+    )
+    appearances_total: int = Field(description="How many appearances, in all pages.")
     stats: AttemptStats
 
 
@@ -198,9 +211,11 @@ def user_activity(
     limit: int = 20,
     offset: int = 0,
 ) -> tuple[list[Activity], int]:
-    rows = _all(
+    rows, total = fetch_page(
         conn,
+        "medly",
         "user_activity",
+        "user_activity_count",
         {
             "uid": uid,
             "subject": subject,
@@ -210,45 +225,65 @@ def user_activity(
             "offset": offset,
         },
     )
-    if not rows and _one(conn, "user_exists", {"uid": uid}) is None:
+    if total == 0 and _one(conn, "user_exists", {"uid": uid}) is None:
         raise NotFound(f"user {uid!r} not found")
-    total = int(rows[0]["total"]) if rows else 0
     return [Activity.model_validate(r) for r in rows], total
 
 
-def lesson(conn: Conn, lesson_id: str, *, limit: int = 20, offset: int = 0) -> Lesson:
+def _count(conn: Conn, name: str, params: dict[str, Any]) -> int:
+    row = _one(conn, name, params)
+    return int(row["total"]) if row else 0
+
+
+def lesson(
+    conn: Conn, lesson_id: str, *, practice: Window = FIRST_PAGE, exam: Window = FIRST_PAGE
+) -> Lesson:
+    """A lesson with a page of its practice items and a page of its exam items."""
     row = _one(conn, "lesson", {"lesson_id": lesson_id})
     if row is None:
         raise NotFound(f"lesson {lesson_id!r} not found")
-    practice = _all(
-        conn,
-        "lesson_items",
-        {"lesson_id": lesson_id, "via": "practice", "limit": limit, "offset": offset},
-    )
-    total = _one(conn, "lesson_items_count", {"lesson_id": lesson_id, "via": "practice"})
-    exam = _all(
-        conn, "lesson_items", {"lesson_id": lesson_id, "via": "exam", "limit": 1000, "offset": 0}
-    )
-    return Lesson.model_validate(
+    lists: dict[str, Any] = {}
+    for via, window in (("practice", practice), ("exam", exam)):
+        params = {"lesson_id": lesson_id, "via": via}
+        lists[f"{via}_items"] = _all(conn, "lesson_items", {**params, **window._asdict()})
+        lists[f"{via}_items_total"] = _count(conn, "lesson_items_count", params)
+    return Lesson.model_validate({**row, **lists})
+
+
+def paper(conn: Conn, paper_id: str, *, items: Window = FIRST_PAGE) -> Paper:
+    """A paper with a page of its items in paper order."""
+    row = _one(conn, "paper", {"paper_id": paper_id})
+    if row is None:
+        raise NotFound(f"paper {paper_id!r} not found")
+    params = {"paper_id": paper_id}
+    return Paper.model_validate(
         {
             **row,
-            "practice_items": practice,
-            "exam_items": exam,
-            "practice_total": int(total["total"]) if total else 0,
+            "items": _all(conn, "paper_items", {**params, **items._asdict()}),
+            "items_total": _count(conn, "paper_items_count", params),
         }
     )
 
 
-def paper(conn: Conn, paper_id: str) -> Paper:
-    row = _one(conn, "paper", {"paper_id": paper_id})
-    if row is None:
-        raise NotFound(f"paper {paper_id!r} not found")
-    return Paper.model_validate({**row, "items": _all(conn, "paper_items", {"paper_id": paper_id})})
-
-
-def item(conn: Conn, question_ref: str) -> Item:
+def item(
+    conn: Conn,
+    question_ref: str,
+    *,
+    lessons: Window = FIRST_PAGE,
+    appearances: Window = FIRST_PAGE,
+) -> Item:
+    """An item with a page of its lessons and a page of its appearances; the totals
+    come with the item's row."""
     row = _one(conn, "item", {"question_ref": question_ref})
     if row is None:
         raise NotFound(f"item {question_ref!r} not found")
     stats = {k: row.pop(k) for k in ("attempts", "marked", "users", "mean_mark")}
-    return Item.model_validate({**row, "stats": stats})
+    params = {"question_ref": question_ref}
+    return Item.model_validate(
+        {
+            **row,
+            "lessons": _all(conn, "item_lessons", {**params, **lessons._asdict()}),
+            "appearances": _all(conn, "item_appearances", {**params, **appearances._asdict()}),
+            "stats": stats,
+        }
+    )

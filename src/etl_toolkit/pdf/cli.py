@@ -8,16 +8,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 
-from etl_toolkit.clikit import JsonOption, print_json, stderr, stdout, table
+from etl_toolkit.clikit import JsonOption, QuietOption, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
-from etl_toolkit.pdf.load import DEFAULT_TIMEOUT, FileReport, load_pdfs
+from etl_toolkit.errors import InputError
+from etl_toolkit.pdf.load import DEFAULT_TIMEOUT, load_pdf_stream, load_pdfs
+from etl_toolkit.progress_cli import shown
 
 
 def load_pdf_cmd(
     paths: Annotated[
-        list[Path], typer.Argument(help="PDF files, or folders searched recursively.")
+        list[Path],
+        typer.Argument(help="PDF files, or folders searched recursively; `-`: one from stdin."),
     ],
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Extraction processes (default: CPU count).")
@@ -31,7 +33,11 @@ def load_pdf_cmd(
     timeout: Annotated[
         float, typer.Option(min=1, help="Per-file extraction timeout, seconds.")
     ] = DEFAULT_TIMEOUT,
+    name: Annotated[
+        str | None, typer.Option(help="The name of the PDF read from stdin (`-`); default stdin.")
+    ] = None,
     json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Load PDFs: documents, pages (text without line breaks) and every word with its box.
 
@@ -39,16 +45,38 @@ def load_pdf_cmd(
     file is reported with the reason and the batch goes on; exit code 1 when
     any file failed. Each processed file is tracked as an extraction job.
 
-    Example: `etl load-pdf samples/pdf/ --workers 2`
+    `-` reads one PDF from stdin, named `stdin` or by `--name`.
+
+    Example: `etl load-pdf samples/pdf/ --workers 2`; `cat a.pdf | etl load-pdf - --name a.pdf`
     """
+    stdin = [p for p in paths if str(p) == "-"]
+    if stdin and len(paths) > 1:
+        raise typer.BadParameter(
+            "`-` (stdin) cannot be combined with other paths", param_hint="PATHS"
+        )
+    if name is not None and not stdin:
+        raise typer.BadParameter(
+            "--name names the PDF read from stdin: pass `-`", param_hint="--name"
+        )
+    if stdin and sys.stdin.isatty():
+        raise InputError(
+            "`-` reads a PDF from stdin, and stdin is a terminal",
+            hint="pipe a file in: etl load-pdf - < file.pdf",
+        )
     db = resolve()
-    if sys.stderr.isatty() and not json:
-        with Progress(console=stderr, transient=True) as progress:
-            task = progress.add_task("loading PDFs", total=None)
-
-            def tick(fr: FileReport) -> None:
-                progress.update(task, advance=1, description=f"{fr.status}: {Path(fr.path).name}")
-
+    with shown(quiet) as progress:
+        if stdin:
+            report = load_pdf_stream(
+                db,
+                sys.stdin.buffer,
+                name=name or "stdin",
+                workers=workers,
+                password=password,
+                force=force,
+                timeout=timeout,
+                progress=progress,
+            )
+        else:
             report = load_pdfs(
                 db,
                 paths,
@@ -56,12 +84,8 @@ def load_pdf_cmd(
                 password=password,
                 force=force,
                 timeout=timeout,
-                on_file=tick,
+                progress=progress,
             )
-    else:
-        report = load_pdfs(
-            db, paths, workers=workers, password=password, force=force, timeout=timeout
-        )
     if json:
         print_json({"run_id": report.run_id, "files": report.files, "totals": report.totals})
     else:

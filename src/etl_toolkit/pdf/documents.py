@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from etl_toolkit.db.queries import fetch_page, query
+from etl_toolkit.db.queries import FIRST_PAGE, Window, fetch_page, query
 from etl_toolkit.errors import InputError, NotFound
 from etl_toolkit.ids import parse_uuid
 
@@ -41,7 +41,8 @@ class PageSummary(BaseModel):
 
 class DocumentDetail(DocumentSummary):
     source_path: str
-    pages: list[PageSummary]
+    pages: list[PageSummary] = Field(description="A page of them: pages_limit / pages_offset.")
+    pages_total: int = Field(description="How many pages are stored, in all pages of the list.")
 
 
 class WordBox(BaseModel):
@@ -88,14 +89,22 @@ def list_documents(
     return [DocumentSummary.model_validate(r) for r in rows], total
 
 
-def get_document(conn: Conn, document_id: str | uuid.UUID) -> DocumentDetail:
+def get_document(
+    conn: Conn, document_id: str | uuid.UUID, *, pages: Window = FIRST_PAGE
+) -> DocumentDetail:
+    """A document with a page of its pages' summaries."""
     doc_id = _doc_id(document_id)
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(query("docs", "get_document"), {"id": doc_id}).fetchone()
         if row is None:
             raise NotFound(f"document {document_id} not found")
-        pages = cur.execute(query("docs", "document_pages"), {"id": doc_id}).fetchall()
-    return DocumentDetail.model_validate({**row, "pages": pages})
+        listed = cur.execute(
+            query("docs", "document_pages"), {"id": doc_id, **pages._asdict()}
+        ).fetchall()
+        total = cur.execute(query("docs", "document_pages_count"), {"id": doc_id}).fetchone()
+    return DocumentDetail.model_validate(
+        {**row, "pages": listed, "pages_total": total["total"] if total else 0}
+    )
 
 
 def get_page(conn: Conn, document_id: str | uuid.UUID, page_number: int) -> Page:
@@ -116,11 +125,9 @@ def search(conn: Conn, q: str, *, limit: int = 20, offset: int = 0) -> tuple[lis
     """Pages matching a web-search style query (`"a phrase"`, `or`, `-not`), best first."""
     if not q.strip():
         raise InputError("the search query is empty")
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            query("docs", "search"), {"q": q, "limit": limit, "offset": offset}
-        ).fetchall()
-    total = int(rows[0]["total"]) if rows else 0
+    rows, total = fetch_page(
+        conn, "docs", "search", "search_count", {"q": q, "limit": limit, "offset": offset}
+    )
     hits = [SearchHit.model_validate({**r, "document_name": r["name"]}) for r in rows]
     return hits, total
 

@@ -208,14 +208,21 @@ def _emit(chars: list[Char], out: list[Word]) -> None:
 def open_document(fp: BinaryIO, password: str | None) -> PDFDocument:
     """A parsed document, or PdfError with a reason a person understands."""
     try:
-        doc = PDFDocument(PDFParser(fp), password=password or "")
+        return PDFDocument(PDFParser(fp), password=password or "")
     except PDFPasswordIncorrect:
-        if password:
-            raise PdfError("encrypted PDF: the password given is wrong") from None
-        raise PdfError("encrypted PDF: a password is required (--password)") from None
+        if not password:
+            raise PdfError("encrypted PDF: a password is required (--password)") from None
     except Exception as exc:  # pdfminer raises a zoo of types on malformed input
         raise PdfError(f"malformed PDF: {_describe(exc)}") from None
-    return doc
+    # One --password serves a whole batch; a file with only an owner password (an
+    # empty user password) opens without it and must not fail for being given one.
+    try:
+        fp.seek(0)
+        return PDFDocument(PDFParser(fp), password="")
+    except PDFPasswordIncorrect:
+        raise PdfError("encrypted PDF: the password given is wrong") from None
+    except Exception as exc:
+        raise PdfError(f"malformed PDF: {_describe(exc)}") from None
 
 
 def _describe(exc: BaseException) -> str:

@@ -113,6 +113,19 @@ def list_jobs(
     return [Job.model_validate(r) for r in rows], total
 
 
-def job_events(conn: Conn, job_id: str | uuid.UUID) -> list[JobEvent]:
+def job_events(
+    conn: Conn, job_id: str | uuid.UUID, *, limit: int | None = None, offset: int = 0
+) -> list[JobEvent]:
+    """A job's history, oldest first (all of it unless `limit`)."""
+    return job_events_page(conn, job_id, limit=limit, offset=offset)[0]
+
+
+def job_events_page(
+    conn: Conn, job_id: str | uuid.UUID, *, limit: int | None, offset: int
+) -> tuple[list[JobEvent], int]:
+    """A page of a job's history and how many events it has in all."""
     job = get_job(conn, job_id)
-    return [JobEvent.model_validate(r) for r in fetch_all(conn, "jobs", "events", {"id": job.id})]
+    rows, total = fetch_page(
+        conn, "jobs", "events", "events_count", {"id": job.id, "limit": limit, "offset": offset}
+    )
+    return [JobEvent.model_validate(r) for r in rows], total

@@ -12,12 +12,14 @@ grow with the page count. A failing file is reported and the batch goes on.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import psycopg
 from psycopg import sql
@@ -32,6 +34,7 @@ from etl_toolkit.pdf import jobs
 from etl_toolkit.pdf.encode import EncodedPage, clean_text
 from etl_toolkit.pdf.extract import DocumentInfo, PdfError
 from etl_toolkit.pdf.parallel import ExtractionTimeout, Extractor
+from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.runs import track_run
 
 log = get_logger("etl_toolkit.pdf")
@@ -155,14 +158,20 @@ def load_pdfs(
     password: str | None = None,
     force: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
-    on_file: Callable[[FileReport], None] | None = None,
+    progress: Progress | None = None,
+    labels: Mapping[Path, str] | None = None,
 ) -> LoadReport:
-    """Load every PDF under `paths`; one FileReport per file, failures included."""
+    """Load every PDF under `paths`; one FileReport per file, failures included.
+
+    `labels` names a file by something other than its path, in the report and
+    as the document's name and source (a PDF read from stdin)."""
     started = time.perf_counter()
     files = discover(paths)
+    labels = labels or {}
     report = LoadReport([])
+    reporter = Reporter(progress, "load-pdf", items_total=len(files), unit="pages")
     args = {
-        "paths": [str(p) for p in paths],
+        "paths": [labels.get(p, str(p)) for p in paths],
         "workers": workers,
         "force": force,
         "timeout": timeout,
@@ -170,9 +179,9 @@ def load_pdfs(
     }
 
     def done(fr: FileReport) -> None:
+        fr.path = labels.get(Path(fr.path), fr.path)
         report.files.append(fr)
-        if on_file is not None:
-            on_file(fr)
+        reporter.finish(stage=fr.status)
 
     # The pool forks before any database connection exists in this process.
     with Extractor(workers, timeout) as extractor, track_run(db, "load-pdf", args) as run:
@@ -183,6 +192,7 @@ def load_pdfs(
                 log.warning("failed an abandoned extraction job", job_id=str(job_id))
             for path in files:
                 t0 = time.perf_counter()
+                reporter.start(labels.get(path, str(path)), "hash")
                 try:
                     cand = inspect(path)
                 except PdfError as exc:
@@ -205,8 +215,11 @@ def load_pdfs(
             by_path = {c.path: c for c in todo}
             jobs_in = [(c.path, password, str(c.document_id)) for c in todo]
             for path, items in extractor.extract(jobs_in):
-                done(_load_one(db, conn, by_path[path], items, force, run.id))
-        order = {str(p): i for i, p in enumerate(files)}
+                label = labels.get(path)
+                # Pages, not bytes, measure a PDF's progress: extraction does not read it in order.
+                reporter.start(label or str(path), "extract")
+                done(_load_one(db, conn, by_path[path], items, force, run.id, reporter, label))
+        order = {labels.get(p, str(p)): i for i, p in enumerate(files)}
         report.files.sort(key=lambda fr: order[fr.path])
         report.seconds = time.perf_counter() - started
         run.counts = report.totals
@@ -215,6 +228,40 @@ def load_pdfs(
             run.status = "failed" if report.failed == len(report.files) else "partial"
             run.error = failed_files_error(report.files)
     return report
+
+
+def load_pdf_stream(
+    db: Database,
+    stream: BinaryIO,
+    *,
+    name: str,
+    workers: int = 2,
+    password: str | None = None,
+    force: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Load one PDF read from `stream` (stdin), named `name` in the report and the
+    database. The bytes are spooled to a temporary file first: extraction needs
+    to seek."""
+    if not name.strip() or any(c in name for c in "/\\") or name in (".", ".."):
+        raise InputError(
+            f"--name {name!r} is not a file name", hint="give a name such as report.pdf"
+        )
+    with tempfile.TemporaryDirectory(prefix="etl-stdin-") as tmp:
+        path = Path(tmp) / "stdin.pdf"
+        with path.open("wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        return load_pdfs(
+            db,
+            [path],
+            workers=workers,
+            password=password,
+            force=force,
+            timeout=timeout,
+            progress=progress,
+            labels={path: name},
+        )
 
 
 def failed_files_error(files: Sequence[FileReport], shown: int = 10) -> str:
@@ -262,6 +309,8 @@ def _load_one(
     items: Iterator[DocumentInfo | EncodedPage],
     force: bool,
     run_id: int,
+    reporter: Reporter,
+    label: str | None = None,
 ) -> FileReport:
     t0 = time.perf_counter()
     doc_id = cand.document_id
@@ -277,14 +326,16 @@ def _load_one(
         with db.connect() as conn:  # one transaction: all of the document or none of it
             info = next(items)
             assert isinstance(info, DocumentInfo)
+            reporter.stage("copy")
+            reporter.advance(0, total=info.page_count)
             if force and conn.execute(query("docs", "delete_document"), {"id": doc_id}).rowcount:
                 fr.status = "replaced"
             inserted = conn.execute(
                 query("docs", "insert_document"),
                 {
                     "id": doc_id,
-                    "name": cand.path.name,
-                    "source_path": str(cand.path.resolve()),
+                    "name": label or cand.path.name,
+                    "source_path": label or str(cand.path.resolve()),
                     "sha256": cand.sha256,
                     "size_bytes": cand.size,
                     "page_count": info.page_count,
@@ -297,7 +348,8 @@ def _load_one(
                 jobs.set_status(jobs_conn, job.id, "completed", "already loaded by another run")
                 fr.seconds = time.perf_counter() - t0
                 return fr
-            _copy_pages(conn, doc_id, (p for p in items if isinstance(p, EncodedPage)), fr)
+            pages = (p for p in items if isinstance(p, EncodedPage))
+            _copy_pages(conn, doc_id, pages, fr, reporter)
             conn.execute(query("docs", "finish_document"), {"id": doc_id})
     except (PdfError, ExtractionTimeout) as exc:
         fr.status, fr.error, fr.pages, fr.words = "failed", str(exc), 0, 0
@@ -331,7 +383,11 @@ FLUSH_BYTES = 4 << 20
 
 
 def _copy_pages(
-    conn: psycopg.Connection[Any], doc_id: uuid.UUID, pages: Iterable[EncodedPage], fr: FileReport
+    conn: psycopg.Connection[Any],
+    doc_id: uuid.UUID,
+    pages: Iterable[EncodedPage],
+    fr: FileReport,
+    reporter: Reporter,
 ) -> None:
     """COPY pages and their pre-encoded words in bounded batches as they arrive."""
     check_columns(conn, "docs.words", WORD_COLUMNS)
@@ -369,6 +425,7 @@ def _copy_pages(
         fr.words += page.word_count
         if page.error:
             fr.failed_pages.append({"page": page.number, "error": page.error})
+        reporter.advance(1)  # a page is the batch here: one page is many words
         if size >= FLUSH_BYTES:
             flush()
             size = 0

@@ -86,20 +86,27 @@ def pdf_bytes(
         info.append(b"/Author (%s)" % _escape(author))
     info.append(b"/Producer (etl-toolkit synth) /CreationDate (D:20250102030405+01'00')")
     objs.append(b"<< " + b" ".join(info) + b" >>")
-    info_id = len(objs)
+    return assemble(objs, b"/Root 1 0 R /Info %d 0 R" % len(objs))
 
+
+def assemble(objects: Sequence[bytes], trailer: bytes) -> bytes:
+    """A PDF file of `objects` (object i+1 is objects[i]) with a classic xref table.
+
+    `trailer` holds the trailer entries other than /Size (at least /Root). The
+    hard-case PDFs of the tests (tests/pdf_cases.py) are written with it too.
+    """
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
-    for i, body in enumerate(objs, start=1):
+    for i, body in enumerate(objects, start=1):
         offsets.append(len(out))
         out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
     xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     for off in offsets:
         out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objs) + 1,
-        info_id,
+    out += b"trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        trailer,
         xref,
     )
     return bytes(out)

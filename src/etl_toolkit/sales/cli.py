@@ -8,9 +8,18 @@ from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import JsonOption, check_output_file, new_app, print_json, stdout, table
+from etl_toolkit.clikit import (
+    JsonOption,
+    QuietOption,
+    check_output_file,
+    new_app,
+    print_json,
+    stdout,
+    table,
+)
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
+from etl_toolkit.progress_cli import shown
 from etl_toolkit.sales.generate import DIALECTS, Dialect, Scale, generate, generate_delivery
 from etl_toolkit.sales.pipeline import SalesReport, report_dict, retry_summary, run_sales
 
@@ -123,7 +132,7 @@ def sales_cmd(
     ctx: typer.Context,
     data_dir: Annotated[
         Path,
-        typer.Option(help="Folder of <entity>[_<suffix>].csv files (shared/formats/sales.md)."),
+        typer.Option(help="Folder of <entity>[_<suffix>].csv files (docs/formats/sales.md)."),
     ] = Path("samples/sales"),
     incremental: Annotated[
         bool, typer.Option("--incremental", help="Only files the ledger has not loaded before.")
@@ -133,6 +142,7 @@ def sales_cmd(
         Path | None, typer.Option(help="Also write the report as JSON to this file.")
     ] = None,
     json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Load the sales CSVs into schema sales: validate, load, check, refresh.
 
@@ -146,7 +156,8 @@ def sales_cmd(
     if ctx.invoked_subcommand is not None:
         return
     check_output_file(report_file, "--report-file")
-    result = run_sales(resolve(), data_dir, incremental=incremental)
+    with shown(quiet) as progress:
+        result = run_sales(resolve(), data_dir, incremental=incremental, progress=progress)
     body = report_dict(result)
     if report_file is not None:
         report_file.write_text(jsonlib.dumps(jsonable(body), indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""`etl sales generate`: the five sales CSVs of shared/formats/sales.md, vectorised.
+"""`etl sales generate`: the five sales CSVs of docs/formats/sales.md, vectorised.
 
 Deterministic for a seed: every random value is a hash of (row id, seed, field)
 computed by Polars, so any row can be regenerated alone and the same seed gives

@@ -56,6 +56,7 @@ from etl_toolkit.db.copy import (
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import DatabaseUnavailable, InputError
 from etl_toolkit.log import get_logger
+from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.sales import rules
 from etl_toolkit.sales.source import (
     BATCH_ROWS,
@@ -224,11 +225,20 @@ class Known:
         return found | ids.is_null()
 
 
-def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> LoadResult:
+def load(
+    db: Database,
+    data_dir: Path,
+    *,
+    run_id: int,
+    incremental: bool,
+    progress: Progress | Reporter | None = None,
+) -> LoadResult:
     """Load every file of `data_dir` (with `incremental`, only files whose content
     the ledger has not seen), in delivery and foreign-key order."""
     started = time.perf_counter()
     found = discover(data_dir)
+    reporter = progress if isinstance(progress, Reporter) else Reporter(progress, "sales")
+    reporter.items(len(found.files))
     result = LoadResult(run_id, str(data_dir), incremental, ignored=found.ignored)
     known = {e: Known(e) for e in ENTITIES}
     failed: set[tuple[str, str]] = set()  # (delivery, entity) whose file failed
@@ -238,6 +248,7 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
             rep = FileReport(f.rel, f.entity, f.delivery)
             result.files.append(rep)
             t0 = time.perf_counter()
+            reporter.start(f.rel, "validate", bytes_total=f.path.stat().st_size)
             try:
                 if incremental and _already_loaded(conn, f, rep):
                     rep.status = "skipped"
@@ -248,7 +259,9 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
                         f"{f.rel}: not loaded because this delivery's {broken[0]} file failed"
                     )
                 with conn.transaction():
-                    accepted = _load_file(conn, lookup, f, rep, run_id, known, result.retries)
+                    accepted = _load_file(
+                        conn, lookup, f, rep, run_id, known, result.retries, reporter
+                    )
                 for entity, ids in accepted.items():
                     known[entity].add(ids)
                 rep.status = "loaded"
@@ -262,6 +275,7 @@ def load(db: Database, data_dir: Path, *, run_id: int, incremental: bool) -> Loa
                 _fail(rep, failed, f, f"{f.rel}: {type(exc).__name__}: {str(exc).strip()}")
             finally:
                 rep.seconds = time.perf_counter() - t0
+                reporter.finish(stage=rep.status)
             log.info(
                 "sales file",
                 file=f.rel,
@@ -328,6 +342,7 @@ def _load_file(
     run_id: int,
     known: dict[str, Known],
     retries: dict[str, RetryReport],
+    reporter: Reporter,
 ) -> dict[str, pl.Series]:
     """One file in the caller's transaction on `conn`; `lookup` (autocommit) answers
     which referenced ids exist while `conn` is busy with COPY. Returns the ids
@@ -360,15 +375,21 @@ def _load_file(
         if bulk and entity in DEFER_INDEXES:
             stack.enter_context(deferred_indexes(conn, table))
         with _Writer(conn) as writer:
+            reporter.stage("copy")
+            read = 0
             for raw, checked in batches:
                 good = _copy_batch(
                     writer, f, rep, run_id, target, raw, checked, rejects, months, bulk=bulk
                 )
+                if reporter.progress is not None:
+                    read += _batch_bytes(raw, entity)
+                    reporter.advance(raw.height, bytes_done=read)
                 if good is not None:
                     accepted.append(good[KEYS[entity]].cast(pl.Int64))
                 if rejects.rows >= REJECT_BATCH:
                     writer.submit(rejects.copy_job(conn))
             writer.submit(rejects.copy_job(conn))
+            reporter.stage("index" if bulk and entity in DEFER_INDEXES else "merge")
     if bulk:
         rep.inserted = rep.read - rep.rejected
         if entity in ("orders", "order_items"):
@@ -485,6 +506,15 @@ def _copy_batch(
 
     writer.submit(job)
     return good
+
+
+def _batch_bytes(raw: pl.DataFrame, entity: str) -> int:
+    """About the bytes of the file the batch's rows came from (quotes not counted):
+    the reader does not say where it is in the file."""
+    lengths = raw.select(
+        pl.sum_horizontal(pl.col(c).str.len_bytes().fill_null(0) for c in COLUMNS[entity])
+    ).to_series()
+    return int(lengths.sum()) + raw.height * len(COLUMNS[entity])
 
 
 def _validated(

@@ -17,6 +17,7 @@ from typing import Any
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
+from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.runs import finish_run, start_run, track_run
 from etl_toolkit.sales.checks import CheckResult, check
 from etl_toolkit.sales.load import LoadResult, load
@@ -50,14 +51,23 @@ def pending(db: Database) -> bool:
     return bool(row and (row["full_rebuild"] or row["orders"]))
 
 
-def run_sales(db: Database, data_dir: Path, *, incremental: bool = False) -> SalesReport:
+def run_sales(
+    db: Database,
+    data_dir: Path,
+    *,
+    incremental: bool = False,
+    progress: Progress | None = None,
+) -> SalesReport:
     started = time.perf_counter()
+    reporter = Reporter(progress, "sales")
     with (
         run_lock(db),
         track_run(db, "sales", {"data_dir": str(data_dir), "incremental": incremental}) as run,
     ):
-        loaded = load(db, data_dir, run_id=run.id, incremental=incremental)
+        loaded = load(db, data_dir, run_id=run.id, incremental=incremental, progress=reporter)
+        reporter.overall("check")
         checks = check_stage(db, loaded)
+        reporter.overall("refresh")
         refreshed = refresh(db) if checks is not None and checks.passed else None
         report = SalesReport(run.id, loaded, checks, refreshed, time.perf_counter() - started)
         run.counts = counts(report)

@@ -185,15 +185,23 @@ def product_sales(
     params["categories"] = _categories(conn, f)
     filtered = any(params[k] is not None for k in ("categories", "price_min", "price_max"))
     join = query("sales", "api_product_filter") if filtered or f.active is not None else None
-    stmt = query("sales", "api_product_sales").format(
-        key=sql.SQL(key),
-        seek=seek,
-        order=order,
-        product_filter=join or sql.SQL(""),
-        period_rows=query("sales", "api_period_rows"),
-    )
-    rows = _rows(conn, stmt, params)
+
+    def statement(seek: sql.Composable) -> sql.Composed:
+        return query("sales", "api_product_sales").format(
+            key=sql.SQL(key),
+            seek=seek,
+            order=order,
+            product_filter=join or sql.SQL(""),
+            period_rows=query("sales", "api_period_rows"),
+        )
+
+    rows = _rows(conn, statement(seek), params)
     total = int(rows[0]["total_count"]) if rows else 0
+    if not rows and after:
+        # Past the last page the window count has no row to ride on: one row without the
+        # seek carries the connection's total (a client's totalCount never drops to 0).
+        first_row = _rows(conn, statement(sql.SQL("true")), {**params, "limit": 1})
+        total = int(first_row[0]["total_count"]) if first_row else 0
     rows = rows[: limit + 1]
     page = rows[:limit]
     return Page(
@@ -320,12 +328,16 @@ def trends(
     }
     stmt = query("sales", "api_trends").format(bucket=sql.Literal(BUCKETS[granularity]))
     rows = _rows(conn, stmt, params)
+    total = int(rows[0]["total_count"]) if rows else 0
+    if not rows and after:  # past the last page: the total from the first row
+        first_row = _rows(conn, stmt, {**params, "after": None, "limit": 1})
+        total = int(first_row[0]["total_count"]) if first_row else 0
     page = rows[:limit]
     return Page(
         page,
         [encode_cursor(r["period"].isoformat()) for r in page],
         len(rows) > limit,
-        int(rows[0]["total_count"]) if rows else 0,
+        total,
         after is not None,
     )
 

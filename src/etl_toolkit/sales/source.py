@@ -1,4 +1,4 @@
-"""Finding and reading the sales CSVs (shared/formats/sales.md).
+"""Finding and reading the sales CSVs (docs/formats/sales.md).
 
 Files are `<entity>.csv` (the initial set) or `<entity>_<suffix>.csv` (a
 delivery), anywhere under the data dir. They are processed delivery by

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from etl_toolkit.tasks.storage import MediaType, ObjectClass
 
@@ -55,9 +55,34 @@ class ProcessorTask(BaseModel):
 class ProcessorReport(BaseModel):
     """A processor's result: counts per class and duration, or an error."""
 
+    # The outcome's rules, stated in the API's document (a generated client obeys them):
+    # a failure carries an error; a success carries none and is not retryable.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "title": "processed",
+                    "properties": {
+                        "outcome": {"const": "processed"},
+                        "error": {"type": "null"},
+                        "retryable": {"const": False},
+                    },
+                },
+                {
+                    "title": "failed",
+                    "required": ["error"],
+                    "properties": {
+                        "outcome": {"const": "failed"},
+                        "error": {"type": "string", "minLength": 1},
+                    },
+                },
+            ]
+        }
+    )
+
     claim_token: uuid.UUID
     outcome: Literal["processed", "failed"]
-    anonymised: dict[ObjectClass, int] = Field(
+    anonymised: dict[ObjectClass, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict, description="objects anonymised per class (processed only)"
     )
     duration_ms: int | None = Field(default=None, ge=0, le=7 * 24 * 3600 * 1000)
@@ -68,8 +93,6 @@ class ProcessorReport(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProcessorReport:
-        if any(n < 0 for n in self.anonymised.values()):
-            raise ValueError("anonymised counts must be >= 0")
         if self.outcome == "failed" and not self.error:
             raise ValueError("a failed outcome needs an error")
         if self.outcome == "processed" and (self.error or self.retryable):

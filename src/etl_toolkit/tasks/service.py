@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from etl_toolkit.db.queries import fetch_all, fetch_one, fetch_page, query
+from etl_toolkit.db.queries import fetch_one, fetch_page, query
 from etl_toolkit.errors import Conflict, InputError, NotFound
 from etl_toolkit.ids import parse_uuid
 from etl_toolkit.tasks.processor import ProcessorReport, ProcessorTask
@@ -145,7 +145,19 @@ def list_tasks(
     return [TaskRow.model_validate(r) for r in rows], total
 
 
-def task_events(conn: Conn, task_id: str | uuid.UUID) -> list[TaskEventRow]:
+def task_events(
+    conn: Conn, task_id: str | uuid.UUID, *, limit: int | None = None, offset: int = 0
+) -> list[TaskEventRow]:
+    """A task's history, oldest first (all of it unless `limit`)."""
+    return task_events_page(conn, task_id, limit=limit, offset=offset)[0]
+
+
+def task_events_page(
+    conn: Conn, task_id: str | uuid.UUID, *, limit: int | None, offset: int
+) -> tuple[list[TaskEventRow], int]:
+    """A page of a task's history and how many events it has in all."""
     task = get_task(conn, task_id)
-    rows = fetch_all(conn, "tasks", "events", {"id": task.id})
-    return [TaskEventRow.model_validate(r) for r in rows]
+    rows, total = fetch_page(
+        conn, "tasks", "events", "events_count", {"id": task.id, "limit": limit, "offset": offset}
+    )
+    return [TaskEventRow.model_validate(r) for r in rows], total

@@ -1,0 +1,117 @@
+"""`etl serve` as a real gunicorn with two workers: one /metrics view across workers,
+JSON access lines carrying the request id, the shared metrics directory cleaned up."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from etl_toolkit.db.connect import Database
+
+N = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status, dict(r.headers.items()), r.read()
+
+
+@pytest.fixture
+def server(db: Database, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env |= {"DATABASE_URL": db.url, "ETL_HOME": str(tmp_path / "home"), "LOG_LEVEL": "INFO"}
+    argv = ["serve", "--no-auth", "--workers", "2", "--port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl_toolkit", *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            try:
+                if _get(f"{base}/health")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "etl serve did not answer /health"
+            time.sleep(0.3)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def _runs_count(base: str) -> tuple[float, str]:
+    _, headers, body = _get(f"{base}/metrics")
+    total = 0.0
+    for family in text_string_to_metric_families(body.decode()):
+        for s in family.samples:
+            if (
+                s.name == "etl_api_request_duration_seconds_count"
+                and s.labels.get("route") == "/runs"
+            ):
+                total += s.value
+    return total, headers["Content-Type"]
+
+
+def test_metrics_are_one_view_across_workers_and_access_lines_are_json(
+    server: tuple[str, subprocess.Popen[str]],
+) -> None:
+    base, proc = server
+    for i in range(N):
+        status, headers, _ = _get(f"{base}/runs", {"X-Request-Id": f"req-{i}"})
+        assert status == 200
+        assert headers["X-Request-Id"] == f"req-{i}"
+    _, headers, _ = _get(f"{base}/runs", {"X-Request-Id": "x" * 129})
+    replaced = headers["X-Request-Id"]
+    assert replaced != "x" * 129 and len(replaced) == 32
+    counts = []
+    for _ in range(6):
+        count, content_type = _runs_count(base)
+        counts.append(count)
+        assert content_type == "text/plain; version=0.0.4; charset=utf-8"
+    assert all(c >= N + 1 for c in counts), counts
+    assert counts == sorted(counts), f"the count went backwards: {counts}"
+
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    access: dict[str, dict[str, Any]] = {
+        e["request_id"]: e for e in lines if e.get("event") == "request" and e["path"] == "/runs"
+    }
+    for i in range(N):
+        line = access[f"req-{i}"]
+        assert (line["method"], line["status"]) == ("GET", 200)
+        assert line["duration_ms"] >= 0
+    assert replaced in access
+    assert any(e["event"].startswith("Listening at") for e in lines)
+    shared = next(e["directory"] for e in lines if e["event"] == "worker metrics shared")
+    assert not Path(shared).exists(), "etl serve leaves its metrics directory behind"
