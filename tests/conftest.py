@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -33,6 +34,29 @@ CORPUS = SHARED / "corpus" / "pdf"
 
 # skip_guard: under CI=true a skip not in tests/skips.toml fails; pytester: its tests.
 pytest_plugins = ("tests.skip_guard", "pytester")
+
+
+_TERMINAL_VARS = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    # xdist: the controller hands its terminal variables to each worker (below).
+    node.workerinput["etl_terminal_env"] = {k: os.environ.get(k) for k in _TERMINAL_VARS}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # An xdist worker starts with COLUMNS=80 and LINES=24 set, which a test passing
+    # its environment to a terminal (tmux) or to rich would inherit: restore the
+    # controller's, so a worker runs a test as a serial run would.
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return
+    for key, value in workerinput.get("etl_terminal_env", {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -42,6 +42,8 @@ def test_sales_progress_moves_on_a_terminal(
     data = _input(tmp_path, monkeypatch)
     done = tmp_path / "exit-code"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
+    # The pane's size is the terminal's: an xdist worker has COLUMNS=80 and LINES=24.
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
     env |= {"DATABASE_URL": db.url, "ETL_HOME": str(tmp_path / "etl-home")}
     script = tmp_path / "run.sh"
     script.write_text(
