@@ -19,11 +19,14 @@ from etl_toolkit.db.connect import Database
 from etl_toolkit.sales.generate import SCALES, generate
 
 TMUX = shutil.which("tmux")
-pytestmark = pytest.mark.skipif(
-    TMUX is None,
-    reason="tmux not installed: the terminal progress test did not run "
-    "(make test installs it as root with apt; or apt-get install tmux)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        TMUX is None,
+        reason="tmux not installed: the terminal progress test did not run "
+        "(make test installs it as root with apt; or apt-get install tmux)",
+    ),
+]
 ITEMS_ROW = re.compile(r"order_items\.csv.*?\b(copy|index|loaded)\s+([\d,]+) rows")
 
 
