@@ -524,6 +524,12 @@ def test_cleaned_values_are_in_the_table_and_json_reports(
 _A = _path(f"{S}_1_1_A")
 
 
+def _renamed(record: Any, old: str, new: str) -> Any:
+    """A copy of a record with every id in it renamed (`0.0.` -> `1.0.`, `_p1_` -> `_p1x_`)."""
+    text = json.dumps(record).replace(old, new).replace("_p1", "_p1x").replace("_1_1_A", "_1_1_X")
+    return json.loads(text)
+
+
 @pytest.mark.parametrize(
     ("source", "where", "spelling", "reason"),
     [
@@ -574,6 +580,12 @@ def test_numbers_that_are_not_integers_are_refused_with_a_reason(
     value: Any = {"course": _course, "exams": _exams, "practices": _practices}.get(
         source, lambda: {"targets": _targets()}
     )()
+    if source in ("course", "practices"):
+        # A second good unit or bank: one bad record among several is skipped, where
+        # the only record of a file would fail the run (test_a_file_nearly_all_skipped...).
+        value.append(_renamed(value[0], "0.0.", "1.0."))
+        if source == "course":
+            value[1]["unitIndex"] = 1
     field = where[-1]
     if source == "user_data":
         target = value["targets"][_A]
@@ -733,6 +745,7 @@ def test_the_cli_exits_1_on_a_wrong_shape(settings: Settings, tmp_path: Path) ->
 
 def test_a_rerun_counts_skips_again_but_stores_them_once(db: Database, tmp_path: Path) -> None:
     targets = _targets()
+    targets[_path(f"{S}_1_3_C")] = _attempt(f"{S}_1_3_C")  # stays good: the file is not all bad
     del targets[_A]["createdAt"]
     exams = _exams()
     exams[0]["papers"][0]["questions"][0]["items"][1]["markmax"] = "three"
