@@ -428,6 +428,7 @@ def _not_json(path: Path, exc: Exception, fp: BinaryIO | None = None) -> InputEr
     """`not valid JSON`; when the very start is wrong, what the file starts with
     (bytes as Python writes them: b'\\x89PNG...'), so an undecodable start says what it is."""
     if fp is not None:
+        fp.seek(0)
         fp.seek(len(UTF8_BOM) if fp.read(3) == UTF8_BOM else 0)
         start = fp.read(HEAD)
         found = f"it starts with {start!r}" if start else "the file is empty"
