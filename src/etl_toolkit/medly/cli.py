@@ -13,6 +13,7 @@ from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.medly.generate import DIALECTS, Dialect, generate
 from etl_toolkit.medly.load import MigrationReport, migrate_medly, report_dict
+from etl_toolkit.medly.parse import pointer
 
 app = new_app(
     "Learning platform: migrate the four JSON sources (idempotent), or generate them.",
@@ -24,7 +25,10 @@ app.info.no_args_is_help = False
 def example(e: dict[str, Any]) -> str:
     """A skipped record as a user finds it: its own key, and its place in the file
     as `file#pointer` (a JSON Pointer in URI-fragment form, RFC 6901 section 6)."""
-    where = f"{e['file']}#{e.get('position') or ''}"
+    position = e.get("position") or ""
+    if e.get("key") and position == pointer("targets", e["key"]):
+        return f"{e['key']} ({e['file']})"  # an attempt: its key is its place already
+    where = f"{e['file']}#{position}"
     return f"{e['key']} ({where})" if e.get("key") else where
 
 
