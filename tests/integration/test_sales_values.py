@@ -215,6 +215,39 @@ def test_a_pandas_export_loads_like_the_plain_one(
     assert all(rows for rows in snapshots["plain"].values())
 
 
+def test_a_failed_file_is_named_with_its_error_in_the_summary_and_the_ledger(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    """Without --report the user still sees which file failed and why; the run's
+    error in etl.runs says the same; the --report table does not call it ok."""
+    data = _copy(FIXTURES / "sales" / "base", tmp_path / "d")
+    shutil.copy(FIXTURES / "sales" / "unterminated" / "products.csv", data / "products.csv")
+    quote = "products.csv: line 5: a quoted field opens here and is never closed"
+    dependent = "order_items.csv: not loaded because this delivery's products file failed"
+    result = CliRunner().invoke(app, ["sales", "--data-dir", str(data)])
+    assert result.exit_code == 1, result.output
+    line = next(x for x in result.output.splitlines() if "error: files_failed" in x)
+    assert line.startswith("  error: files_failed = 2 (max 0): " + quote), line
+    assert dependent in line
+    run = _rows(db, "SELECT status, error FROM etl.runs ORDER BY id DESC LIMIT 1")[0]
+    assert run["status"] == "failed"
+    assert run["error"].startswith("data-quality gate failed: files_failed = 2 (max 0): " + quote)
+    assert dependent in run["error"]
+    detail = _rows(db, "SELECT detail FROM sales.dq_results WHERE check_name = 'files_failed'")
+    assert quote in detail[-1]["detail"] and dependent in detail[-1]["detail"]
+    wide = {"COLUMNS": "200"}  # one table row a line
+    report = CliRunner().invoke(app, ["sales", "--data-dir", str(data), "--report"], env=wide)
+    assert report.exit_code == 1, report.output
+    rows = {
+        cells[0]: cells
+        for x in report.stdout.splitlines()
+        if len(cells := [c.strip() for c in x.split("│")[1:-1]]) == 10
+    }
+    assert rows["products.csv"][1] == "failed" and rows["products.csv"][-1] == "NO"
+    assert rows["order_items.csv"][1] == "failed" and rows["order_items.csv"][-1] == "NO"
+    assert rows["customers.csv"][1] == "loaded" and rows["customers.csv"][-1] == "yes"
+
+
 def test_a_row_with_fewer_fields_than_the_header_is_a_reject(db: Database, tmp_path: Path) -> None:
     data = _copy(FIXTURES / "sales" / "short_rows", tmp_path / "d")
     r = run_sales(db, data)

@@ -11,6 +11,7 @@ import typer
 from etl_toolkit.clikit import JsonOption, check_output_file, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
+from etl_toolkit.sales.checks import describe
 from etl_toolkit.sales.generate import DIALECTS, Dialect, Scale, generate, generate_delivery
 from etl_toolkit.sales.pipeline import SalesReport, report_dict, retry_summary, run_sales
 
@@ -62,7 +63,7 @@ def render(r: SalesReport) -> None:
                     f["unchanged"],
                     f["rejected"],
                     sum(f["cleaned"].values()),
-                    "yes" if f["balanced"] else "NO",
+                    "NO" if f["status"] == "failed" or not f["balanced"] else "yes",
                 )
                 for f in body["files"]
             ],
@@ -159,7 +160,9 @@ def sales_cmd(
         if retried := retry_summary(result):
             typer.echo(f"  {retried}")
         if result.checks:
-            for c in result.checks.failed_errors + result.checks.warnings:
+            for c in result.checks.failed_errors:
+                typer.echo(f"  {c.severity}: {describe(c)}")  # which files failed, and why
+            for c in result.checks.warnings:
                 typer.echo(
                     f"  {c.severity}: {c.check_name} {c.subject} = {c.observed:g}"
                     f" (max {c.threshold:g})"
