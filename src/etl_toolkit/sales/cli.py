@@ -202,7 +202,8 @@ def generate_cmd(
 
     With --dialect pandas: the spelling of a pandas export (`DataFrame.to_csv`):
     integer columns that hold nulls (a root category's parent_id) written as
-    floats (`21.0`), floats in their shortest form; the loader takes both.
+    floats (`21.0`), floats in their shortest form, computed totals unrounded
+    (`206.57999999999998`); the loader takes both.
 
     Example: `etl sales generate --out /tmp/sales --scale full --dirty 0.001`
     """
