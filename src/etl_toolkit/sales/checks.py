@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
-from etl_toolkit.sales.load import LoadResult
+from etl_toolkit.sales.load import FileReport, LoadResult
 
 Severity = Literal["error", "warn"]
 REJECT_RATE = 0.05
@@ -87,19 +87,34 @@ def _at_most(
     return DqResult(name, subject, severity, observed, threshold, observed <= threshold, detail)
 
 
+def describe(r: DqResult) -> str:
+    """One line for a check, its detail included: `files_failed = 2 (max 0): a.csv: …`."""
+    return (
+        f"{r.check_name} {r.subject}".strip()
+        + f" = {r.observed:g} (max {r.threshold:g})"
+        + (f": {r.detail}" if r.detail else "")
+    )
+
+
+# Failed files named in a gate's detail (and so in the run's error and the CLI
+# summary): enough to act on, short enough for a ledger line.
+FAILED_SHOWN = 3
+
+
+def failed_files(files: list[FileReport]) -> str:
+    """Each failed file with its error, the first FAILED_SHOWN, then `and N more`."""
+    named = [
+        f.error if f.error and f.error.startswith(f.file) else f"{f.file}: {f.error or 'failed'}"
+        for f in files
+    ]
+    more = len(named) - FAILED_SHOWN
+    return "; ".join(named[:FAILED_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+
+
 def file_checks(load: LoadResult) -> list[DqResult]:
     out: list[DqResult] = []
     failed = [f for f in load.files if f.status == "failed"]
-    out.append(
-        _at_most(
-            "files_failed",
-            "",
-            "error",
-            len(failed),
-            0,
-            "; ".join(f.error or f.file for f in failed),
-        )
-    )
+    out.append(_at_most("files_failed", "", "error", len(failed), 0, failed_files(failed)))
     broken = [r for r in load.retries.values() if r.error]
     if broken:
         out.append(

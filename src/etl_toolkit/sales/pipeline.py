@@ -19,7 +19,7 @@ from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.runs import finish_run, start_run, track_run
-from etl_toolkit.sales.checks import CheckResult, check
+from etl_toolkit.sales.checks import CheckResult, check, describe
 from etl_toolkit.sales.load import LoadResult, load
 from etl_toolkit.sales.lock import run_lock
 from etl_toolkit.sales.refresh import RefreshResult, refresh
@@ -220,8 +220,6 @@ def end_run(
 
 
 def gate_error(checks: CheckResult | None) -> str:
+    """The run's error: each failed check with its detail (which files, why)."""
     failed = checks.failed_errors if checks else []
-    return "data-quality gate failed: " + "; ".join(
-        f"{r.check_name} {r.subject}".strip() + f" = {r.observed:g} (max {r.threshold:g})"
-        for r in failed
-    )
+    return "data-quality gate failed: " + "; ".join(describe(r) for r in failed)
