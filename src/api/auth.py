@@ -3,7 +3,8 @@
 Configured the Auth0 way (AUTH0_DOMAIN, AUTH0_AUDIENCE) or generically
 (JWT_ISSUER, JWT_AUDIENCE, JWKS_URL). The key set is cached and fetched again
 when a token names an unknown `kid` (at most once per `min_refresh` seconds,
-so random kids cannot make us hammer the identity provider). Only RS256 is
+so random kids cannot make us hammer the identity provider; a failed fetch
+counts too, so an outage is not met with one fetch per request). Only RS256 is
 accepted: `none`, HS256 signed with the public key, and every other algorithm
 are refused before any key is looked at.
 """
@@ -86,6 +87,8 @@ class JwksCache:
         self.url, self.ttl, self.min_refresh = url, ttl, min_refresh
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
+        self._failed_at = float("-inf")
+        self._failure = ""
         self._lock = threading.Lock()
 
     def _fetch(self) -> None:
@@ -94,14 +97,21 @@ class JwksCache:
                 data = json.load(resp)
             keyset = jwt.PyJWKSet.from_dict(data)
         except (OSError, ValueError, jwt.PyJWKSetError) as exc:
-            raise AuthUnavailable(f"cannot fetch signing keys from {self.url}: {exc}") from exc
+            self._failed_at = time.monotonic()
+            self._failure = f"cannot fetch signing keys from {self.url}: {exc}"
+            raise AuthUnavailable(self._failure) from exc
         self._keys = {k.key_id: k.key for k in keyset.keys if k.key_id}
         self._fetched_at = time.monotonic()
+        self._failed_at = float("-inf")
 
     def get(self, kid: str) -> Any | None:
         with self._lock:
-            age = time.monotonic() - self._fetched_at
+            now = time.monotonic()
+            age = now - self._fetched_at
             if age > self.ttl or (kid not in self._keys and age > self.min_refresh):
+                if now - self._failed_at <= self.min_refresh:
+                    # The last attempt failed moments ago: answer from it.
+                    raise AuthUnavailable(self._failure)
                 self._fetch()
             return self._keys.get(kid)
 

@@ -119,7 +119,12 @@ def render(r: SalesReport) -> None:
                 ],
             )
         )
-    if r.refresh:
+    if r.refresh and r.refresh.mode == "deferred":
+        stdout.print(
+            "derived data: not refreshed (data was queued after the checks;"
+            " the next run checks it and refreshes)"
+        )
+    elif r.refresh:
         stdout.print(
             f"derived data: {r.refresh.mode} refresh in {r.refresh.seconds:.1f}s"
             + (f" ({r.refresh.orders} orders)" if r.refresh.mode == "queued" else "")
