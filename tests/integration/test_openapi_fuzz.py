@@ -92,7 +92,7 @@ def _seed(db: Database, app: Flask, token: str) -> dict[str, list[Any]]:
         "document_id": [str(i) for i in ids("SELECT id FROM docs.documents ORDER BY id")],
         "page_number": [1],
         "job_id": [str(i) for i in ids("SELECT id FROM docs.extraction_jobs ORDER BY id")],
-        "question_ref": ids("SELECT question_ref FROM medly.items ORDER BY 1"),
+        "questionID": ids("SELECT question_ref FROM medly.items ORDER BY 1"),
         "lesson_id": ids("SELECT lesson_id FROM medly.lessons ORDER BY 1"),
         "paper_id": ids("SELECT paper_id FROM medly.papers ORDER BY 1"),
         "uid": ids("SELECT uid FROM medly.users ORDER BY 1"),
