@@ -29,6 +29,8 @@ class IdentityProvider:
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     fetches: int = 0
     down: bool = False  # answer every fetch with 503 (an outage of the provider)
+    body: bytes | None = None  # served instead of the key set (a broken provider)
+    delay: float = 0.0  # seconds before answering (a hung provider)
 
     def jwks(self) -> dict[str, Any]:
         out = []
@@ -59,10 +61,11 @@ def serve_idp() -> Iterator[IdentityProvider]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             idp.fetches += 1
+            time.sleep(idp.delay)
             if idp.down:
                 self.send_error(503)
                 return
-            body = json.dumps(idp.jwks()).encode()
+            body = idp.body if idp.body is not None else json.dumps(idp.jwks()).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from flask import Flask
 
 from api.app import create_app
-from api.auth import AuthConfig, JwksCache
+from api.auth import AuthConfig, JwksClient
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import ConfigError
@@ -132,8 +132,8 @@ def test_key_rotation_refreshes_jwks_on_unknown_kid(
 ) -> None:
     assert _post(secure_app, idp.token())[0] == 200
     idp.keys["k2"] = new_key()
-    cache: JwksCache = secure_app.extensions["auth"].keys
-    cache.min_refresh = 0  # the rotation happens "later" than the refresh floor
+    keys: JwksClient = secure_app.extensions["auth"].keys
+    keys.cooldown_duration = 0  # the rotation happens "later" than the refresh floor
     assert _post(secure_app, idp.token("k2"))[0] == 200
     assert idp.fetches == 2
 
@@ -185,13 +185,38 @@ def test_unknown_kids_during_an_outage_do_not_refetch_each_time(
     secure_app: Flask, idp: IdentityProvider
 ) -> None:
     assert _post(secure_app, idp.token())[0] == 200
-    cache: JwksCache = secure_app.extensions["auth"].keys
-    cache._fetched_at -= 60  # past the refresh floor: an unknown kid may refetch once
+    keys: JwksClient = secure_app.extensions["auth"].keys
+    keys.cooldown_duration = 0  # past the refresh floor: an unknown kid may refetch once
     idp.down = True
     statuses = [_post(secure_app, idp.token(f"rotated{i}", key=new_key()))[0] for i in range(5)]
     assert statuses == [503] * 5  # the key might exist: we cannot say 401
     assert idp.fetches == 2  # the first fetch, then one attempt in the outage
     assert _post(secure_app, idp.token())[0] == 200  # a cached key still verifies
+
+
+@pytest.mark.parametrize("fault", ["not_json", "hangs"])
+def test_a_key_server_answering_garbage_or_nothing_is_503(
+    secure_app: Flask, idp: IdentityProvider, fault: str
+) -> None:
+    if fault == "not_json":
+        idp.body = b"<html>maintenance</html>"
+    else:
+        idp.delay = 2.0
+        secure_app.extensions["auth"].keys.timeout = 0.2  # FETCH_TIMEOUT, shortened
+    status, body, _ = _post(secure_app, idp.token())
+    assert (status, body["title"]) == (503, "Authentication unavailable")
+    assert idp.url.removeprefix("http://").split("/")[0] in str(body["detail"])
+
+
+def test_a_key_is_used_only_with_the_algorithm_its_jwk_names(
+    secure_app: Flask, idp: IdentityProvider
+) -> None:
+    jwks = idp.jwks()
+    jwks["keys"][0]["alg"] = "RS512"  # the same RSA key, published for another algorithm
+    idp.body = json.dumps(jwks).encode()
+    status, body, _ = _post(secure_app, idp.token())  # signed RS256 with that key
+    assert status == 401
+    assert "does not match the key's algorithm" in str(body["detail"])
 
 
 def test_auth0_settings_derive_issuer_and_jwks() -> None:
