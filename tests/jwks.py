@@ -28,6 +28,9 @@ class IdentityProvider:
     url: str = ""
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     fetches: int = 0
+    down: bool = False  # answer every fetch with 503 (an outage of the provider)
+    body: bytes | None = None  # served instead of the key set (a broken provider)
+    delay: float = 0.0  # seconds before answering (a hung provider)
 
     def jwks(self) -> dict[str, Any]:
         out = []
@@ -47,6 +50,7 @@ class IdentityProvider:
         now = int(time.time())
         payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 300}
         payload.update(claims)
+        payload = {k: v for k, v in payload.items() if v is not None}  # None drops a claim
         return jwt.encode(payload, key or self.keys[kid], algorithm=alg, headers={"kid": kid})
 
 
@@ -57,7 +61,11 @@ def serve_idp() -> Iterator[IdentityProvider]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             idp.fetches += 1
-            body = json.dumps(idp.jwks()).encode()
+            time.sleep(idp.delay)
+            if idp.down:
+                self.send_error(503)
+                return
+            body = idp.body if idp.body is not None else json.dumps(idp.jwks()).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -79,7 +79,7 @@ def check_quality(loaded: LoadResult) -> Gate:
 def refresh_and_report(loaded: LoadResult, checks: CheckResult | None) -> str:
     t0 = time.perf_counter()
     db = database()
-    refreshed = refresh_stage(db) if checks is not None else None
+    refreshed = refresh_stage(db, checks) if checks is not None else None
     report = end_run(db, loaded, checks, refreshed, loaded.seconds + time.perf_counter() - t0)
     return f"sales run {report.run_id}: {report.status}"
 

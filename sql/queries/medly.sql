@@ -1,6 +1,47 @@
 -- The learning-platform migration (schema medly). Staging tables are temp
 -- tables named stg_<entity>, deduplicated into stg_<entity>_d.
 
+-- name: keep_subject_attributes
+-- A subject's board, qualification and title come from its exams file's paper
+-- sets; its course file names the id only. A source that does not state a value
+-- never erases it (issue 13: an empty exams file blanked a loaded subject): a
+-- null is filled from another staged row of the same subject, then from the
+-- stored row. A stated value still replaces the stored one. A subject no paper
+-- set carried this run keeps its stored provenance.
+UPDATE stg_subjects_d s
+SET
+    board = coalesce(s.board,
+        (SELECT x.board FROM stg_subjects x WHERE x.subject_id = s.subject_id AND x.board IS NOT NULL
+         ORDER BY x._priority, x._ord DESC LIMIT 1),
+        (SELECT t.board FROM medly.subjects t WHERE t.subject_id = s.subject_id)),
+    qualification = coalesce(s.qualification,
+        (SELECT x.qualification FROM stg_subjects x WHERE x.subject_id = s.subject_id AND x.qualification IS NOT NULL
+         ORDER BY x._priority, x._ord DESC LIMIT 1),
+        (SELECT t.qualification FROM medly.subjects t WHERE t.subject_id = s.subject_id)),
+    title = coalesce(s.title,
+        (SELECT x.title FROM stg_subjects x WHERE x.subject_id = s.subject_id AND x.title IS NOT NULL
+         ORDER BY x._priority, x._ord DESC LIMIT 1),
+        (SELECT t.title FROM medly.subjects t WHERE t.subject_id = s.subject_id)),
+    source_file = CASE WHEN s._priority = 0 THEN s.source_file
+        ELSE coalesce((SELECT t.source_file FROM medly.subjects t WHERE t.subject_id = s.subject_id),
+                      s.source_file) END
+
+-- name: keep_exam_items
+-- The exam appearance of an item is canonical. An item a paper has listed keeps
+-- its values when this run sees it only in a practice bank (its exams file empty
+-- or without that paper): a source that does not state the exam's values must
+-- not overwrite them with its own.
+UPDATE stg_items_d s
+SET (question_id, part, question_type, text, markmax, markscheme, difficulty, options,
+     correct_answer, specification_point, diagram, extra, source_file)
+  = (i.question_id, i.part, i.question_type, i.text, i.markmax, i.markscheme, i.difficulty,
+     i.options, i.correct_answer, i.specification_point, i.diagram, i.extra, i.source_file)
+FROM medly.items i
+WHERE s._priority = 1
+  AND i.question_ref = s.question_ref
+  AND EXISTS (SELECT 1 FROM medly.item_appearances a
+              WHERE a.question_ref = s.question_ref AND a.source_kind = 'paper')
+
 -- name: resolve_bank_lessons
 UPDATE stg_practice_banks_d s
 SET lesson_resolved = EXISTS (SELECT 1 FROM medly.lessons l WHERE l.lesson_id = s.lesson_id)

@@ -58,8 +58,11 @@ RETURNING id
 
 -- alive: for a running run its process holds (see start_held), whether it still
 -- does; null for finished runs and orchestrator runs (no process holds those).
+-- report: only when asked for (`etl runs --json` shows it; the API's list
+-- leaves it to GET /runs/{id}, a sales report is kilobytes per run).
 -- name: page
 SELECT id, pipeline, arguments, status, started_at, finished_at, counts, error,
+       CASE WHEN %(reports)s::boolean THEN report END AS report,
        extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds,
        CASE WHEN status = 'running' AND arguments ->> 'execution' IS NULL
             THEN etl.run_held(id)

@@ -188,15 +188,40 @@ WHERE o.status NOT IN ('Cancelled', 'Returned')
 GROUP BY o.order_id, o.order_date, o.customer_id, i.product_id, p.category_id
 ON CONFLICT DO NOTHING
 
+-- An order queued already keeps its before-image, but its row is rewritten
+-- (run_id: the last run that touched it), so the queue's digest changes.
 -- name: queue_orders
 INSERT INTO sales.refresh_orders (order_id, run_id, before_day, before_customer)
 SELECT a.order_id, %(run_id)s, (o.order_date AT TIME ZONE 'UTC')::date, o.customer_id
 FROM affected_orders a LEFT JOIN sales.orders o ON o.order_id = a.order_id
 WHERE NOT (SELECT full_rebuild FROM sales.refresh_state)
-ON CONFLICT (order_id) DO NOTHING
+ON CONFLICT (order_id) DO UPDATE SET run_id = EXCLUDED.run_id
 
 -- name: request_full_rebuild
 UPDATE sales.refresh_state SET full_rebuild = true, requested_by = %(run_id)s
+
+-- The refresh queue as one value, to prove a refresh publishes exactly what
+-- the checks saw: every queued order with the transaction that last wrote its
+-- row (xmin; a load re-queueing an order rewrites it), and the version of the
+-- refresh state (a full rebuild requested, or data loaded while one pends).
+-- Any load or API change after the checks changes it.
+-- name: queue_digest
+SELECT md5(concat_ws('|',
+    (SELECT xmin::text FROM sales.refresh_state),
+    (SELECT string_agg(order_id::text || ':' || xmin::text, ',' ORDER BY order_id)
+     FROM sales.refresh_orders)
+)) AS digest
+
+-- While a full rebuild pends nothing is queued (the rebuild covers all): a
+-- change then writes a new version of the state row instead, for the digest.
+-- name: touch_pending_rebuild
+UPDATE sales.refresh_state SET full_rebuild = true WHERE full_rebuild
+
+-- Loads and API changes queue orders without the run lock's help (the API
+-- takes none): the refresh holds the queue still from its first read to
+-- clear_queue. Readers (the checks) are not blocked.
+-- name: lock_queue
+LOCK TABLE sales.refresh_state, sales.refresh_orders, sales.refresh_before IN EXCLUSIVE MODE
 
 -- name: pending_refresh
 SELECT (SELECT full_rebuild FROM sales.refresh_state) AS full_rebuild,

@@ -1,19 +1,18 @@
 """OAuth2 bearer JWTs (RS256) verified against a JWKS.
 
 Configured the Auth0 way (AUTH0_DOMAIN, AUTH0_AUDIENCE) or generically
-(JWT_ISSUER, JWT_AUDIENCE, JWKS_URL). The key set is cached and fetched again
-when a token names an unknown `kid` (at most once per `min_refresh` seconds,
-so random kids cannot make us hammer the identity provider). Only RS256 is
-accepted: `none`, HS256 signed with the public key, and every other algorithm
-are refused before any key is looked at.
+(JWT_ISSUER, JWT_AUDIENCE, JWKS_URL). Keys come from PyJWT's PyJWKClient: the
+set is cached for JWKS_CACHE_SECONDS and fetched again when a token names an
+unknown `kid`, at most once per REFRESH_FLOOR seconds, so random kids cannot
+make us hammer the identity provider. Our subclass adds that a failed fetch is
+a 503 and counts too, so an outage is not met with one fetch per request.
+Only RS256 is accepted: `none`, HS256 signed with the public key, and every
+other algorithm are refused before any key is looked at.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,6 +26,8 @@ from etl_toolkit.errors import ConfigError, EtlError
 
 ALGORITHMS = ["RS256"]
 REALM = "etl-toolkit"
+FETCH_TIMEOUT = 5.0  # seconds; a hung identity provider must not hold a worker
+REFRESH_FLOOR = 10.0  # seconds between fetches forced by unknown kids or by a failure
 
 
 class AuthUnavailable(EtlError):
@@ -79,31 +80,39 @@ class AuthConfig:
         return cls(s.jwt_issuer, s.jwt_audience, s.jwks_url, s.jwks_cache_seconds)
 
 
-class JwksCache:
-    """Signing keys by kid, cached for `ttl` seconds, refetched on an unknown kid."""
+class JwksClient(jwt.PyJWKClient):
+    """PyJWKClient whose failed fetch is an AuthUnavailable (503), repeated from memory
+    for `retry_after` seconds: PyJWKClient's cooldown starts only on a success."""
 
-    def __init__(self, url: str, ttl: int = 600, min_refresh: float = 10.0) -> None:
-        self.url, self.ttl, self.min_refresh = url, ttl, min_refresh
-        self._keys: dict[str, Any] = {}
-        self._fetched_at = float("-inf")
-        self._lock = threading.Lock()
+    def __init__(self, url: str, lifespan: int = 600) -> None:
+        super().__init__(
+            url,
+            # Never cache_jwk_set=False: that also drops the unknown-kid cooldown.
+            lifespan=max(lifespan, 1),
+            timeout=FETCH_TIMEOUT,
+            cooldown_duration=REFRESH_FLOOR,
+        )
+        self.retry_after = REFRESH_FLOOR
+        self._failed_at = float("-inf")
+        self._failure = ""
 
-    def _fetch(self) -> None:
+    def fetch_data(self) -> Any:
+        # Every fetch (first use, expired set, unknown kid) runs under PyJWKClient's lock.
+        if time.monotonic() - self._failed_at < self.retry_after:
+            raise AuthUnavailable(self._failure)
         try:
-            with urllib.request.urlopen(self.url, timeout=5) as resp:
-                data = json.load(resp)
-            keyset = jwt.PyJWKSet.from_dict(data)
-        except (OSError, ValueError, jwt.PyJWKSetError) as exc:
-            raise AuthUnavailable(f"cannot fetch signing keys from {self.url}: {exc}") from exc
-        self._keys = {k.key_id: k.key for k in keyset.keys if k.key_id}
-        self._fetched_at = time.monotonic()
+            return super().fetch_data()
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError, OSError, ValueError) as exc:
+            self._failed_at = time.monotonic()
+            self._failure = f"cannot fetch signing keys from {self.uri}: {exc}"
+            raise AuthUnavailable(self._failure) from exc
 
-    def get(self, kid: str) -> Any | None:
-        with self._lock:
-            age = time.monotonic() - self._fetched_at
-            if age > self.ttl or (kid not in self._keys and age > self.min_refresh):
-                self._fetch()
-            return self._keys.get(kid)
+    def key(self, kid: str) -> jwt.PyJWK | None:
+        """The signing key named `kid`, None when the key set has no such key."""
+        try:
+            return self.get_signing_key(kid)
+        except jwt.PyJWKClientError:  # fetch failures left fetch_data as AuthUnavailable
+            return None
 
 
 class Unauthorized(ApiError):
@@ -117,7 +126,7 @@ class Unauthorized(ApiError):
 class TokenVerifier:
     def __init__(self, config: AuthConfig) -> None:
         self.config = config
-        self.keys = JwksCache(config.jwks_url, config.cache_seconds)
+        self.keys = JwksClient(config.jwks_url, config.cache_seconds)
 
     def verify(self, token: str) -> dict[str, Any]:
         try:
@@ -129,7 +138,7 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise Unauthorized("token has no key id (kid)")
-        key = self.keys.get(kid)
+        key = self.keys.key(kid)
         if key is None:
             raise Unauthorized("token signed by an unknown key")
         try:

@@ -3,10 +3,14 @@
 A connection string reaches a message in many ways: ours ("cannot connect to
 URL"), psycopg's ('missing "=" after "mysql://u:secret@h" in connection info
 string'), a stored run error. `redact` hides the password in each spelling:
-`scheme://user:password@host`, `?password=...` / `&password=...` in a URL's
-query, and `password=...` (quoted or not) in a keyword DSN. It also hides the
-password of the configured DATABASE_URL wherever it appears verbatim (psycopg
-may echo it decoded, outside any of those shapes).
+`scheme://user:password@host` (the password up to the last `@`: an unencoded
+`@` in it is still the password), `?password=...` / `&password=...` in a URL's
+query, and `password=...` (quoted or not) in a keyword DSN, any keyword ending
+in `password` (`sslpassword`) included. It also hides the password of the
+configured DATABASE_URL wherever it appears verbatim (psycopg may echo it
+decoded, outside any of those shapes), and each piece of it between URL
+delimiters (libpq splits `u:p@ss3cret@h` at its first `@`: `ss3cret` is echoed
+in the host).
 
 No heavy imports: the API's Lambda package and the error classes use it.
 """
@@ -23,11 +27,16 @@ MASK = "***"
 # scheme://user:password@ (the password runs to the last @ of the token: an
 # unencoded @ in a password must not leave its tail in clear).
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@'\"]*:)(?P<pw>\S*)@")
-# password=value in a URL query or a keyword DSN; the value may be 'single quoted'
-# with \' escapes (libpq's keyword syntax).
+# password=value in a URL query or a keyword DSN, and every keyword ending in
+# password (sslpassword: the key of the client certificate); the value may be
+# 'single quoted' with \' escapes (libpq's keyword syntax).
 _KEYWORD = re.compile(
-    r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'?|[^\s&'\"]*)", re.IGNORECASE
+    r"(?P<head>\b\w*password\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'?|[^\s&'\"]*)", re.IGNORECASE
 )
+# An unencoded delimiter in a URL's password makes libpq cut it short: in
+# `u:p@ss3cret@h` it takes `p` as the password and `ss3cret@h` as the host,
+# and its errors echo those pieces. Each piece is a secret too.
+_PIECES = re.compile(r"[@:/?#]")
 # Passwords this short are too likely to match ordinary words verbatim.
 _MIN_VERBATIM = 4
 
@@ -62,8 +71,9 @@ def passwords(url: str | None) -> tuple[str, ...]:
             pw = pw[1:-1] if pw.endswith("'") and len(pw) > 1 else pw[1:]
             pw = re.sub(r"\\(.)", r"\1", pw)
         found.append(pw)
-    out = {p for p in found if p} | {unquote(p) for p in found if p}
-    return tuple(sorted(out, key=len, reverse=True))  # longest first: no partial leftovers
+    whole = {p for p in found if p} | {unquote(p) for p in found if p}
+    pieces = {piece for p in whole for piece in _PIECES.split(p) if piece}
+    return tuple(sorted(whole | pieces, key=len, reverse=True))  # longest first: no leftovers
 
 
 def _configured_url() -> str | None:

@@ -161,17 +161,30 @@ def fail_execution_runs(db: Database, pipeline: str, execution: str, error: str)
 
 
 def _page(
-    conn: Conn, *, pipeline: str | None, status: str | None, limit: int, offset: int
+    conn: Conn,
+    *,
+    pipeline: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    reports: bool = False,
 ) -> list[dict[str, Any]]:
-    params = {"pipeline": pipeline, "status": status, "limit": limit, "offset": offset}
+    params = {
+        "pipeline": pipeline,
+        "status": status,
+        "limit": limit,
+        "offset": offset,
+        "reports": reports,
+    }
     return [dict(r) for r in conn.execute(query("runs", "page"), params).fetchall()]
 
 
 def list_runs(
     db: Database, *, pipeline: str | None = None, status: str | None = None, limit: int = 20
 ) -> list[RunRecord]:
+    """The newest runs, each with its stored report."""
     with db.connect() as conn:
-        rows = _page(conn, pipeline=pipeline, status=status, limit=limit, offset=0)
+        rows = _page(conn, pipeline=pipeline, status=status, limit=limit, offset=0, reports=True)
     return [RunRecord(**r) for r in rows]
 
 

@@ -129,3 +129,30 @@ def test_jobs_created_by_load_pdf_are_listed_by_document(
         assert [(j["status"], j["metadata"]["file"]) for j in jobs] == [("completed", f.path)]
         events = client.get(f"/extraction-jobs/{jobs[0]['id']}/events").get_json()
         assert [e["to_status"] for e in events] == ["pending", "processing", "completed"]
+
+
+def test_search_orders_pages_by_rank(client: FlaskClient, db: Database, tmp_path: Path) -> None:
+    """More occurrences rank higher (ts_rank_cd); the order is neither page order nor
+    its reverse, so only the ranking can produce it."""
+    load_pdfs(
+        db,
+        [
+            write_pdf(
+                tmp_path / "orchard.pdf",
+                [
+                    text_page(["One pear on the table."]),
+                    text_page(["Pear, pear and a third pear."]),
+                    text_page(["A pear beside a pear."]),
+                    text_page(["No fruit here."]),
+                ],
+            )
+        ],
+    )
+    hits = client.get("/documents/search?q=pear").get_json()
+    assert [h["page_number"] for h in hits] == [2, 3, 1]
+    ranks = [h["rank"] for h in hits]
+    assert ranks[0] > ranks[1] > ranks[2] > 0
+    paged = [
+        client.get(f"/documents/search?q=pear&limit=1&offset={i}").get_json() for i in (0, 1, 2)
+    ]
+    assert [p[0]["page_number"] for p in paged] == [2, 3, 1]  # each page of results in rank order

@@ -359,11 +359,31 @@ def test_nested_lookups_are_batched(gql: Gql, monkeypatch: pytest.MonkeyPatch) -
     assert calls == ["api_products"]  # 50 products (and their categories) in one query each
 
 
+def _sales_state(db: Database) -> dict[str, Any]:
+    """What a product change may touch: the products, the derived tables, the queue."""
+    with db.connect() as conn:
+        extra = {
+            t: [tuple(r.values()) for r in conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2")]
+            for t in ("sales.products", "sales.refresh_orders", "sales.refresh_before")
+        }
+        state = conn.execute("SELECT *, xmin::text AS version FROM sales.refresh_state")
+        extra["sales.refresh_state"] = [tuple(r.values()) for r in state]
+    return {**derived_snapshot(db), **extra}
+
+
 def test_update_product_validates_and_keeps_derived_data_right(
     gql: Gql, module_db: Database
 ) -> None:
     m = """mutation($id: Int!, $input: ProductInput!) { updateProduct(id: $id, input: $input) {
       product { id name price category { id } } errors { field message } derivedRefreshed } }"""
+    with module_db.connect() as conn:
+        current = conn.execute("SELECT category_id FROM sales.products WHERE product_id = 7")
+        old = current.fetchone()["category_id"]  # type: ignore[index]
+    new = 2 if old != 2 else 3
+    unchanged = _sales_state(module_db)
+    # Valid fields beside an invalid one: nothing is written, not even the valid ones.
+    mixed = gql(m, {"id": 7, "input": {"name": "Renamed", "price": -1.5, "categoryId": new}})
+    assert [e["field"] for e in mixed["data"]["updateProduct"]["errors"]] == ["price"]
     bad = gql(m, {"id": 7, "input": {"name": " ", "price": -1.5, "categoryId": 99999}})
     errors = {e["field"] for e in bad["data"]["updateProduct"]["errors"]}
     assert errors == {"name", "price", "categoryId"}
@@ -373,10 +393,7 @@ def test_update_product_validates_and_keeps_derived_data_right(
     assert [e["field"] for e in nul["errors"]] == ["description"]
     missing = gql(m, {"id": 10**9, "input": {"name": "x"}})["data"]["updateProduct"]
     assert missing["errors"] == [{"field": "id", "message": f"no product {10**9}"}]
-    with module_db.connect() as conn:
-        current = conn.execute("SELECT category_id FROM sales.products WHERE product_id = 7")
-        old = current.fetchone()["category_id"]  # type: ignore[index]
-    new = 2 if old != 2 else 3
+    assert _sales_state(module_db) == unchanged  # products, derived tables, refresh queue
     ok = gql(m, {"id": 7, "input": {"name": "Renamed", "price": 12.5, "categoryId": new}})
     payload = ok["data"]["updateProduct"]
     assert payload["errors"] == [] and payload["derivedRefreshed"] is True

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 
 import jwt
@@ -9,10 +10,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 
-from api.auth import AuthConfig, JwksCache
+from api.app import create_app
+from api.auth import AuthConfig, JwksClient
 from etl_toolkit.config import Settings
+from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import ConfigError
-from tests.jwks import IdentityProvider, new_key
+from tests.jwks import AUDIENCE, ISSUER, IdentityProvider, new_key
 
 QUERY = {"query": "{ health { status } }"}
 
@@ -45,6 +48,7 @@ def test_valid_token_is_accepted(secure_app: Flask, idp: IdentityProvider) -> No
         ("malformed", "malformed"),
         ("bad_signature", "invalid token"),
         ("no_kid", "no key id"),
+        ("no_sub", '"sub" claim'),
     ],
 )
 def test_bad_tokens_get_401_with_bearer_challenge(
@@ -84,6 +88,8 @@ def test_bad_tokens_get_401_with_bearer_challenge(
             .decode()
         )
         token = f"{signing_input}.{sig}"
+    elif case == "no_sub":
+        token = idp.token(sub=None)
     elif case == "malformed":
         token = "not-a-jwt"
     elif case == "bad_signature":
@@ -126,8 +132,8 @@ def test_key_rotation_refreshes_jwks_on_unknown_kid(
 ) -> None:
     assert _post(secure_app, idp.token())[0] == 200
     idp.keys["k2"] = new_key()
-    cache: JwksCache = secure_app.extensions["auth"].keys
-    cache.min_refresh = 0  # the rotation happens "later" than the refresh floor
+    keys: JwksClient = secure_app.extensions["auth"].keys
+    keys.cooldown_duration = 0  # the rotation happens "later" than the refresh floor
     assert _post(secure_app, idp.token("k2"))[0] == 200
     assert idp.fetches == 2
 
@@ -139,6 +145,78 @@ def test_unknown_kids_cannot_force_a_fetch_per_request(
     for i in range(5):
         assert _post(secure_app, idp.token(f"bogus{i}", key=new_key()))[0] == 401
     assert idp.fetches == 1
+
+
+def test_an_unreachable_key_server_is_503_problem_json(db: Database, idp: IdentityProvider) -> None:
+    with socket.socket() as sock:  # a port nobody listens on once this closes
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = Settings(
+        database_url=db.url,
+        jwt_issuer=ISSUER,
+        jwt_audience=AUDIENCE,
+        jwks_url=f"http://127.0.0.1:{port}/.well-known/jwks.json",
+    )
+    app = create_app(s, db)
+    try:
+        r = app.test_client().post(
+            "/graphql", json=QUERY, headers={"Authorization": f"Bearer {idp.token()}"}
+        )
+    finally:
+        app.extensions["etl_db"].close()
+    assert r.status_code == 503
+    assert r.mimetype == "application/problem+json"
+    body = r.get_json(force=True)
+    assert body["status"] == 503 and body["title"] == "Authentication unavailable"
+    assert f"127.0.0.1:{port}" in body["detail"]
+
+
+def test_a_failed_fetch_is_rate_limited_like_a_successful_one(
+    secure_app: Flask, idp: IdentityProvider
+) -> None:
+    idp.down = True
+    for _ in range(5):
+        status, body, _ = _post(secure_app, idp.token())
+        assert (status, body["status"]) == (503, 503)
+    assert idp.fetches == 1  # one attempt for the five requests, not five
+
+
+def test_unknown_kids_during_an_outage_do_not_refetch_each_time(
+    secure_app: Flask, idp: IdentityProvider
+) -> None:
+    assert _post(secure_app, idp.token())[0] == 200
+    keys: JwksClient = secure_app.extensions["auth"].keys
+    keys.cooldown_duration = 0  # past the refresh floor: an unknown kid may refetch once
+    idp.down = True
+    statuses = [_post(secure_app, idp.token(f"rotated{i}", key=new_key()))[0] for i in range(5)]
+    assert statuses == [503] * 5  # the key might exist: we cannot say 401
+    assert idp.fetches == 2  # the first fetch, then one attempt in the outage
+    assert _post(secure_app, idp.token())[0] == 200  # a cached key still verifies
+
+
+@pytest.mark.parametrize("fault", ["not_json", "hangs"])
+def test_a_key_server_answering_garbage_or_nothing_is_503(
+    secure_app: Flask, idp: IdentityProvider, fault: str
+) -> None:
+    if fault == "not_json":
+        idp.body = b"<html>maintenance</html>"
+    else:
+        idp.delay = 2.0
+        secure_app.extensions["auth"].keys.timeout = 0.2  # FETCH_TIMEOUT, shortened
+    status, body, _ = _post(secure_app, idp.token())
+    assert (status, body["title"]) == (503, "Authentication unavailable")
+    assert idp.url.removeprefix("http://").split("/")[0] in str(body["detail"])
+
+
+def test_a_key_is_used_only_with_the_algorithm_its_jwk_names(
+    secure_app: Flask, idp: IdentityProvider
+) -> None:
+    jwks = idp.jwks()
+    jwks["keys"][0]["alg"] = "RS512"  # the same RSA key, published for another algorithm
+    idp.body = json.dumps(jwks).encode()
+    status, body, _ = _post(secure_app, idp.token())  # signed RS256 with that key
+    assert status == 401
+    assert "does not match the key's algorithm" in str(body["detail"])
 
 
 def test_auth0_settings_derive_issuer_and_jwks() -> None:

@@ -106,6 +106,11 @@ BAD_URLS = [
     ("host=127.0.0.1 password=s3cret-bogus bogus=1", "s3cret-bogus", "not a PostgreSQL connection"),
     ("postgres://u:s3cret-v6@[::1", "s3cret-v6", "not a PostgreSQL connection"),
     ("postgresql://u:s3cret-mode@127.0.0.1:1/db?sslmode=bogus", "s3cret-mode", "cannot connect"),
+    # an unencoded @ in the password: libpq takes `ss3cret@127.0.0.1` for the host
+    ("postgresql://u:p@ss3cret@127.0.0.1:1/db", "ss3cret", "cannot connect to"),
+    # a keyword ending in password is a secret (the client key's), in both spellings
+    ("host=127.0.0.1 port=1 sslpassword=s3cret-ssl", "s3cret-ssl", "cannot connect"),
+    ("postgresql://u@127.0.0.1:1/db?sslpassword=s3cret-sslq", "s3cret-sslq", "cannot connect"),
 ]
 
 
@@ -126,9 +131,19 @@ def test_a_bad_database_url_never_shows_its_password(
         get_settings.cache_clear()
 
 
-def test_the_real_cli_process_hides_the_password_too(tmp_path: Path, good: Path) -> None:
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u@127.0.0.1:1/db?password=s3cret", "password=***"),
+        ("postgresql://u:p@s3cret@127.0.0.1:1/db", "postgresql://u:***@127.0.0.1:1/db"),
+        ("host=127.0.0.1 port=1 sslpassword=s3cret", "sslpassword=***"),
+    ],
+)
+def test_the_real_cli_process_hides_the_password_too(
+    tmp_path: Path, good: Path, url: str, shown: str
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
-    env |= {"DATABASE_URL": "postgresql://u@127.0.0.1:1/db?password=s3cret", "ETL_HOME": "/x"}
+    env |= {"DATABASE_URL": url, "ETL_HOME": "/x"}
     p = subprocess.run(
         [sys.executable, "-m", "etl_toolkit", "load-pdf", str(good)],
         env=env,
@@ -138,7 +153,7 @@ def test_the_real_cli_process_hides_the_password_too(tmp_path: Path, good: Path)
     )
     assert p.returncode == 1
     assert "s3cret" not in p.stdout + p.stderr
-    assert "password=***" in p.stderr
+    assert shown in p.stderr
 
 
 def _etl(home: Path, *args: str) -> subprocess.Popen[str]:

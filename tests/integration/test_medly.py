@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from etl_toolkit.cli import app
+from etl_toolkit.clikit import stdout as cli_stdout
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import InputError
@@ -524,6 +526,12 @@ def test_cleaned_values_are_in_the_table_and_json_reports(
 _A = _path(f"{S}_1_1_A")
 
 
+def _renamed(record: Any, old: str, new: str) -> Any:
+    """A copy of a record with every id in it renamed (`0.0.` -> `1.0.`, `_p1_` -> `_p1x_`)."""
+    text = json.dumps(record).replace(old, new).replace("_p1", "_p1x").replace("_1_1_A", "_1_1_X")
+    return json.loads(text)
+
+
 @pytest.mark.parametrize(
     ("source", "where", "spelling", "reason"),
     [
@@ -574,6 +582,12 @@ def test_numbers_that_are_not_integers_are_refused_with_a_reason(
     value: Any = {"course": _course, "exams": _exams, "practices": _practices}.get(
         source, lambda: {"targets": _targets()}
     )()
+    if source in ("course", "practices"):
+        # A second good unit or bank: one bad record among several is skipped, where
+        # the only record of a file would fail the run (test_a_file_nearly_all_skipped...).
+        value.append(_renamed(value[0], "0.0.", "1.0."))
+        if source == "course":
+            value[1]["unitIndex"] = 1
     field = where[-1]
     if source == "user_data":
         target = value["targets"][_A]
@@ -733,6 +747,7 @@ def test_the_cli_exits_1_on_a_wrong_shape(settings: Settings, tmp_path: Path) ->
 
 def test_a_rerun_counts_skips_again_but_stores_them_once(db: Database, tmp_path: Path) -> None:
     targets = _targets()
+    targets[_path(f"{S}_1_3_C")] = _attempt(f"{S}_1_3_C")  # stays good: the file is not all bad
     del targets[_A]["createdAt"]
     exams = _exams()
     exams[0]["papers"][0]["questions"][0]["items"][1]["markmax"] = "three"
@@ -793,3 +808,337 @@ def test_pandas_dialect_loads_the_same_values_and_reports_them_cleaned(
     cleaned = {field for fields in second.cleaned.values() for field in fields}
     assert cleaned and cleaned <= INT_FIELDS
     assert {"userMark", "markmax", "unitIndex"} <= cleaned
+
+
+# ---- a source that does not state a value keeps it (issue 13, follow-up) ----------------------
+
+_CONTENT = [
+    "subjects",
+    "units",
+    "topics",
+    "lessons",
+    "paper_sets",
+    "papers",
+    "practice_banks",
+    "bank_chunks",
+    "questions",
+    "items",
+    "item_appearances",
+    "item_lessons",
+    "users",
+    "attempts",
+]
+
+
+def _content(db: Database) -> dict[str, list[Any]]:
+    """Every medly row without its last_seen_at (which every run that sees it moves)."""
+    with db.connect() as conn:
+        return {
+            t: [
+                r["row"]
+                for r in conn.execute(
+                    f"SELECT to_jsonb(x) - 'last_seen_at' AS row FROM medly.{t} x ORDER BY 1"
+                ).fetchall()
+            ]
+            for t in _CONTENT
+        }
+
+
+def _subject(db: Database) -> dict[str, Any] | None:
+    with db.connect() as conn:
+        return conn.execute(
+            "SELECT board, qualification, title, source_file FROM medly.subjects"
+        ).fetchone()
+
+
+def test_an_empty_exams_file_keeps_the_subject_and_the_exam_items(
+    db: Database, tmp_path: Path
+) -> None:
+    migrate_medly(db, write(tmp_path))
+    before = _content(db)
+    assert _subject(db) == {
+        "board": "aqa",
+        "qualification": "GCSE",
+        "title": "Biology",
+        "source_file": f"curriculum_data/{S}_exams.json",
+    }
+    # The practice bank still lists the exam item A (as its part 2): the exam's
+    # values stay, the bank only adds its appearance (already stored).
+    r = migrate_medly(db, write(tmp_path, exams=[]))
+    _balanced(r)
+    assert (r.entities["subjects"].updated, r.entities["items"].updated) == (0, 0)
+    assert not r.changed
+    assert _content(db) == before
+
+
+@pytest.mark.parametrize(
+    "empty",
+    [
+        {"course": []},
+        {"exams": []},
+        {"practices": []},
+        {"targets": {}},
+        {"course": [], "exams": [], "practices": [], "targets": {}},
+    ],
+    ids=["course", "exams", "practices", "targets", "all"],
+)
+def test_an_empty_source_erases_nothing_other_files_gave(
+    db: Database, tmp_path: Path, empty: dict[str, Any]
+) -> None:
+    migrate_medly(db, write(tmp_path))
+    before = _content(db)
+    r = migrate_medly(db, write(tmp_path, **empty))  # zero records: a valid file, no gate
+    _balanced(r)
+    assert not r.changed
+    assert r.skipped == 0
+    assert _content(db) == before
+
+
+def test_a_stated_subject_value_still_replaces_the_stored_one(db: Database, tmp_path: Path) -> None:
+    migrate_medly(db, write(tmp_path))
+    exams = _exams()
+    exams[0]["board_title"] = "AQA"
+    del exams[0]["subject_title"]  # not stated: kept
+    r = migrate_medly(db, write(tmp_path, exams=exams))
+    assert r.entities["subjects"].updated == 1
+    assert _subject(db) == {
+        "board": "AQA",
+        "qualification": "GCSE",
+        "title": "Biology",
+        "source_file": f"curriculum_data/{S}_exams.json",
+    }
+
+
+def test_a_subject_takes_values_from_any_paper_set_of_the_run(db: Database, tmp_path: Path) -> None:
+    exams = _exams()
+    second = json.loads(json.dumps(exams[0]).replace("Sept_Mock", "June_Mock"))
+    del second["board_title"]  # the later set, which wins, does not state the board
+    migrate_medly(db, write(tmp_path, exams=[*exams, second]))
+    assert _subject(db) == {
+        "board": "aqa",
+        "qualification": "GCSE",
+        "title": "Biology",
+        "source_file": f"curriculum_data/{S}_exams.json",
+    }
+
+
+# ---- a file whose records are (nearly) all skipped fails the run ------------------------------
+
+
+def _all_integers_as(value: Any, spelling: str) -> str:
+    """JSON text of `value` with every integer written as `spelling` % the integer."""
+    if isinstance(value, dict):
+        items = (f"{json.dumps(k)}: {_all_integers_as(v, spelling)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_all_integers_as(v, spelling) for v in value) + "]"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return spelling % value
+    return json.dumps(value)
+
+
+def test_every_integer_as_a_fraction_fails_the_run_and_changes_nothing(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    migrate_medly(db, write(tmp_path))
+    before = _medly_state(db)
+    _write_spelled(tmp_path, "user_data", {"targets": _targets()}, {})
+    root = tmp_path
+    for name, value in (("course", _course()), ("exams", _exams()), ("practices", _practices())):
+        (root / "curriculum_data" / f"{S}_{name}.json").write_text(_all_integers_as(value, "%d.5"))
+    (root / "user_data" / "user_data.json").write_text(
+        _all_integers_as({"targets": _targets()}, "%d.5")
+    )
+    r = CliRunner().invoke(app, ["medly", "--data-dir", str(root)])
+    assert r.exit_code == 1
+    error = r.stderr.strip().splitlines()[-1]
+    assert error.startswith("Error: ")
+    # Each file more than 90% skipped is named with its share and top reasons.
+    assert (
+        f"{root / 'curriculum_data' / f'{S}_course.json'}: 1 of 1 records skipped (100.0%), "
+        "more than 90%: units: unitIndex is not an integer (1)"
+    ) in error
+    assert (
+        f"{root / 'user_data' / 'user_data.json'}: 2 of 2 records skipped (100.0%), "
+        "more than 90%: attempts: userMark is not an integer (2)"
+    ) in error
+    assert f"{S}_practices.json: 1 of 1 records skipped" in error
+    assert "nothing was written" in error
+    assert _medly_state(db) == before  # one transaction: the skips are not stored either
+    with db.connect() as conn:
+        run = conn.execute(
+            "SELECT status, error, report FROM etl.runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert run is not None
+    assert run["status"] == "failed"
+    assert "records skipped" in run["error"]
+    assert run["report"]["files"]["user_data/user_data.json"] == {"records": 2, "skipped": 2}
+
+
+def test_a_course_of_strings_fails_the_run(db: Database, tmp_path: Path) -> None:
+    migrate_medly(db, write(tmp_path))
+    before = _medly_state(db)
+    with pytest.raises(InputError) as info:
+        migrate_medly(db, write(tmp_path, course=["a", "b"]))
+    assert str(info.value).startswith(
+        f"{tmp_path / 'curriculum_data' / f'{S}_course.json'}: 2 of 2 records skipped (100.0%),"
+        " more than 90%: units: unit is not an object (2)"
+    )
+    assert _medly_state(db) == before
+
+
+def _attempts(n: int, bad: int) -> dict[str, Any]:
+    """n attempts, the first `bad` of them without createdAt."""
+    out = {}
+    for i in range(n):
+        ref = f"{S}_9_{i}_Q"
+        rec = _attempt(ref)
+        if i < bad:
+            del rec["createdAt"]
+        out[_path(ref)] = rec
+    return out
+
+
+def test_ninety_percent_skipped_still_loads_more_fails(db: Database, tmp_path: Path) -> None:
+    r = migrate_medly(db, write(tmp_path, targets=_attempts(10, 9)))  # 90%: not more
+    assert r.entities["attempts"].inserted == 1
+    assert r.files["user_data/user_data.json"].share == 0.9
+    with pytest.raises(InputError, match=r"user_data\.json: 10 of 10 records skipped \(100\.0%\)"):
+        migrate_medly(db, write(tmp_path, targets=_attempts(10, 10)))
+
+
+def test_the_summary_line_says_how_many_records_were_skipped(
+    settings: Settings, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    clean = runner.invoke(app, ["medly", "--data-dir", str(write(tmp_path / "clean"))])
+    assert clean.exit_code == 0, clean.output
+    assert "skipped" not in clean.stdout
+    targets = _targets()
+    del targets[_A]["createdAt"]
+    dirty = runner.invoke(app, ["medly", "--data-dir", str(write(tmp_path, targets=targets))])
+    assert dirty.exit_code == 0, dirty.output
+    # 16 records: 4 in the course, 5 in the exams, 5 in the practices, 2 attempts.
+    assert re.fullmatch(
+        r"medly run \d+: nothing changed in \d+\.\d\ds, 1 of 16 records skipped "
+        r"\(--report for details\)",
+        dirty.stdout.strip(),
+    ), dirty.stdout
+    as_json = runner.invoke(app, ["medly", "--data-dir", str(tmp_path), "--json"])
+    assert json.loads(as_json.stdout)["files"] == {
+        f"curriculum_data/{S}_course.json": {"records": 4, "skipped": 0},
+        f"curriculum_data/{S}_exams.json": {"records": 5, "skipped": 0},
+        f"curriculum_data/{S}_practices.json": {"records": 5, "skipped": 0},
+        "user_data/user_data.json": {"records": 2, "skipped": 1},
+    }
+
+
+# ---- the skip report identifies the record --------------------------------------------------
+
+
+def test_skip_examples_name_the_record_own_key_and_position(
+    settings: Settings, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    course = _course()
+    course.append({"unitIndex": 0.5, "unitTitle": "Bad", "topics": []})
+    exams = _exams()
+    exams[0]["papers"][0]["questions"][0]["items"][1]["markmax"] = "three"
+    practices = _practices()
+    practices.append({**_renamed(practices[0], "0.0.", "0.0.9"), "unit_index": "x"})
+    practices[0]["chunks_used"][0]["chunk_index"] = "y"
+    bad_stem = json.loads(json.dumps(exams[0]["papers"][0]["questions"][0]).replace("_1_", "_2_"))
+    exams[0]["papers"][0]["questions"].append({**bad_stem, "question_number": "two"})
+    r = migrate_medly(db, write(tmp_path, course=course, exams=exams, practices=practices))
+    examples = {k: v["examples"] for k, v in r.skip_reasons.items()}
+    ex = f"curriculum_data/{S}_exams.json"
+    pr = f"curriculum_data/{S}_practices.json"
+    assert examples == {
+        "units: unitIndex is not an integer": [
+            {"file": f"curriculum_data/{S}_course.json", "key": "unitIndex=0.5", "position": "/1"}
+        ],
+        "items: markmax is not an integer": [
+            {
+                "file": ex,
+                "key": f"questionID={S}_1_2_B",
+                "position": "/0/papers/0/questions/0/items/1",
+            }
+        ],
+        "questions: question_number is not an integer": [
+            {"file": ex, "key": f"question_id={S}_2_stem", "position": "/0/papers/0/questions/1"}
+        ],
+        "practice_banks: unit_index is not an integer": [
+            {"file": pr, "key": f"lessonID={S}0.0.90", "position": "/1"}
+        ],
+        "bank_chunks: chunk_index is not an integer": [
+            {"file": pr, "key": "chunk_index=y", "position": "/0/chunks_used/0"}
+        ],
+    }
+    with db.connect() as conn:
+        keys = conn.execute(
+            "SELECT entity, record_key, position FROM medly.skipped ORDER BY entity"
+        ).fetchall()
+    assert {k["entity"]: k["record_key"] for k in keys}["items"] == f"questionID={S}_1_2_B"
+    monkeypatch.setattr(cli_stdout, "width", 300)  # one table row per line, to find it whole
+    table = CliRunner().invoke(app, ["medly", "--data-dir", str(tmp_path), "--report"])
+    assert table.exit_code == 0, table.output
+    assert f"questionID={S}_1_2_B ({ex}#/0/papers/0/questions/0/items/1)" in table.stdout
+    assert "skipped records per file" in table.stdout
+
+
+# ---- encodings: a UTF-8 byte order mark is accepted ------------------------------------------
+
+
+_FILES = {
+    "course": f"curriculum_data/{S}_course.json",
+    "exams": f"curriculum_data/{S}_exams.json",
+    "practices": f"curriculum_data/{S}_practices.json",
+    "user_data": "user_data/user_data.json",
+}
+
+
+def test_a_utf8_byte_order_mark_is_accepted_in_every_file(db: Database, tmp_path: Path) -> None:
+    plain = migrate_medly(db, write(tmp_path / "plain"))
+    root = write(tmp_path / "bom")
+    for name in _FILES.values():
+        path = root / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    r = migrate_medly(db, root)
+    assert r.skip_reasons == {}
+    assert {k: e.read for k, e in r.entities.items()} == {
+        k: e.read for k, e in plain.entities.items()
+    }
+    assert not r.changed  # the same content as the plain files
+
+
+@pytest.mark.parametrize(
+    ("data", "found"),
+    [
+        (
+            "[]".encode("utf-16"),
+            "the file is UTF-16 (little-endian) (it starts with a byte order mark), expected UTF-8",
+        ),
+        (b"\xfe\xff\x00[\x00]", "the file is UTF-16 (big-endian)"),
+        (b"\xff\xfe\x00\x00[\x00\x00\x00", "the file is UTF-32 (little-endian)"),
+        (
+            b"\x89PNG\r\n\x1a\n",
+            r"not valid JSON, it starts with b'\x89PNG\r\n\x1a\n' "
+            "(lexical error: invalid char in json text.)",
+        ),
+        (
+            b"\xef\xbb\xbf\xef\xbb\xbf[]",
+            r"not valid JSON, it starts with b'\xef\xbb\xbf[]' (lexical error",
+        ),
+        (b"", "not valid JSON, the file is empty (parse error: premature EOF)"),
+    ],
+    ids=["utf16le", "utf16be", "utf32le", "png", "two-boms", "empty"],
+)
+@pytest.mark.parametrize("name", list(_FILES))
+def test_another_start_is_refused_saying_what_it_found(
+    db: Database, tmp_path: Path, name: str, data: bytes, found: str
+) -> None:
+    root = write(tmp_path)
+    (root / _FILES[name]).write_bytes(data)
+    with pytest.raises(InputError) as info:
+        migrate_medly(db, root)
+    assert f"{root / _FILES[name]}: " in str(info.value)
+    assert found in str(info.value)

@@ -50,7 +50,11 @@ def test_peak_rss_does_not_grow_with_page_count(db: Database, tmp_path: Path) ->
     small = _peak(db, write_pdf(tmp_path / "p100.pdf", long_document(100)))
     large = _peak(db, write_pdf(tmp_path / "p1000.pdf", long_document(1000)))
     assert (small["pages"], large["pages"]) == (100, 1000)
-    # 10x the pages: the loader and each worker stay within a few MB of the small run.
-    assert large["own_mb"] < small["own_mb"] + 40, (small, large)
-    assert large["worker_mb"] < small["worker_mb"] + 40, (small, large)
+    # 10x the pages. The loader streams: its peak stays within a few MB (measured
+    # 72 -> 75 MB; it holds at most one 4 MB COPY batch). A worker's grows with
+    # the pages it parsed of one open document, slowly (measured 47 -> 63 MB, and
+    # 74 MB at 2,000 pages). The margins are those figures' with room for noise,
+    # not a licence to collect the pages: that costs the loader tens of MB.
+    assert large["own_mb"] < small["own_mb"] + 8, (small, large)
+    assert large["worker_mb"] < small["worker_mb"] + 25, (small, large)
     assert large["own_mb"] < 300

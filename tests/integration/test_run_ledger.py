@@ -98,6 +98,31 @@ def test_sales_exit_code_and_ledger_agree(settings: Settings, db: Database, tmp_
     assert error is not None and error.startswith("data-quality gate failed")
 
 
+def test_runs_json_shows_each_run_s_stored_report(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    data = tmp_path / "sales"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "sales" / "float_totals", data)
+    assert runner.invoke(app, ["sales", "--data-dir", str(data)]).exit_code == 0
+    with runs.track_run(db, "demo", {}) as demo:
+        demo.report = {"files": ["x.csv"]}
+    with runs.track_run(db, "demo", {}):
+        pass  # a run without a report
+    result = runner.invoke(app, ["runs", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = {r["id"]: r for r in json.loads(result.stdout)["runs"]}
+    assert len(listed) == 3
+    sales = next(r for r in listed.values() if r["pipeline"] == "sales")
+    stored = runs.get_run(db, sales["id"]).report
+    assert stored is not None and sales["report"] == json.loads(json.dumps(stored, default=str))
+    assert sales["report"]["run_id"] == sales["id"] and sales["report"]["totals"]["cleaned"] > 0
+    assert listed[demo.id]["report"] == {"files": ["x.csv"]}
+    assert [r["report"] for r in listed.values() if r["pipeline"] == "demo"] == [
+        None,
+        {"files": ["x.csv"]},
+    ]
+
+
 def test_partial_runs_in_the_api_and_metrics(
     db: Database, client: FlaskClient, tmp_path: Path
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -398,9 +400,49 @@ def test_orders_land_in_monthly_partitions_and_the_default_one_is_split(
     }
 
 
-def test_one_run_at_a_time(db: Database) -> None:
-    with run_lock(db), pytest.raises(Conflict), run_lock(db):
-        pass
+HOLD_LOCK = """
+import sys
+from etl_toolkit.db.connect import Database
+from etl_toolkit.sales.lock import run_lock
+with run_lock(Database(sys.argv[1], "external")):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_one_run_at_a_time_across_processes(db: Database) -> None:
+    """A lock held by one process refuses a run in another; released, the run goes on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
+    env["DATABASE_URL"] = db.url
+    etl = [
+        sys.executable,
+        "-m",
+        "etl_toolkit",
+        "sales",
+        "--data-dir",
+        str(ROOT / "samples" / "sales"),
+    ]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, db.url],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        refused = subprocess.run(etl, env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "another etl sales run is in progress" in refused.stdout + refused.stderr
+        assert _rows(db, "SELECT count(*) AS n FROM sales.files") == [{"n": 0}]
+        with pytest.raises(Conflict), run_lock(db):  # this process is refused too
+            pass
+    finally:
+        holder.communicate("\n", timeout=60)  # releases the lock and exits
+    assert holder.returncode == 0
+    ran = subprocess.run(etl, env=env, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert _rows(db, "SELECT status FROM etl.runs") == [{"status": "succeeded"}]
 
 
 def test_cli_report_on_the_samples(settings: Settings, tmp_path: Path) -> None:

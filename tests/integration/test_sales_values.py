@@ -5,6 +5,7 @@ quote, a data dir with nothing to load. Each case has its own fixture."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,36 @@ def test_integers_written_as_decimals_load_as_integers_and_are_reported(
     assert [tuple(m.values()) for m in metrics] == [(1, 1), (2, 1)]
 
 
+def test_a_pandas_export_with_float_noise_in_its_totals_loads_every_row(
+    db: Database, tmp_path: Path
+) -> None:
+    """Totals computed by pandas without rounding (`206.57999999999998`): every
+    row loads at its cents, the rewrites are reported, revenue is right."""
+    r = run_sales(db, _copy(FIXTURES / "sales" / "float_totals", tmp_path / "d"))
+    assert r.status == "succeeded"
+    assert _rows(db, "SELECT file, line, reasons FROM sales.rejects") == []
+    files = _files(r)
+    assert all(f.rejected == 0 and f.parked == 0 and f.balanced for f in files.values())
+    noise = ": floating-point noise rounded to cents"
+    assert files["order_items.csv"].cleaned == {f"total{noise}": 4, f"quantity{DECIMAL}": 6}
+    assert files["orders.csv"].cleaned == {f"total_amount{noise}": 3}
+    items = _rows(db, "SELECT order_item_id, total FROM sales.order_items ORDER BY 1")
+    assert [str(i["total"]) for i in items] == ["206.58", "19.98", "42.90", "13.00", "3.30", "0.10"]
+    orders = _rows(db, "SELECT order_id, total_amount FROM sales.orders ORDER BY 1")
+    assert [str(o["total_amount"]) for o in orders] == ["226.56", "55.90", "3.40"]
+    revenue = _rows(db, "SELECT order_id, revenue FROM sales.order_totals ORDER BY 1")
+    assert [str(o["revenue"]) for o in revenue] == ["226.56", "55.90", "3.40"]
+    assert (
+        _rows(db, "SELECT count(*) AS n FROM sales.order_items WHERE reported_total IS NOT NULL")[
+            0
+        ]["n"]
+        == 0
+    )
+    assert r.checks is not None
+    totals = [c for c in r.checks.results if c.check_name == "order_totals_vs_items"]
+    assert [(c.observed, c.passed) for c in totals] == [(0, True)]
+
+
 def test_the_report_shows_the_rewritten_values(settings: Settings, tmp_path: Path) -> None:
     data = _copy(INTEGERS, tmp_path / "d")
     out = tmp_path / "report.json"
@@ -172,10 +203,49 @@ def test_a_pandas_export_loads_like_the_plain_one(
     assert cleaned["pandas"]["product_categories.csv"] == {
         "parent_id: integer written as a decimal": 40
     }
+    # Totals computed as floats and left unrounded, as pandas does: rewritten, counted.
+    noise = ": floating-point noise rounded to cents"
+    for name, column in (("order_items.csv", "total"), ("orders.csv", "total_amount")):
+        assert cleaned["pandas"][name][f"{column}{noise}"] > 100, name
+    raw = (tmp_path / "pandas" / "order_items.csv").read_text()
+    assert re.search(r",\d+\.\d*(0000000|9999999)\d*\n", raw)
     assert reports["pandas"] == reports["plain"]
     assert rejects["pandas"] == rejects["plain"] and rejects["plain"]
     assert snapshots["pandas"] == snapshots["plain"]
     assert all(rows for rows in snapshots["plain"].values())
+
+
+def test_a_failed_file_is_named_with_its_error_in_the_summary_and_the_ledger(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    """Without --report the user still sees which file failed and why; the run's
+    error in etl.runs says the same; the --report table does not call it ok."""
+    data = _copy(FIXTURES / "sales" / "base", tmp_path / "d")
+    shutil.copy(FIXTURES / "sales" / "unterminated" / "products.csv", data / "products.csv")
+    quote = "products.csv: line 5: a quoted field opens here and is never closed"
+    dependent = "order_items.csv: not loaded because this delivery's products file failed"
+    result = CliRunner().invoke(app, ["sales", "--data-dir", str(data)])
+    assert result.exit_code == 1, result.output
+    line = next(x for x in result.output.splitlines() if "error: files_failed" in x)
+    assert line.startswith("  error: files_failed = 2 (max 0): " + quote), line
+    assert dependent in line
+    run = _rows(db, "SELECT status, error FROM etl.runs ORDER BY id DESC LIMIT 1")[0]
+    assert run["status"] == "failed"
+    assert run["error"].startswith("data-quality gate failed: files_failed = 2 (max 0): " + quote)
+    assert dependent in run["error"]
+    detail = _rows(db, "SELECT detail FROM sales.dq_results WHERE check_name = 'files_failed'")
+    assert quote in detail[-1]["detail"] and dependent in detail[-1]["detail"]
+    wide = {"COLUMNS": "200"}  # one table row a line
+    report = CliRunner().invoke(app, ["sales", "--data-dir", str(data), "--report"], env=wide)
+    assert report.exit_code == 1, report.output
+    rows = {
+        cells[0]: cells
+        for x in report.stdout.splitlines()
+        if len(cells := [c.strip() for c in x.split("│")[1:-1]]) == 10
+    }
+    assert rows["products.csv"][1] == "failed" and rows["products.csv"][-1] == "NO"
+    assert rows["order_items.csv"][1] == "failed" and rows["order_items.csv"][-1] == "NO"
+    assert rows["customers.csv"][1] == "loaded" and rows["customers.csv"][-1] == "yes"
 
 
 def test_a_row_with_fewer_fields_than_the_header_is_a_reject(db: Database, tmp_path: Path) -> None:

@@ -19,8 +19,11 @@ from etl_toolkit.medly.parse import (
     INT_MIN,
     Invalid,
     Skip,
+    course_rows,
     json_int,
+    own_key,
     parse_attempt,
+    question_rows,
 )
 
 in_range = st.integers(min_value=INT_MIN, max_value=INT_MAX)
@@ -146,3 +149,57 @@ def test_an_attempt_with_a_fractional_mark_is_one_skip_and_counts_nothing(d: Dec
     assert got.reason in {"userMark is not an integer", "userMark is out of range"}
     assert got.position == "/targets/" + PATH.replace("/", "~1")
     assert cleaned == Counter()
+
+
+# ---- a skip names the record as the user can find it in the file ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("rec", "fields", "key"),
+    [
+        ({"questionID": "q_1_A", "markmax": 2}, ("questionID",), "questionID=q_1_A"),
+        ({"unitIndex": Decimal("3.5")}, ("unitIndex",), "unitIndex=3.5"),
+        ({"unitIndex": None}, ("unitIndex",), None),
+        ("not an object", ("unitIndex",), None),
+        (
+            {"type": "Medly", "series": "June"},
+            ("subject_id", "type", "series"),
+            "type=Medly series=June",
+        ),
+        ({"lessonID": "x" * 500}, ("lessonID",), "lessonID=" + "x" * 100),
+    ],
+)
+def test_own_key(rec: Any, fields: tuple[str, ...], key: str | None) -> None:
+    assert own_key(rec, *fields) == key
+
+
+def test_a_skipped_part_is_named_by_its_question_id_not_its_stem() -> None:
+    q = {
+        "question_id": "stem_1",
+        "items": [{"questionID": "part_1_A", "markmax": Decimal("2.5")}],
+    }
+    got = question_rows(q, paper_id="p1", bank_lesson=None, source_file="f", position="/0")
+    assert not isinstance(got, Skip)
+    [skip] = got.skips
+    assert (skip.key, skip.position) == ("questionID=part_1_A", "/0/items/0")
+    bad_stem = question_rows(
+        {**q, "question_number": "one"},
+        paper_id="p1",
+        bank_lesson=None,
+        source_file="f",
+        position="/0/papers/0/questions/3",
+    )
+    assert isinstance(bad_stem, Skip)
+    assert (bad_stem.key, bad_stem.position) == ("question_id=stem_1", "/0/papers/0/questions/3")
+
+
+def test_a_skipped_unit_or_lesson_is_named_by_its_own_key() -> None:
+    units = [
+        {"unitIndex": Decimal("0.5")},
+        {"unitIndex": 1, "topics": [{"topicIndex": 0, "lessons": [{"lessonID": "L1"}]}]},
+    ]
+    _, _, _, skips = course_rows("subj", units, "f")
+    assert [(s.entity, s.key, s.position) for s in skips] == [
+        ("units", "unitIndex=0.5", "/0"),
+        ("lessons", "lessonID=L1", "/1/topics/0/lessons/0"),
+    ]

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from etl_toolkit.db.connect import redact
@@ -24,9 +27,27 @@ def test_unknown_query_and_domain_are_errors() -> None:
         query("no_such_domain", "x")
 
 
+DOMAINS = {"db", "docs", "jobs", "medly", "runs", "sales", "tasks"}
+# query("domain", "name") and fetch_one(conn, "domain", "name") in the code,
+# over line breaks too.
+CALL = re.compile(r'\b(?:query|fetch_one|fetch_all|fetch_page)\((?:\s*\w+,)?\s*"(\w+)",\s*"(\w+)"')
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
 def test_every_queries_file_parses() -> None:
-    for path in (sql_root() / "queries").glob("*.sql"):
+    files = sorted((sql_root() / "queries").glob("*.sql"))
+    # A glob that finds nothing must not pass: every domain has its file.
+    assert {p.stem for p in files} >= DOMAINS, files
+    for path in files:
         assert parse_queries(path.read_text()), path
+
+
+def test_every_query_the_code_names_exists() -> None:
+    calls = {m for f in SRC.rglob("*.py") for m in CALL.findall(f.read_text())}
+    assert {domain for domain, _ in calls} == DOMAINS
+    assert len(calls) > 90, calls  # the regex still finds the calls
+    for domain, name in sorted(calls):
+        assert query(domain, name), (domain, name)
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,12 @@ from etl_toolkit.redact import passwords, redact
         ("host=h port=5432 password=s3cret dbname=x", "host=h port=5432 password=*** dbname=x"),
         ("host=h password = 's3 cr\\'et' dbname=x", "host=h password = *** dbname=x"),
         ("host=h PASSWORD=s3cret", "host=h PASSWORD=***"),
+        # every keyword ending in password is a secret, in a keyword DSN and a URL query
+        ("host=x sslpassword=s3cret", "host=x sslpassword=***"),
+        ("host=x sslpassword='s3 cret' port=1", "host=x sslpassword=*** port=1"),
+        ("postgresql://u@h/db?sslpassword=s3cret&x=1", "postgresql://u@h/db?sslpassword=***&x=1"),
+        # what the user meant as the password runs to the last @
+        ("postgresql://u:p@ss3cret@127.0.0.1:1/db", "postgresql://u:***@127.0.0.1:1/db"),
         # nothing to hide: unchanged
         ("postgresql://u@h/db", "postgresql://u@h/db"),
         ("postgresql://postgres:@/etl?host=/tmp/x", "postgresql://postgres:@/etl?host=/tmp/x"),
@@ -41,7 +47,8 @@ def test_every_spelling_is_redacted(text: str, expected: str) -> None:
 
 def test_the_configured_password_is_hidden_wherever_it_is_echoed() -> None:
     url = "postgresql://u:pa%40ss%20word@h/db"
-    assert set(passwords(url)) == {"pa%40ss%20word", "pa@ss word"}
+    # raw, decoded, and the decoded one's pieces (libpq would cut it at the @)
+    assert set(passwords(url)) == {"pa%40ss%20word", "pa@ss word", "pa", "ss word"}
     # decoded, outside any URL or keyword shape (as a server or driver may echo it)
     assert redact('password "pa@ss word" rejected', url=url) == 'password "***" rejected'
     # a password that is also a word inside other words leaves those words alone
@@ -67,3 +74,26 @@ def test_redacting_twice_changes_nothing_more() -> None:
     message = f"cannot connect to {url}: refused"
     assert redact(message, url="") == "cannot connect to postgresql://u@h/db?password=***: refused"
     assert redact("postgresql://u:***@h/db", url="") == "postgresql://u:***@h/db"
+
+
+def test_the_pieces_of_a_password_with_an_unencoded_at_are_hidden_where_libpq_echoes_them() -> None:
+    """libpq reads `u:p@ss3cret@h` as password `p`, host `ss3cret@h`: the part it
+    took for the host is the user's password all the same."""
+    url = "postgresql://u:p@ss3cret@127.0.0.1:1/db"
+    assert set(passwords(url)) == {"p@ss3cret", "p", "ss3cret"}
+    message = (
+        f"cannot connect to {url}: failed to resolve host 'ss3cret@127.0.0.1': "
+        "[Errno -2] Name or service not known"
+    )
+    assert redact(message, url=url) == (
+        "cannot connect to postgresql://u:***@127.0.0.1:1/db: failed to resolve host"
+        " '***@127.0.0.1': [Errno -2] Name or service not known"
+    )
+
+
+def test_an_ssl_key_password_is_hidden_wherever_it_is_echoed() -> None:
+    url = "host=x sslpassword=s3cret"
+    assert passwords(url) == ("s3cret",)
+    assert redact("could not decrypt the key with s3cret", url=url) == (
+        "could not decrypt the key with ***"
+    )

@@ -212,12 +212,19 @@ def test_pandas_dialect_spells_integers_holding_nulls_as_floats(
     assert items["discount"].str.contains(r"^[0-9]+\.[0-9]{1,2}$").all()
     assert (items["discount"] == "0.0").any()
     assert set(_read(tmp_path, "products")["is_active"]) == {"True", "False"}
+    # Computed money is float arithmetic left unrounded (206.57999999999998).
+    orders = _read(tmp_path, "orders")
+    for money in (items["total"], orders["total_amount"]):
+        noisy = money.filter(money.str.contains(r"\.[0-9]{3,}$"))
+        assert noisy.len() > money.len() // 10
+        value = noisy.cast(pl.Float64)
+        assert ((value - value.round(2)).abs() < 1e-6).all()
     # The same values as the plain dialect, spelled differently.
     for name in COLUMNS:
         plain, pandas = _read(clean, name), _read(tmp_path, name)
         numeric = [c for c in plain.columns if plain[c].str.contains(r"^-?[0-9.]+$").all()]
-        assert plain.with_columns(pl.col(numeric).cast(pl.Float64)).equals(
-            pandas.with_columns(pl.col(numeric).cast(pl.Float64))
+        assert plain.with_columns(pl.col(numeric).cast(pl.Float64).round(2)).equals(
+            pandas.with_columns(pl.col(numeric).cast(pl.Float64).round(2))
         ), name
 
 

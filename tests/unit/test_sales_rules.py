@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -173,6 +174,96 @@ def test_the_integer_rule_property(texts: list[str]) -> None:
             assert value == expected, text
             assert refused == (expected is None and not blank), text
             assert bool(cleaned) == (expected is not None and "." in text), text
+
+
+MONEY_COLUMNS = [
+    (entity, c)
+    for entity, spec in rules.SPEC.items()
+    for c, col in spec.items()
+    if col.kind == "money"
+]
+NOISE = ": floating-point noise rounded to cents"
+NOT_MONEY = ": not a number with at most two decimals"
+
+
+def _money_refused(column: str, out: pl.DataFrame) -> list[bool]:
+    return [f"{column}{NOT_MONEY}" in rs for rs in rules.reasons_list(out["_reasons"])]
+
+
+@pytest.mark.parametrize(("entity", "column"), MONEY_COLUMNS)
+def test_every_money_column_rounds_float_noise_and_counts_it(entity: str, column: str) -> None:
+    texts = ["206.58", "206.57999999999998", "19.990000000000002", " 12.999999999999998 ", "0.1"]
+    out = _int_check(entity, column, texts)
+    assert [float(v) for v in out[column]] == [206.58, 206.58, 19.99, 13.0, 0.1]
+    assert all(len(v.partition(".")[2]) <= 2 for v in out[column])
+    assert _money_refused(column, out) == [False] * 5
+    assert out[f"{rules.CLEANED}{column}"].to_list() == [False, True, True, True, False]
+    assert rules.cleaned_counts(out) == {f"{column}{NOISE}": 3}
+
+
+@pytest.mark.parametrize(("entity", "column"), MONEY_COLUMNS)
+@pytest.mark.parametrize(
+    "text", ["19.999", "19.995", "19.9951", "1e3", "1.9990000000000002e1", "19.99e0", "NaN", "inf"]
+)
+def test_every_money_column_refuses_a_real_third_decimal_or_an_exponent(
+    entity: str, column: str, text: str
+) -> None:
+    out = _int_check(entity, column, [text])
+    assert _money_refused(column, out) == [True]
+    assert out[column][0] == rules.DEFAULTS.get(entity, {}).get(column)  # not a value of it
+    assert rules.cleaned_counts(out) == {}
+
+
+def _expected_money(text: str) -> Decimal | None:
+    """The money rule, written independently: the value loaded, or None (a reject)."""
+    t = text.strip()
+    if re.fullmatch(r"[+-]?([0-9]{1,10}(\.[0-9]{1,2})?|\.[0-9]{1,2})", t):
+        return Decimal(t)
+    if not re.fullmatch(r"[+-]?[0-9]{1,10}\.[0-9]{3,}", t):
+        return None
+    cents = Decimal(t).quantize(Decimal("0.01"))
+    return cents if abs(Decimal(t) - cents) < Decimal("1e-6") else None
+
+
+CENTS = st.integers(min_value=0, max_value=10**9).map(lambda n: n / 100)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(
+        st.one_of(
+            # What float arithmetic on cents writes: noise or not.
+            st.builds(
+                lambda a, q, d: repr(a * q - d),
+                CENTS,
+                st.integers(1, 9),
+                st.sampled_from([0, 0.05]),
+            ),
+            st.builds(lambda a, b: repr(a + b), CENTS, CENTS),
+            # Real extra decimals, exponents, anything.
+            st.builds(
+                lambda a, tail: f"{a:.2f}{tail}",
+                CENTS,
+                st.from_regex(r"[0-9]{1,12}", fullmatch=True),
+            ),
+            st.floats(allow_nan=True, allow_infinity=True).map(repr),
+            st.text(alphabet="0123456789.+-e ", max_size=24),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_the_money_rule_property(texts: list[str]) -> None:
+    out = _int_check("order_items", "total", texts)
+    refused = _money_refused("total", out)
+    flag = f"{rules.CLEANED}total"  # only where the batch has a third decimal
+    flags = out[flag] if flag in out.columns else pl.repeat(False, out.height, eager=True)
+    for text, value, bad, cleaned in zip(texts, out["total"], refused, flags, strict=True):
+        expected = _expected_money(text)
+        blank = not text.strip()
+        assert (None if value is None else Decimal(value)) == expected, text
+        assert bad == (expected is None and not blank), text
+        assert bool(cleaned) == (expected is not None and text.strip() != value), text
 
 
 def test_an_integral_decimal_quantity_still_checks_the_discount() -> None:

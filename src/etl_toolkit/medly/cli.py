@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json as jsonlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +21,7 @@ from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.medly.generate import DIALECTS, Dialect, generate
 from etl_toolkit.medly.load import MigrationReport, migrate_medly, report_dict
+from etl_toolkit.medly.parse import pointer
 from etl_toolkit.progress_cli import shown
 
 app = new_app(
@@ -28,6 +29,24 @@ app = new_app(
     invoke_without_command=True,
 )
 app.info.no_args_is_help = False
+
+
+def example(e: dict[str, Any]) -> str:
+    """A skipped record as a user finds it: its own key, and its place in the file
+    as `file#pointer` (a JSON Pointer in URI-fragment form, RFC 6901 section 6)."""
+    position = e.get("position") or ""
+    if e.get("key") and position == pointer("targets", e["key"]):
+        return f"{e['key']} ({e['file']})"  # an attempt: its key is its place already
+    where = f"{e['file']}#{position}"
+    return f"{e['key']} ({where})" if e.get("key") else where
+
+
+def skipped_summary(r: MigrationReport) -> str:
+    """`, 3 of 40 records skipped`: empty when none were."""
+    if not r.skipped:
+        return ""
+    total = sum(f.records for f in r.files.values())
+    return f", {r.skipped} of {total} records skipped"
 
 
 def render(r: MigrationReport) -> None:
@@ -47,8 +66,19 @@ def render(r: MigrationReport) -> None:
                 "skipped records",
                 ["reason", "count", "examples"],
                 [
-                    (k, v["count"], "; ".join(str(e["key"]) for e in v["examples"]))
+                    (k, v["count"], "; ".join(example(e) for e in v["examples"]))
                     for k, v in sorted(r.skip_reasons.items(), key=lambda kv: -kv[1]["count"])
+                ],
+            )
+        )
+        stdout.print(
+            table(
+                "skipped records per file",
+                ["file", "records", "skipped", "share"],
+                [
+                    (f, c.records, c.skipped, f"{c.share:.1%}")
+                    for f, c in sorted(r.files.items())
+                    if c.skipped
                 ],
             )
         )
@@ -115,7 +145,7 @@ def medly_cmd(
         typer.echo(
             f"medly run {result.run_id}: "
             f"{'changes applied' if result.changed else 'nothing changed'} "
-            f"in {result.seconds:.2f}s (--report for details)"
+            f"in {result.seconds:.2f}s{skipped_summary(result)} (--report for details)"
         )
 
 

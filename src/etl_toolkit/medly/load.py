@@ -18,6 +18,7 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -39,6 +40,7 @@ from etl_toolkit.medly.parse import (
     bank_row,
     chunk_row,
     course_rows,
+    own_key,
     paper_row,
     parse_attempt,
     pointer,
@@ -54,6 +56,13 @@ BATCH = 20_000
 # Records between two progress reports of a file (a report costs a tell()).
 PROGRESS_EVERY = 5_000
 EXAMPLES = 3
+# Above this share of skipped records a file is not dirty but wrong (integers in
+# a spelling we refuse, another format, the wrong file): the run fails and
+# nothing is written, as the sales pipeline's `file_rejected` gate does for a
+# CSV (issue 13, section 4). A file with no records at all is valid (a new
+# subject with no papers yet).
+SKIPPED_MAX = 0.9
+TOP_REASONS = 3
 
 
 @dataclass(frozen=True)
@@ -188,6 +197,20 @@ class EntityReport:
 
 
 @dataclass
+class FileCounts:
+    """Records judged in one file (every level: units, papers, items, attempts...),
+    how many were skipped and why."""
+
+    records: int = 0
+    skipped: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def share(self) -> float:
+        return self.skipped / self.records if self.records else 0.0
+
+
+@dataclass
 class MigrationReport:
     data_dir: str
     entities: dict[str, EntityReport] = field(default_factory=dict)
@@ -197,6 +220,7 @@ class MigrationReport:
     # Integral decimals loaded as integers, per file and field (`3.0` -> 3).
     cleaned: dict[str, Cleaned] = field(default_factory=dict)
     unresolved: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, FileCounts] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     run_id: int | None = None
@@ -204,6 +228,10 @@ class MigrationReport:
     @property
     def changed(self) -> bool:
         return any(e.inserted or e.updated for e in self.entities.values())
+
+    @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.files.values())
 
 
 @dataclass
@@ -319,6 +347,10 @@ class _Skips:
         """The counter of normalised integers for this file (the parsers add to it)."""
         return self.report.cleaned.setdefault(source_file, Counter())
 
+    def accepted(self, source_file: str, n: int = 1) -> None:
+        """Records of the file that passed (0: the file is known, even when empty)."""
+        self.report.files.setdefault(source_file, FileCounts()).records += n
+
     def _sha(self, source_file: str) -> str:
         if source_file not in self.sha:
             with (self.root / source_file).open("rb") as fp:
@@ -327,12 +359,18 @@ class _Skips:
 
     def add(self, skip: Skip, source_file: str) -> None:
         self.by_entity[skip.entity] = self.by_entity.get(skip.entity, 0) + 1
-        bucket = self.report.skip_reasons.setdefault(
-            f"{skip.entity}: {skip.reason}", {"count": 0, "examples": []}
-        )
+        reason = f"{skip.entity}: {skip.reason}"
+        counts = self.report.files.setdefault(source_file, FileCounts())
+        counts.records += 1
+        counts.skipped += 1
+        counts.reasons[reason] += 1
+        bucket = self.report.skip_reasons.setdefault(reason, {"count": 0, "examples": []})
         bucket["count"] += 1
         if len(bucket["examples"]) < EXAMPLES:
-            bucket["examples"].append({"file": source_file, "key": skip.key})
+            # The record's own key and its JSON Pointer: what finds it in the file.
+            bucket["examples"].append(
+                {"file": source_file, "key": skip.key, "position": skip.position}
+            )
         self.rows.append(
             (
                 self.run_id,
@@ -361,24 +399,72 @@ class _Skips:
         return {"stored": int(row["stored"]), "already stored": int(row["known"])}
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+# Longest first: a UTF-32 little-endian mark starts with the UTF-16 one.
+_OTHER_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32 (little-endian)",
+    b"\x00\x00\xfe\xff": "UTF-32 (big-endian)",
+    b"\xff\xfe": "UTF-16 (little-endian)",
+    b"\xfe\xff": "UTF-16 (big-endian)",
+}
+HEAD = 16
+
+
+@contextmanager
+def open_json(path: Path) -> Iterator[BinaryIO]:
+    """The file for ijson, past a leading UTF-8 byte order mark (Windows tools write
+    one; JSON parsers refuse it, the sales CSVs accept it). A UTF-16 or UTF-32 file
+    is refused naming its encoding: JSON files are UTF-8 (RFC 8259)."""
+    with path.open("rb") as fp:
+        head = fp.read(4)
+        for bom, encoding in _OTHER_BOMS.items():
+            if head.startswith(bom):
+                raise InputError(
+                    f"{path}: the file is {encoding} (it starts with a byte order mark), "
+                    "expected UTF-8",
+                    hint="save it as UTF-8 (with or without a byte order mark)",
+                )
+        fp.seek(len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0)
+        yield fp
+
+
+def _not_json(path: Path, exc: Exception, fp: BinaryIO | None = None) -> InputError:
+    """`not valid JSON`; when the very start is wrong, what the file starts with
+    (bytes as Python writes them: b'\\x89PNG...'), so an undecodable start says what it is."""
+    if fp is not None:
+        fp.seek(0)
+        fp.seek(len(UTF8_BOM) if fp.read(3) == UTF8_BOM else 0)
+        start = fp.read(HEAD)
+        found = f"it starts with {start!r}" if start else "the file is empty"
+        # The parser's own message quotes the start across several lines; its first line
+        # says what is wrong, the bytes above show what was found.
+        said = exc.args[0] if exc.args else exc
+        said = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+        return InputError(
+            f"{path}: not valid JSON, {found} ({(said.strip().splitlines() or ['?'])[0]})",
+            hint="the file must be JSON in UTF-8: see docs/formats/medly.md",
+        )
+    return InputError(f"{path}: not valid JSON ({exc})")
+
+
 # Numbers are read as the parser gives them without use_float: int, or Decimal for
 # any other spelling. parse.json_int then sees `3.0` as written, and `1e400`
 # (which overflows a float and made the C parser fail the whole file) is one
 # record refused with its reason.
 def _items(path: Path, prefix: str = "item", reporter: Reporter | None = None) -> Iterator[Any]:
-    with path.open("rb") as fp:
+    with open_json(path) as fp:
         try:
             yield from _reported(ijson.items(fp, prefix), fp, reporter)
         except ijson.JSONError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc})") from None
+            raise _not_json(path, exc) from None
 
 
 def _targets(path: Path, reporter: Reporter | None = None) -> Iterator[tuple[str, Any]]:
-    with path.open("rb") as fp:
+    with open_json(path) as fp:
         try:
             yield from _reported(ijson.kvitems(fp, "targets"), fp, reporter)
         except ijson.JSONError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc})") from None
+            raise _not_json(path, exc) from None
 
 
 def _reported(records: Iterator[T], fp: BinaryIO, reporter: Reporter | None) -> Iterator[T]:
@@ -420,10 +506,13 @@ def check_shape(path: Path, expected: str) -> None:
     is written (issue 13, section 4: an array of users read as 0 users and
     "nothing changed"). Streams: it reads the first event, and for user data
     only as far as the `targets` key."""
-    with path.open("rb") as fp:
+    with open_json(path) as fp:
         try:
             events = ijson.parse(fp)
-            _, event, _ = next(events)
+            try:
+                _, event, _ = next(events)
+            except ijson.JSONError as exc:
+                raise _not_json(path, exc, fp) from None
             if expected != "targets":
                 if event != "start_array":
                     raise _shape_error(path, "top level", event, f"an array of {expected}")
@@ -443,7 +532,7 @@ def check_shape(path: Path, expected: str) -> None:
                 hint="see docs/formats/medly.md for the shape of each file",
             )
         except ijson.JSONError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc})") from None
+            raise _not_json(path, exc) from None
         except StopIteration:
             raise InputError(f"{path}: not valid JSON (it ends too early)") from None
 
@@ -480,6 +569,11 @@ def migrate_medly(
             report.stages["read curriculum"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             _read_user_data(dd, stagers, skips, reporter)
+            wrong = wrong_files(report)
+            if wrong:
+                report.seconds = time.perf_counter() - started
+                run.report = report_dict(report)
+                raise wrong_files_error(wrong, dd.root)
             report.skipped_stored = skips.store()
             report.stages["read user data"] = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -509,8 +603,30 @@ def migrate_medly(
     return report
 
 
+def wrong_files(report: MigrationReport) -> dict[str, FileCounts]:
+    """The files with records, more than SKIPPED_MAX of them skipped."""
+    return {f: c for f, c in report.files.items() if c.records and c.share > SKIPPED_MAX}
+
+
+def wrong_files_error(wrong: dict[str, FileCounts], root: Path) -> InputError:
+    def one(src: str, c: FileCounts) -> str:
+        top = ", ".join(f"{r} ({n})" for r, n in c.reasons.most_common(TOP_REASONS))
+        return (
+            f"{root / src}: {c.skipped} of {c.records} records skipped ({c.share:.1%}), "
+            f"more than {SKIPPED_MAX:.0%}: {top}"
+        )
+
+    return InputError(
+        "; ".join(one(src, c) for src, c in sorted(wrong.items())),
+        hint="a file this wrong is not loaded in part: fix it (docs/formats/medly.md) and "
+        "run again; nothing was written",
+    )
+
+
 def _resolver(conn: psycopg.Connection[Any], name: str) -> Callable[[], None] | None:
     names = {
+        "subjects": "keep_subject_attributes",
+        "items": "keep_exam_items",
         "practice_banks": "resolve_bank_lessons",
         "item_lessons": "resolve_item_lessons",
         "attempts": "resolve_attempt_items",
@@ -540,6 +656,7 @@ def _read_curriculum(
         units, topics, lessons, bad = course_rows(
             subject, list(_items(path, reporter=reporter)), src, skips.cleaned(src)
         )
+        skips.accepted(src, len(units) + len(topics) + len(lessons))
         for row in units:
             st["units"].add(row)
         for row in topics:
@@ -574,6 +691,7 @@ def _add_question(
     if isinstance(parsed, Skip):
         skips.add(parsed, src)
         return
+    skips.accepted(src, 1 + len(parsed.items))
     st["questions"].add(parsed.question)
     for row in parsed.items:
         st["items"].add(row)
@@ -592,15 +710,14 @@ def _read_exams(
     src = _rel(path, dd.root)
     _start(reporter, path, src)
     cleaned = skips.cleaned(src)
+    skips.accepted(src, 0)
     for i, ps in enumerate(_items(path, reporter=reporter)):
         if not isinstance(ps, dict) or not isinstance(ps.get("papers"), list):
-            skips.add(
-                Skip(
-                    "paper_sets", "paper set is not an object with papers", subject, ps, pointer(i)
-                ),
-                src,
-            )
+            key = own_key(ps, "subject_id", "type", "series")
+            why = "paper set is not an object with papers"
+            skips.add(Skip("paper_sets", why, key, ps, pointer(i)), src)
             continue
+        skips.accepted(src)
         sid = ps.get("subject_id") or subject
         key = f"{sid}/{ps.get('type')}/{ps.get('series')}"
         st["subjects"].add(
@@ -624,6 +741,7 @@ def _read_exams(
             if isinstance(row, Skip):
                 skips.add(row, src)
                 continue
+            skips.accepted(src)
             st["papers"].add(row)
             questions = paper.get("questions")
             for k, q in enumerate(questions if isinstance(questions, list) else []):
@@ -638,11 +756,13 @@ def _read_practices(
     src = _rel(path, dd.root)
     _start(reporter, path, src)
     cleaned = skips.cleaned(src)
+    skips.accepted(src, 0)
     for i, bank in enumerate(_items(path, reporter=reporter)):
         row = bank_row(bank, subject, src, pointer(i), cleaned)
         if isinstance(row, Skip):
             skips.add(row, src)
             continue
+        skips.accepted(src)
         lid = row[0]
         st["practice_banks"].add(row)
         chunks = bank.get("chunks_used")
@@ -651,6 +771,7 @@ def _read_practices(
             if isinstance(chunk_or_skip, Skip):
                 skips.add(chunk_or_skip, src)
             else:
+                skips.accepted(src)
                 st["bank_chunks"].add(chunk_or_skip)
         questions = bank.get("items")
         for k, q in enumerate(questions if isinstance(questions, list) else []):
@@ -662,11 +783,13 @@ def _read_user_data(dd: DataDir, st: dict[str, _Stager], skips: _Skips, reporter
     src = _rel(dd.user_data, dd.root)
     _start(reporter, dd.user_data, src)
     cleaned = skips.cleaned(src)
+    skips.accepted(src, 0)
     for path, rec in _targets(dd.user_data, reporter):
         row = parse_attempt(path, rec, src, cleaned)
         if isinstance(row, Skip):
             skips.add(row, src)
             continue
+        skips.accepted(src)
         st["attempts"].add(row)
         st["users"].add((row[0], src))
     reporter.finish()
@@ -680,6 +803,9 @@ def report_dict(r: MigrationReport) -> dict[str, Any]:
         "skipped_stored": r.skipped_stored,
         "cleaned": {f: dict(sorted(c.items())) for f, c in r.cleaned.items() if c},
         "unresolved": r.unresolved,
+        "files": {
+            f: {"records": c.records, "skipped": c.skipped} for f, c in sorted(r.files.items())
+        },
         "stages_seconds": {k: round(v, 3) for k, v in r.stages.items()},
         "seconds": round(r.seconds, 3),
         "changed": r.changed,

@@ -43,6 +43,21 @@ def pointer(*parts: str | int) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def own_key(rec: Any, *fields: str) -> str | None:
+    """What a user can search their file for: the record's own key fields as
+    `field=value` (`questionID=aqa_1_1_A`, `unitIndex=3.5`), None when it has none
+    (the position still finds it)."""
+    if not isinstance(rec, dict):
+        return None
+    found = []
+    for f in fields:
+        value = rec.get(f)
+        if value is not None:
+            text = value if isinstance(value, str) else raw_json(value)
+            found.append(f"{f}={text[:100]}")
+    return " ".join(found) or None
+
+
 class Invalid(Exception):
     """A record-level defect; the message is the reason."""
 
@@ -289,7 +304,7 @@ def course_rows(
                 (subject, ui, _str(unit.get("unitTitle"), "unitTitle") or "", source_file)
             )
         except Invalid as exc:
-            skips.append(Skip("units", str(exc), f"{subject}", unit, pointer(u)))
+            skips.append(Skip("units", str(exc), own_key(unit, "unitIndex"), unit, pointer(u)))
             continue
         cleaned.update(noted)
         for t, topic in enumerate(topics):
@@ -310,7 +325,7 @@ def course_rows(
                 )
             except Invalid as exc:
                 at = pointer(u, "topics", t)
-                skips.append(Skip("topics", str(exc), f"{subject}{ui}", topic, at))
+                skips.append(Skip("topics", str(exc), own_key(topic, "topicIndex"), topic, at))
                 continue
             cleaned.update(noted)
             for x, lesson in enumerate(lessons):
@@ -333,7 +348,8 @@ def course_rows(
                     )
                 except Invalid as exc:
                     at = pointer(u, "topics", t, "lessons", x)
-                    skips.append(Skip("lessons", str(exc), f"{subject}{ui}.{ti}", lesson, at))
+                    key = own_key(lesson, "lessonID") or own_key(lesson, "lessonIndex")
+                    skips.append(Skip("lessons", str(exc), key, lesson, at))
                     continue
                 cleaned.update(noted)
     return u_rows, t_rows, l_rows, skips
@@ -431,7 +447,7 @@ def question_rows(
         )
         parts = _list(q.get("items"), "items")
     except Invalid as exc:
-        return Skip("questions", str(exc), source_id, q, position)
+        return Skip("questions", str(exc), own_key(q, "question_id"), q, position)
     cleaned.update(noted)
     out = QuestionRows(question, [], [], [], [])
     for p, part in enumerate(parts):
@@ -475,7 +491,8 @@ def question_rows(
                     (ref, lref, "exam" if kind == "paper" else "practice", source_file)
                 )
         except Invalid as exc:
-            out.skips.append(Skip("items", str(exc), f"{qid}", part, f"{position}/items/{p}"))
+            at = f"{position}/items/{p}"
+            out.skips.append(Skip("items", str(exc), own_key(part, "questionID"), part, at))
             continue
         cleaned.update(noted)
     return out
@@ -501,7 +518,7 @@ def paper_row(
             number = str(_int(number, "paper", noted))
         row = (pid, set_key, paper.get("tier"), number, source_file)
     except Invalid as exc:
-        return Skip("papers", str(exc), set_key, paper, position)
+        return Skip("papers", str(exc), own_key(paper, "paper_id"), paper, position)
     cleaned.update(noted)
     return row
 
@@ -537,7 +554,7 @@ def bank_row(
             source_file,
         )
     except Invalid as exc:
-        return Skip("practice_banks", str(exc), subject, bank, position)
+        return Skip("practice_banks", str(exc), own_key(bank, "lessonID"), bank, position)
     cleaned.update(noted)
     return row
 
@@ -552,6 +569,6 @@ def chunk_row(
         index = _int(chunk.get("chunk_index"), "chunk_index", noted, required=True)
         row = (lesson_id, index, chunk.get("chunk_title"), source_file)
     except Invalid as exc:
-        return Skip("bank_chunks", str(exc), lesson_id, chunk, position)
+        return Skip("bank_chunks", str(exc), own_key(chunk, "chunk_index"), chunk, position)
     cleaned.update(noted)
     return row

@@ -9,6 +9,11 @@ everything after a bulk load): references resolve, order totals match their
 items, no negative revenue, no duplicate order ids; and how fresh the newest
 order is. A failed `error` check fails the run once everything is recorded;
 `warn` checks are reported.
+
+The data checks read one snapshot, and the result carries the digest of the
+refresh queue they covered (`queue`): the refresh compares it with the queue it
+finds and publishes nothing the checks did not see (a load between the check
+and refresh stages of an orchestrated run, an API change).
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import psycopg
+
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
-from etl_toolkit.sales.load import LoadResult
+from etl_toolkit.sales.load import FileReport, LoadResult
 
 Severity = Literal["error", "warn"]
 REJECT_RATE = 0.05
@@ -67,6 +74,7 @@ class DqResult:
 class CheckResult:
     run_id: int
     results: list[DqResult]
+    queue: str = ""  # digest of the refresh queue the data checks covered (queue_digest)
 
     @property
     def failed_errors(self) -> list[DqResult]:
@@ -87,19 +95,34 @@ def _at_most(
     return DqResult(name, subject, severity, observed, threshold, observed <= threshold, detail)
 
 
+def describe(r: DqResult) -> str:
+    """One line for a check, its detail included: `files_failed = 2 (max 0): a.csv: …`."""
+    return (
+        f"{r.check_name} {r.subject}".strip()
+        + f" = {r.observed:g} (max {r.threshold:g})"
+        + (f": {r.detail}" if r.detail else "")
+    )
+
+
+# Failed files named in a gate's detail (and so in the run's error and the CLI
+# summary): enough to act on, short enough for a ledger line.
+FAILED_SHOWN = 3
+
+
+def failed_files(files: list[FileReport]) -> str:
+    """Each failed file with its error, the first FAILED_SHOWN, then `and N more`."""
+    named = [
+        f.error if f.error and f.error.startswith(f.file) else f"{f.file}: {f.error or 'failed'}"
+        for f in files
+    ]
+    more = len(named) - FAILED_SHOWN
+    return "; ".join(named[:FAILED_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+
+
 def file_checks(load: LoadResult) -> list[DqResult]:
     out: list[DqResult] = []
     failed = [f for f in load.files if f.status == "failed"]
-    out.append(
-        _at_most(
-            "files_failed",
-            "",
-            "error",
-            len(failed),
-            0,
-            "; ".join(f.error or f.file for f in failed),
-        )
-    )
+    out.append(_at_most("files_failed", "", "error", len(failed), 0, failed_files(failed)))
     broken = [r for r in load.retries.values() if r.error]
     if broken:
         out.append(
@@ -169,8 +192,13 @@ def file_checks(load: LoadResult) -> list[DqResult]:
     return out
 
 
-def data_checks(db: Database) -> list[DqResult]:
+def data_checks(db: Database) -> tuple[list[DqResult], str]:
+    """The checks over the data not yet refreshed, and the digest of that queue."""
     with db.connect() as conn:
+        # One snapshot: the digest names exactly the queue the checks read.
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        digest = conn.execute(query("sales", "queue_digest")).fetchone()
+        assert digest is not None
         scope = conn.execute(query("sales", "dq_scope")).fetchone()
         assert scope is not None
         params = {"full": bool(scope["full"])}
@@ -225,10 +253,10 @@ def data_checks(db: Database) -> list[DqResult]:
                 f"newest order {fresh['newest']:%Y-%m-%d %H:%M}",
             )
         )
-    return out
+    return out, str(digest["digest"])
 
 
-def record(db: Database, run_id: int, results: list[DqResult]) -> CheckResult:
+def record(db: Database, run_id: int, results: list[DqResult], queue: str = "") -> CheckResult:
     with db.connect() as conn, conn.cursor() as cur:
         cur.executemany(
             query("sales", "dq_record"),
@@ -246,9 +274,10 @@ def record(db: Database, run_id: int, results: list[DqResult]) -> CheckResult:
                 for r in results
             ],
         )
-    return CheckResult(run_id, results)
+    return CheckResult(run_id, results, queue)
 
 
 def check(db: Database, load: LoadResult) -> CheckResult:
     """Run every check, store the results, return them (the caller decides the gate)."""
-    return record(db, load.run_id, file_checks(load) + data_checks(db))
+    results, queue = data_checks(db)
+    return record(db, load.run_id, file_checks(load) + results, queue)

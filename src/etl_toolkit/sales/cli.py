@@ -20,6 +20,7 @@ from etl_toolkit.clikit import (
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.progress_cli import shown
+from etl_toolkit.sales.checks import describe
 from etl_toolkit.sales.generate import DIALECTS, Dialect, Scale, generate, generate_delivery
 from etl_toolkit.sales.pipeline import SalesReport, report_dict, retry_summary, run_sales
 
@@ -71,7 +72,7 @@ def render(r: SalesReport) -> None:
                     f["unchanged"],
                     f["rejected"],
                     sum(f["cleaned"].values()),
-                    "yes" if f["balanced"] else "NO",
+                    "NO" if f["status"] == "failed" or not f["balanced"] else "yes",
                 )
                 for f in body["files"]
             ],
@@ -118,7 +119,12 @@ def render(r: SalesReport) -> None:
                 ],
             )
         )
-    if r.refresh:
+    if r.refresh and r.refresh.mode == "deferred":
+        stdout.print(
+            "derived data: not refreshed (data was queued after the checks;"
+            " the next run checks it and refreshes)"
+        )
+    elif r.refresh:
         stdout.print(
             f"derived data: {r.refresh.mode} refresh in {r.refresh.seconds:.1f}s"
             + (f" ({r.refresh.orders} orders)" if r.refresh.mode == "queued" else "")
@@ -170,7 +176,9 @@ def sales_cmd(
         if retried := retry_summary(result):
             typer.echo(f"  {retried}")
         if result.checks:
-            for c in result.checks.failed_errors + result.checks.warnings:
+            for c in result.checks.failed_errors:
+                typer.echo(f"  {c.severity}: {describe(c)}")  # which files failed, and why
+            for c in result.checks.warnings:
                 typer.echo(
                     f"  {c.severity}: {c.check_name} {c.subject} = {c.observed:g}"
                     f" (max {c.threshold:g})"
@@ -210,7 +218,8 @@ def generate_cmd(
 
     With --dialect pandas: the spelling of a pandas export (`DataFrame.to_csv`):
     integer columns that hold nulls (a root category's parent_id) written as
-    floats (`21.0`), floats in their shortest form; the loader takes both.
+    floats (`21.0`), floats in their shortest form, computed totals unrounded
+    (`206.57999999999998`); the loader takes both.
 
     Example: `etl sales generate --out /tmp/sales --scale full --dirty 0.001`
     """

@@ -22,7 +22,9 @@ Scale = Literal["sample", "small", "full"]
 # plain: integers as integers, money with two decimals. pandas: what
 # `DataFrame.to_csv` writes (issue 13): an integer column that holds a null is
 # float64 there, so every value of it is written `21.0`; floats in their
-# shortest form (`19.9`, `500.0`); booleans `True`/`False` (as plain).
+# shortest form (`19.9`, `500.0`), and computed money unrounded
+# (`price * quantity - discount` = `206.57999999999998`, order totals as float
+# sums of those); booleans `True`/`False` (as plain).
 Dialect = Literal["plain", "pandas"]
 DIALECTS = ("plain", "pandas")
 SCALES: dict[str, tuple[int, int, int, int]] = {
@@ -288,8 +290,15 @@ def order_chunk(
     *,
     t0: int = 0,
     span: int = SPAN_S,
+    dialect: Dialect = "plain",
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Orders first..last (inclusive) and their items, totals consistent unless dirty."""
+    """Orders first..last (inclusive) and their items, totals consistent unless dirty.
+    In the pandas dialect totals are float arithmetic left unrounded, as a
+    DataFrame computes them (`206.57999999999998`)."""
+
+    def cents(money: pl.Expr) -> pl.Expr:
+        return money if dialect == "pandas" else money.round(2)
+
     orders = pl.DataFrame({"order_id": pl.int_range(first, last + 1, eager=True)})
     orders = orders.with_columns(
         customer_id=1 + (pl.col("order_id").hash(seed=seed + 40) % n_customers).cast(pl.Int64),
@@ -320,7 +329,7 @@ def order_chunk(
             )
             .otherwise(0.0),
         )
-        .with_columns(total=(pl.col("price") * pl.col("quantity") - pl.col("discount")).round(2))
+        .with_columns(total=cents(pl.col("price") * pl.col("quantity") - pl.col("discount")))
     )
     # Item defects: negative quantity, unknown product.
     items = items.with_columns(
@@ -331,7 +340,7 @@ def order_chunk(
         .then(pl.lit(n_products + 12345))
         .otherwise(pl.col("product_id")),
     )
-    totals = items.group_by("order_id").agg(total_amount=pl.col("total").sum().round(2))
+    totals = items.group_by("order_id").agg(total_amount=cents(pl.col("total").sum()))
     step = pl.col("order_s")
     day = 24 * 3600
     orders = orders.join(totals, on="order_id", how="left").with_columns(
@@ -426,7 +435,15 @@ def generate_delivery(
     first = n_orders + (n - 1) * new + 1
     # New orders, placed during the delivery's week (after everything before them).
     orders, items = order_chunk(
-        first, first + new - 1, n_cust, n_prod, seed + n, dirty, t0=delivery_window(n), span=WEEK_S
+        first,
+        first + new - 1,
+        n_cust,
+        n_prod,
+        seed + n,
+        dirty,
+        t0=delivery_window(n),
+        span=WEEK_S,
+        dialect=dialect,
     )
     # Orders placed this week are still being processed (later deliveries move them on).
     orders = orders.with_columns(
@@ -438,7 +455,7 @@ def generate_delivery(
     # written and moved one step along their lifecycle.
     block = max(1, new // 2)
     start = 1 + (n * 7919) % max(1, n_orders - block)
-    earlier, _ = order_chunk(start, start + block - 1, n_cust, n_prod, seed, 0.0)
+    earlier, _ = order_chunk(start, start + block - 1, n_cust, n_prod, seed, 0.0, dialect=dialect)
     moved = earlier.filter(pl.col("status").is_in(list(NEXT_STATUS))).with_columns(
         status=pl.col("status").replace_strict(NEXT_STATUS),
         shipping_date=pl.coalesce("shipping_date", "processing_date"),
@@ -488,7 +505,13 @@ def generate(
         write(customers(ids.alias("customer_id"), seed, dirty), "customers", append=start > 1)
     for start in range(1, n_orders + 1, CHUNK_ORDERS):
         orders, items = order_chunk(
-            start, min(start + CHUNK_ORDERS - 1, n_orders), n_cust, n_prod, seed, dirty
+            start,
+            min(start + CHUNK_ORDERS - 1, n_orders),
+            n_cust,
+            n_prod,
+            seed,
+            dirty,
+            dialect=dialect,
         )
         write(_duplicate(orders, "order_id", seed, dirty), "orders", append=start > 1)
         write(items, "order_items", append=start > 1)

@@ -605,6 +605,7 @@ def _merge(conn: Conn, entity: str, run_id: int) -> list[dict[str, Any]]:
         conn.execute(query("sales", AFFECTED[entity]))
         conn.execute(query("sales", "queue_before"))
         conn.execute(query("sales", "queue_orders"), {"run_id": run_id})
+        conn.execute(query("sales", "touch_pending_rebuild"))
     return conflicts
 
 

@@ -19,7 +19,7 @@ from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.runs import finish_run, start_run, track_run
-from etl_toolkit.sales.checks import CheckResult, check
+from etl_toolkit.sales.checks import CheckResult, check, describe
 from etl_toolkit.sales.load import LoadResult, load
 from etl_toolkit.sales.lock import run_lock
 from etl_toolkit.sales.refresh import RefreshResult, refresh
@@ -66,9 +66,9 @@ def run_sales(
     ):
         loaded = load(db, data_dir, run_id=run.id, incremental=incremental, progress=reporter)
         reporter.overall("check")
-        checks = check_stage(db, loaded)
+        checks = _check(db, loaded)
         reporter.overall("refresh")
-        refreshed = refresh(db) if checks is not None and checks.passed else None
+        refreshed = refresh(db, checks.queue) if checks is not None and checks.passed else None
         report = SalesReport(run.id, loaded, checks, refreshed, time.perf_counter() - started)
         run.counts = counts(report)
         run.report = report_dict(report)
@@ -174,6 +174,9 @@ def report_dict(r: SalesReport) -> dict[str, Any]:
 
 # Stages for an orchestrator: each its own task, the database the only state
 # between them (a run is opened, each stage takes the run lock for itself).
+# Between two stages another run may load (the lock is not held across tasks):
+# the checks pass on the digest of the queue they covered, and the refresh
+# publishes nothing else (it defers to the next run instead).
 
 
 def begin_run(db: Database, data_dir: str, *, execution: str, kickoff: str | None) -> int:
@@ -187,16 +190,23 @@ def load_stage(db: Database, data_dir: str, run_id: int) -> LoadResult:
         return load(db, Path(data_dir), run_id=run_id, incremental=True)
 
 
-def check_stage(db: Database, loaded: LoadResult) -> CheckResult | None:
-    """The checks, stored; None when nothing was loaded and nothing waits."""
+def _check(db: Database, loaded: LoadResult) -> CheckResult | None:
     if not loaded.processed and not pending(db):
         return None
     return check(db, loaded)
 
 
-def refresh_stage(db: Database) -> RefreshResult:
-    with run_lock(db):
-        return refresh(db)
+def check_stage(db: Database, loaded: LoadResult) -> CheckResult | None:
+    """The checks, stored; None when nothing was loaded and nothing waits."""
+    with run_lock(db, current=loaded.run_id):
+        return _check(db, loaded)
+
+
+def refresh_stage(db: Database, checks: CheckResult) -> RefreshResult:
+    """The refresh of what `checks` covered, or nothing (`deferred`) when data
+    came after them."""
+    with run_lock(db, current=checks.run_id):
+        return refresh(db, checks.queue)
 
 
 def end_run(
@@ -220,8 +230,6 @@ def end_run(
 
 
 def gate_error(checks: CheckResult | None) -> str:
+    """The run's error: each failed check with its detail (which files, why)."""
     failed = checks.failed_errors if checks else []
-    return "data-quality gate failed: " + "; ".join(
-        f"{r.check_name} {r.subject}".strip() + f" = {r.observed:g} (max {r.threshold:g})"
-        for r in failed
-    )
+    return "data-quality gate failed: " + "; ".join(describe(r) for r in failed)

@@ -4,9 +4,10 @@ Name, description, price and the active flag do not enter derived data (sales
 use the price at order time). A new category moves the product's sales from
 one category to another in `daily_category_sales`: the orders that have the
 product are queued with their before-image, in the same transaction as the
-change, and refreshed right away unless another run holds the sales lock or
-the queue already held data waiting for a data-quality gate (then the next
-`etl sales` run refreshes them, after its checks).
+change, and refreshed right away unless another run holds the sales lock,
+the queue already held data waiting for a data-quality gate, or a load queued
+data after the change (then the next `etl sales` run refreshes them, after
+its checks).
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def update_product(db: Database, product_id: int, change: ProductChange) -> Upda
             conn.execute(query("sales", "api_affected_by_product"), {"id": product_id})
             conn.execute(query("sales", "queue_before"))
             conn.execute(query("sales", "queue_orders"), {"run_id": API_RUN})
+            conn.execute(query("sales", "touch_pending_rebuild"))
         conn.execute(
             query("sales", "api_update_product"),
             {
@@ -111,12 +113,14 @@ def update_product(db: Database, product_id: int, change: ProductChange) -> Upda
                 "is_active": change.active if change.active is not None else row["is_active"],
             },
         )
+        # The queue as this change leaves it: the refresh below publishes this
+        # change, never a load that lands in between.
+        mine = conn.execute(query("sales", "queue_digest")).fetchone()
     refreshed = not moved
-    if moved and not was_pending:
+    if moved and not was_pending and mine is not None:
         try:
             with run_lock(db):
-                refresh(db)
-            refreshed = True
+                refreshed = refresh(db, str(mine["digest"])).mode != "deferred"
         except Conflict:
             refreshed = False
     with db.connect() as conn:

@@ -5,6 +5,11 @@ visited: each one's before-image (what the derived tables hold for it) is
 subtracted and its current contribution added to the daily product and
 category sales; its order_totals row is recomputed, and the customer metrics
 and daily totals of the customers and days it touched (before and after).
+
+Given the digest of the queue the checks covered (`checked`), the refresh
+publishes exactly that: when the queue has changed since (a load or an API
+change after the checks), it does nothing and keeps the queue, and the next
+run checks everything pending before it refreshes.
 """
 
 from __future__ import annotations
@@ -48,23 +53,29 @@ QUEUED = (
 
 @dataclass(frozen=True)
 class RefreshResult:
-    mode: str  # full | queued | none
+    mode: str  # full | queued | none | deferred (the queue changed after the checks)
     orders: int  # orders visited (queued mode)
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)
 
 
-def refresh(db: Database) -> RefreshResult:
-    """Bring the derived tables up to date with the base tables."""
+def refresh(db: Database, checked: str | None = None) -> RefreshResult:
+    """Bring the derived tables up to date with the base tables; with `checked`
+    (CheckResult.queue), only if the queue is still the one the checks saw."""
     started = time.perf_counter()
     steps: dict[str, float] = {}
     with db.connect() as conn:
         conn.execute(query("sales", "tune_session"))
+        conn.execute(query("sales", "lock_queue"))
         pending = conn.execute(query("sales", "pending_refresh")).fetchone()
         assert pending is not None
         full, queued = bool(pending["full_rebuild"]), int(pending["orders"])  # type: ignore[call-overload]
         if not full and not queued:
             return RefreshResult("none", 0, time.perf_counter() - started)
+        if checked is not None:
+            now = conn.execute(query("sales", "queue_digest")).fetchone()
+            if now is None or now["digest"] != checked:
+                return RefreshResult("deferred", 0, time.perf_counter() - started)
         with ExitStack() as stack:
             if full:  # every derived row is rewritten: build their indexes once, after
                 conn.execute(query("sales", "tune_rebuild"))

@@ -5,8 +5,9 @@ batch with each target column as clean text ready for COPY (trimmed, case
 normalised, timestamps rewritten as `YYYY-MM-DD HH:MM:SS`, booleans as t/f)
 and `_reasons`, every rule the row breaks joined by SEP (null: the row is
 valid; a string rather than a list, which is an order of magnitude faster to
-build in Polars), and per integer column a flag `_cleaned_<column>` where an
-integral decimal (`21.0`) was rewritten as the integer. Rules that need more
+build in Polars), and per integer or money column a flag `_cleaned_<column>`
+where an integral decimal (`21.0`) was rewritten as the integer, or float noise
+(`206.57999999999998`) as its cents. Rules that need more
 than the row (duplicates within the file, references to other entities) are
 added by the loader with `add_reasons`.
 """
@@ -25,7 +26,8 @@ INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 SEP = "\x1f"
 # Per column whose values cleaning rewrites in a way the user must see (an id
-# `21.0` loaded as 21), `check` adds a boolean column CLEANED + column.
+# `21.0` loaded as 21, a total `206.57999999999998` as 206.58), `check` adds a
+# boolean column CLEANED + column.
 CLEANED = "_cleaned_"
 EMAIL = r"^[^@\s,;<>()\[\]]+@[^@\s,;<>()\[\]]+\.[A-Za-z]{2,}$"
 
@@ -101,6 +103,13 @@ SPEC: dict[str, dict[str, Col]] = {
 }
 # Values of empty optional fields (a missing discount is no discount).
 DEFAULTS = {"order_items": {"discount": "0"}}
+# What cleaning did to a column, by its kind (a column name has one kind in
+# every entity: an id is an id, a price money).
+KINDS = {c: col.kind for spec in SPEC.values() for c, col in spec.items()}
+CLEANED_AS = {
+    "int": "integer written as a decimal",
+    "money": "floating-point noise rounded to cents",
+}
 # The entity each reference column points to.
 REFERENCES: dict[str, dict[str, str]] = {
     "product_categories": {"parent_id": "product_categories"},
@@ -139,6 +148,24 @@ def _decimal(c: str, places: int | None) -> tuple[pl.Expr, pl.Expr]:
     frac = r"\d+" if places is None else rf"\d{{1,{places}}}"
     ok = t.str.contains(rf"^[+-]?(\d{{1,10}}(\.{frac})?|\.{frac})$")
     return pl.when(ok).then(t), t.is_not_null() & ~ok
+
+
+# A money value further than this from its cents is not float noise but a
+# third decimal (19.999, 19.995): the noise of a float sum of cents is ~1e-12.
+NOISE = 1e-6
+NOISY = r"^[+-]?\d{1,10}\.\d{3,}$"
+
+
+def money_noise(t: pl.Expr) -> pl.Expr:
+    """The cents text of trimmed text with more than two decimals whose excess is
+    binary floating-point noise (`206.57999999999998`: a pandas export of
+    `price * quantity - discount`, issue 13) -> `206.58`, else null: not
+    `19.999`, `19.995`, nor an exponent (`1e3`)."""
+    f = pl.when(t.str.contains(NOISY)).then(t.cast(pl.Float64, strict=False))
+    cents = f.round(2)
+    # Polars writes a float in its shortest form: 206.58, 20.0, never an exponent
+    # below 1e10 (at most ten integer digits, NOISY says).
+    return pl.when((f - cents).abs() < NOISE).then(cents.cast(pl.String))
 
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -220,6 +247,18 @@ def check(entity: str, batch: pl.DataFrame) -> pl.DataFrame:
             msg = f"{c}: not {'a positive' if low else 'a non-negative'} integer"
         elif col.kind in ("money", "decimal"):
             v, bad = _decimal(c, 2 if col.kind == "money" else None)
+            if col.kind == "money":
+                # The shape check evaluated once, here: the noise path (a few more
+                # passes) only runs for a batch that has a value failing it.
+                refused = df.select(bad).to_series()
+                bad = pl.lit(refused)
+                v = pl.when(~bad).then(t)
+                if refused.any():
+                    noise = money_noise(t)
+                    rewritten = bad & noise.is_not_null()
+                    v = pl.when(rewritten).then(noise).otherwise(v)
+                    bad = bad & ~rewritten
+                    cleaned[f"{CLEANED}{c}"] = rewritten
             msg = f"{c}: not a number" + (
                 " with at most two decimals" if col.kind == "money" else ""
             )
@@ -324,11 +363,12 @@ def cleaned_counts(checked: pl.DataFrame) -> dict[str, int]:
     if not cols or checked.height == 0:
         return {}
     sums = checked.select(pl.col(cols).sum()).row(0, named=True)
-    return {
-        f"{c.removeprefix(CLEANED)}: integer written as a decimal": int(n)
-        for c, n in sums.items()
-        if n
-    }
+    out = {}
+    for c, n in sums.items():
+        column = c.removeprefix(CLEANED)
+        if n:
+            out[f"{column}: {CLEANED_AS.get(KINDS[column], CLEANED_AS['int'])}"] = int(n)
+    return out
 
 
 def reasons_list(reasons: pl.Series) -> list[list[str]]:
