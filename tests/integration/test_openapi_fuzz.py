@@ -172,6 +172,7 @@ def test_api_conforms_to_its_openapi_document(
     )
 
 
+@pytest.mark.slow  # reads the statuses the fuzz test above recorded: runs with it
 def test_every_by_id_read_found_a_seeded_row(fuzz_schema: Any) -> None:
     by_id = [
         op.label
