@@ -13,6 +13,9 @@ from etl_toolkit.db.queries import query
 from etl_toolkit.pdf.load import FileReport, LoadReport, load_pdfs
 from tests.conftest import CORPUS
 
+# Every page of a document (the query pages, as the API does).
+ALL_PAGES: dict[str, Any] = {"limit": None, "offset": 0}
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}"),
@@ -84,7 +87,9 @@ def test_pages_without_text_layer_are_stored_empty(loaded: LoadReport, module_db
     f = _file(loaded, "issue-203-decimalize.pdf")
     assert (f.pages, f.words) == (3, 0)
     with module_db.connect() as conn:
-        pages = conn.execute(query("docs", "document_pages"), {"id": f.document_id}).fetchall()
+        pages = conn.execute(
+            query("docs", "document_pages"), ALL_PAGES | {"id": f.document_id}
+        ).fetchall()
         texts = conn.execute(
             "SELECT text FROM docs.pages WHERE document_id = %s", [f.document_id]
         ).fetchall()
@@ -140,7 +145,9 @@ def test_page_size_and_rotation_are_pdfplumbers(
 ) -> None:
     f = _file(loaded, name)
     with module_db.connect() as conn:
-        page = conn.execute(query("docs", "document_pages"), {"id": f.document_id}).fetchone()
+        page = conn.execute(
+            query("docs", "document_pages"), ALL_PAGES | {"id": f.document_id}
+        ).fetchone()
     assert page is not None
     with pdfplumber.open(f.path) as pdf:
         ref = pdf.pages[0]

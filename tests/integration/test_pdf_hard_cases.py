@@ -19,6 +19,9 @@ from etl_toolkit.db.queries import query
 from etl_toolkit.pdf.load import FileReport, load_pdfs
 from tests.pdf_cases import ENCRYPTION_REQUIRED, ENCRYPTIONS, OWNER, USER, Case, all_cases
 
+# Every page of a document (the query pages, as the API does).
+ALL_PAGES: dict[str, Any] = {"limit": None, "offset": 0}
+
 CASES = {c.name: c for c in all_cases()}
 NEEDS_PASSWORD = [n for n, c in CASES.items() if c.password]
 OPEN = [n for n, c in CASES.items() if not c.password]
@@ -121,7 +124,9 @@ def test_stored_words_equal_pdfplumber_exactly(
     ref_words, ref_frames = _reference(case, folder / case.filename)
     assert len(ref_words) == f.pages == case.pages
     with module_db.connect() as conn:
-        pages = conn.execute(query("docs", "document_pages"), {"id": f.document_id}).fetchall()
+        pages = conn.execute(
+            query("docs", "document_pages"), ALL_PAGES | {"id": f.document_id}
+        ).fetchall()
     assert [(p["rotation"], p["width"], p["height"]) for p in pages] == ref_frames
     stored = [_words(module_db, f.document_id, n) for n in range(1, f.pages + 1)]
     for number, (ours, ref) in enumerate(zip(stored, ref_words, strict=True), start=1):
