@@ -10,8 +10,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
+from etl_toolkit import clikit
 from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
@@ -216,7 +218,7 @@ def test_a_pandas_export_loads_like_the_plain_one(
 
 
 def test_a_failed_file_is_named_with_its_error_in_the_summary_and_the_ledger(
-    settings: Settings, db: Database, tmp_path: Path
+    settings: Settings, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without --report the user still sees which file failed and why; the run's
     error in etl.runs says the same; the --report table does not call it ok."""
@@ -235,8 +237,10 @@ def test_a_failed_file_is_named_with_its_error_in_the_summary_and_the_ledger(
     assert dependent in run["error"]
     detail = _rows(db, "SELECT detail FROM sales.dq_results WHERE check_name = 'files_failed'")
     assert quote in detail[-1]["detail"] and dependent in detail[-1]["detail"]
-    wide = {"COLUMNS": "200"}  # one table row a line
-    report = CliRunner().invoke(app, ["sales", "--data-dir", str(data), "--report"], env=wide)
+    # One table row a line: the console's width was fixed from COLUMNS at import
+    # (80 where no terminal is attached, as in CI), so set it on the console itself.
+    monkeypatch.setattr(clikit.stdout, "width", 200)
+    report = CliRunner().invoke(app, ["sales", "--data-dir", str(data), "--report"])
     assert report.exit_code == 1, report.output
     rows = {
         cells[0]: cells
