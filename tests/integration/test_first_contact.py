@@ -19,6 +19,7 @@ from etl_toolkit.db import embedded, migrate
 from etl_toolkit.db.connect import Database
 from etl_toolkit.pdf.synth import text_page, write_pdf
 from tests.conftest import ROOT
+from tests.processes import etl_process
 
 runner = CliRunner()
 
@@ -156,19 +157,6 @@ def test_the_real_cli_process_hides_the_password_too(
     assert shown in p.stderr
 
 
-def _etl(home: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env = {k: v for k, v in env.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
-    env["ETL_HOME"] = str(home)
-    return subprocess.Popen(
-        [sys.executable, "-m", "etl_toolkit", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 @pytest.mark.slow
 def test_load_pdf_is_a_fine_first_command_on_a_fresh_machine(tmp_path: Path) -> None:
     """No `etl db migrate` first: the embedded server is started and migrated on
@@ -177,17 +165,17 @@ def test_load_pdf_is_a_fine_first_command_on_a_fresh_machine(tmp_path: Path) -> 
     a = write_pdf(tmp_path / "a" / "report.pdf", [text_page(["alpha"])], title="A")
     b = write_pdf(tmp_path / "b" / "other.pdf", [text_page(["beta gamma"])], title="B")
     try:
-        procs = [_etl(home, "load-pdf", str(p), "--json", "--workers", "1") for p in (a, b)]
+        procs = [etl_process(home, "load-pdf", str(p), "--json", "--workers", "1") for p in (a, b)]
         outs = [p.communicate(timeout=300) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
         assert [json.loads(o[0])["totals"]["loaded"] for o in outs] == [1, 1]
-        status = _etl(home, "db", "status", "--json")
+        status = etl_process(home, "db", "status", "--json")
         body = json.loads(status.communicate(timeout=120)[0])
         assert body["kind"] == "embedded" and body["up_to_date"] is True
         assert body["applied"] == [m.filename for m in migrate.discover()]
-        runs = _etl(home, "runs", "--json")
+        runs = etl_process(home, "runs", "--json")
         listed = json.loads(runs.communicate(timeout=120)[0])["runs"]
         assert [r["status"] for r in listed] == ["succeeded", "succeeded"]
     finally:
-        _etl(home, "db", "stop").communicate(timeout=120)
+        etl_process(home, "db", "stop").communicate(timeout=120)
     assert not embedded.status(home / "pgdata").running

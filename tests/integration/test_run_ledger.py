@@ -8,9 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -25,6 +23,7 @@ from etl_toolkit.pdf import jobs
 from etl_toolkit.pdf.load import load_pdfs
 from etl_toolkit.pdf.synth import long_document, text_page, write_pdf
 from tests.conftest import ROOT
+from tests.processes import scalar, wait_for
 
 runner = CliRunner()
 
@@ -180,20 +179,6 @@ def test_a_run_is_alive_while_its_process_holds_it_and_dead_after(db: Database) 
     assert runs.get_run(db, other.id).status == "running"
 
 
-def _one(db: Database, sql: str, params: dict[str, Any] | None = None) -> Any:
-    with db.connect() as conn:
-        row = conn.execute(sql, params).fetchone()
-    assert row is not None
-    return next(iter(row.values()))  # type: ignore[union-attr]
-
-
-def _wait_for(db: Database, sql: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not _one(db, sql):
-        assert time.monotonic() < deadline, f"timed out waiting for: {sql}"
-        time.sleep(0.05)
-
-
 def test_kill_9_mid_load_pdf_then_the_next_run_closes_the_run_and_its_job(
     settings: Settings, db: Database, tmp_path: Path
 ) -> None:
@@ -208,7 +193,7 @@ def test_kill_9_mid_load_pdf_then_the_next_run_closes_the_run_and_its_job(
         start_new_session=True,  # its extraction workers die with it
     )
     try:
-        _wait_for(db, "SELECT count(*) > 0 FROM docs.extraction_jobs WHERE status = 'processing'")
+        wait_for(db, "SELECT count(*) > 0 FROM docs.extraction_jobs WHERE status = 'processing'")
         assert proc.poll() is None, "the load finished before it could be killed"
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -216,7 +201,7 @@ def test_kill_9_mid_load_pdf_then_the_next_run_closes_the_run_and_its_job(
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     dbname = conninfo_to_dict(db.url)["dbname"]
-    _wait_for(  # the server notices the dead client: its sessions end, its locks go
+    wait_for(  # the server notices the dead client: its sessions end, its locks go
         db,
         "SELECT count(*) = 0 FROM pg_stat_activity "
         f"WHERE datname = '{dbname}' AND pid <> pg_backend_pid()",
@@ -243,7 +228,7 @@ def test_kill_9_mid_load_pdf_then_the_next_run_closes_the_run_and_its_job(
     assert failed[0].error_message == (
         f"abandoned: run {killed.id} ended before this job finished ({closed.error})"
     )
-    assert _one(db, "SELECT count(*) FROM docs.documents WHERE name = 'big.pdf'") == 0
+    assert scalar(db, "SELECT count(*) FROM docs.documents WHERE name = 'big.pdf'") == 0
 
 
 @pytest.mark.parametrize("pipeline", ["sales", "medly"])

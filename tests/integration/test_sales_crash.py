@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict
@@ -17,20 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 from etl_toolkit.db.connect import Database
 from etl_toolkit.sales.generate import generate
 from etl_toolkit.sales.pipeline import run_sales
-
-
-def _one(db: Database, sql: str) -> Any:
-    with db.connect() as conn:
-        row = conn.execute(sql).fetchone()
-    assert row is not None
-    return next(iter(row.values()))  # type: ignore[union-attr]
-
-
-def _wait_for(db: Database, sql: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not _one(db, sql):
-        assert time.monotonic() < deadline, f"timed out waiting for: {sql}"
-        time.sleep(0.05)
+from tests.processes import scalar, wait_for
 
 
 @pytest.mark.slow
@@ -51,7 +37,7 @@ def test_kill_9_mid_load_then_the_next_run_loads_exactly_once(db: Database, tmp_
         f"AND datname = '{dbname}' AND query LIKE 'COPY \"sales\".\"order_items\"%'"
     )
     try:
-        _wait_for(db, in_items)
+        wait_for(db, in_items)
         time.sleep(1.0)  # well inside the items file (several seconds of COPY)
         assert proc.poll() is None, "the load finished before it could be killed"
         proc.send_signal(signal.SIGKILL)
@@ -60,21 +46,21 @@ def test_kill_9_mid_load_then_the_next_run_loads_exactly_once(db: Database, tmp_
         if proc.poll() is None:
             proc.kill()
     # The server notices the dead client and rolls its transaction back.
-    _wait_for(
+    wait_for(
         db,
         "SELECT count(*) = 0 FROM pg_stat_activity WHERE state <> 'idle' "
         f"AND datname = '{dbname}' AND pid <> pg_backend_pid()",
     )
     # Consistent: the files before items are complete and ledgered; items left no row.
-    ledgered = _one(db, "SELECT string_agg(entity, ',' ORDER BY entity) FROM sales.files")
+    ledgered = scalar(db, "SELECT string_agg(entity, ',' ORDER BY entity) FROM sales.files")
     assert ledgered == "customers,orders,product_categories,products"
-    assert _one(db, "SELECT count(*) FROM sales.order_items") == 0
-    assert _one(db, "SELECT count(*) FROM sales.rejects WHERE file = 'order_items.csv'") == 0
+    assert scalar(db, "SELECT count(*) FROM sales.order_items") == 0
+    assert scalar(db, "SELECT count(*) FROM sales.rejects WHERE file = 'order_items.csv'") == 0
     assert (
-        _one(db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'order_items'") == 2
+        scalar(db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'order_items'") == 2
     )  # the indexes a bulk load drops came back with the rollback
-    orders = _one(db, "SELECT count(*) FROM sales.orders")
-    assert _one(db, "SELECT status FROM etl.runs ORDER BY id DESC LIMIT 1") == "running"
+    orders = scalar(db, "SELECT count(*) FROM sales.orders")
+    assert scalar(db, "SELECT status FROM etl.runs ORDER BY id DESC LIMIT 1") == "running"
 
     r = run_sales(db, data, incremental=True)
     assert r.status == "succeeded"
@@ -82,12 +68,12 @@ def test_kill_9_mid_load_then_the_next_run_loads_exactly_once(db: Database, tmp_
     assert [f.entity for f in loaded] == ["order_items"]
     items = loaded[0]
     assert items.balanced and items.mode == "bulk"
-    assert _one(db, "SELECT count(*) FROM sales.order_items") == items.inserted
-    assert _one(db, "SELECT count(*) FROM sales.orders") == orders
-    assert _one(db, "SELECT count(*) FROM sales.files") == 5
-    assert _one(db, "SELECT count(*) FROM sales.rejects WHERE file = 'order_items.csv'") == (
+    assert scalar(db, "SELECT count(*) FROM sales.order_items") == items.inserted
+    assert scalar(db, "SELECT count(*) FROM sales.orders") == orders
+    assert scalar(db, "SELECT count(*) FROM sales.files") == 5
+    assert scalar(db, "SELECT count(*) FROM sales.rejects WHERE file = 'order_items.csv'") == (
         items.rejected
     )
-    abandoned = _one(db, "SELECT error FROM etl.runs ORDER BY id LIMIT 1")
+    abandoned = scalar(db, "SELECT error FROM etl.runs ORDER BY id LIMIT 1")
     assert abandoned.startswith("abandoned")
-    assert _one(db, "SELECT sum(items) FROM sales.order_totals") == items.inserted
+    assert scalar(db, "SELECT sum(items) FROM sales.order_totals") == items.inserted
