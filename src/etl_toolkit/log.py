@@ -28,6 +28,15 @@ def _stderr_factory(*_args: Any) -> _StderrLogger:
     return _StderrLogger()
 
 
+class _ToStructlog(logging.Handler):
+    """Records of the standard library's loggers (psycopg_pool, pdfminer...) as
+    structlog lines, so every line on stderr has one format (JSON off a TTY)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log = structlog.get_logger(record.name)
+        log.log(record.levelno, record.getMessage(), logger=record.name)
+
+
 def _redact_secrets(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> Mapping[str, Any]:
@@ -61,6 +70,10 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
         logger_factory=_stderr_factory,
         cache_logger_on_first_use=False,
     )
+    # What Python's last-resort handler printed before (warnings and worse), as our lines.
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if not isinstance(h, _ToStructlog)]
+    root.addHandler(_ToStructlog(logging.WARNING))
     _configured = True
 
 

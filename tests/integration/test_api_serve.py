@@ -103,7 +103,10 @@ def test_metrics_are_one_view_across_workers_and_access_lines_are_json(
 
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
-    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    text = [line for line in stderr.splitlines() if line.strip()]
+    plain = [line for line in text if not line.startswith("{")]
+    assert plain == [], "every log line is JSON"
+    lines = [json.loads(line) for line in text]
     access: dict[str, dict[str, Any]] = {
         e["request_id"]: e for e in lines if e.get("event") == "request" and e["path"] == "/runs"
     }
