@@ -122,7 +122,11 @@ def stages(r: dict[str, Any]) -> str:
     )
     refresh = r["refresh"] or {}
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in (refresh.get("steps") or {}).items())
-    return f"  load: {files}\n  refresh ({refresh.get('mode')}): {steps}"
+    return (
+        f"  load {r['load_seconds']:.1f}s (wal_level {r['wal_level']}): {files}\n"
+        f"  checks {r['checks_seconds'] or 0:.1f}s\n"
+        f"  refresh {refresh.get('seconds', 0):.1f}s ({refresh.get('mode')}): {steps}"
+    )
 
 
 def main() -> None:

@@ -63,14 +63,29 @@ JOIN pg_class i ON i.oid = x.indexrelid
 LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
 WHERE x.indrelid = %(table)s::regclass
 
--- The embedded server is tuned for bulk loads: a checkpoint per 8 GB of WAL
+-- The embedded server is tuned for bulk loads. A checkpoint per 8 GB of WAL
 -- rather than per 1 GB (each checkpoint makes the next writes of every page
--- log the whole page again).
--- name: wal_size
-SELECT current_setting('max_wal_size') AS value
+-- log the whole page again). And no WAL for data written into a table created
+-- or truncated in the same transaction (wal_level minimal: the sales bulk
+-- path, the full refresh): the server has no replica and no archive to feed,
+-- and crash recovery does not need that WAL (the files are synced at commit).
+-- wal_level takes a restart (`restart`: one is due once it is set).
+-- name: embedded_tuning
+SELECT current_setting('max_wal_size') = '8GB'
+       AND current_setting('wal_level') = 'minimal' AS tuned,
+       current_setting('wal_level') <> 'minimal' AS restart,
+       (SELECT count(*) FROM pg_stat_activity
+        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) AS others
 
--- name: tune_embedded
+-- ALTER SYSTEM runs outside a transaction block: one statement per query.
+-- name: tune_wal_size
 ALTER SYSTEM SET max_wal_size = '8GB'
+
+-- name: tune_wal_level
+ALTER SYSTEM SET wal_level = 'minimal'
+
+-- name: tune_wal_senders
+ALTER SYSTEM SET max_wal_senders = 0
 
 -- name: reload_conf
 SELECT pg_reload_conf()

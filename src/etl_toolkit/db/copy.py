@@ -97,24 +97,36 @@ def copy_rows(
     return total
 
 
-def copy_frame(conn: Conn, table: str, frame: pl.DataFrame) -> int:
-    """COPY a Polars frame (its column names are the target's) as CSV; returns rows."""
+# Rows a COPY of a frame encodes at a time: the CSV of a 12M-row frame is never
+# held whole.
+FRAME_SLICE_ROWS = 250_000
+
+
+def copy_frame(conn: Conn, table: str, frame: pl.DataFrame, *, freeze: bool = False) -> int:
+    """COPY a Polars frame (its column names are the target's) as CSV; returns rows.
+
+    `freeze`: the rows are written frozen (no later VACUUM or hint-bit rewrite);
+    the table must have been created or truncated in the current transaction.
+    """
     if frame.height == 0:
         return 0
     columns = frame.columns
     check_columns(conn, table, columns)
-    buf = io.BytesIO()
-    # Nulls travel as unquoted \N and every string is quoted, so an empty string
-    # and a literal "\N" both stay distinct from NULL.
-    frame.write_csv(buf, include_header=False, null_value="\\N", quote_style="non_numeric")
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, NULL '\\N')").format(
-        table_ident(table), _idents(columns)
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, NULL '\\N'{})").format(
+        table_ident(table), _idents(columns), sql.SQL(", FREEZE" if freeze else "")
     )
     with conn.cursor() as cur, cur.copy(stmt) as cp:
-        view = buf.getbuffer()
-        step = 1 << 20
-        for start in range(0, len(view), step):
-            cp.write(view[start : start + step])
+        for start in range(0, frame.height, FRAME_SLICE_ROWS):
+            buf = io.BytesIO()
+            # Nulls travel as unquoted \N and every string is quoted, so an empty
+            # string and a literal "\N" both stay distinct from NULL.
+            frame.slice(start, FRAME_SLICE_ROWS).write_csv(
+                buf, include_header=False, null_value="\\N", quote_style="non_numeric"
+            )
+            view = buf.getbuffer()
+            step = 1 << 20
+            for at in range(0, len(view), step):
+                cp.write(view[at : at + step])
     return frame.height
 
 

@@ -59,12 +59,17 @@ def start(pgdata: Path, *, database: str = DEFAULT_DATABASE, keep_running: bool 
                 f"could not start the embedded PostgreSQL in {pgdata}: {exc}",
                 hint=f"see {pgdata / 'log'}, or set DATABASE_URL to use another server",
             ) from exc
-    admin_url: str = server.get_uri("postgres")
-    _ensure_database(admin_url, database)
+    if _ensure_database(server.get_uri("postgres"), database):
+        # wal_level takes effect at a restart: now, as no other client would
+        # see it (a fresh server, or one nobody uses); else at `etl db stop`.
+        ep.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=_server_user())
+        server.ensure_postgres_running()  # the handle follows the new postmaster
     return str(server.get_uri(database))
 
 
-def _ensure_database(admin_url: str, database: str) -> None:
+def _ensure_database(admin_url: str, database: str) -> bool:
+    """Create `database` if new and tune the server; True when a restart is due
+    and nobody else is connected."""
     from psycopg import sql
 
     from etl_toolkit.db.queries import query
@@ -78,10 +83,23 @@ def _ensure_database(admin_url: str, database: str) -> None:
                 psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
             ):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        row = conn.execute(query("db", "wal_size")).fetchone()
-        if row and row[0] != "8GB":
-            conn.execute(query("db", "tune_embedded"))
-            conn.execute(query("db", "reload_conf"))
+        row = conn.execute(query("db", "embedded_tuning")).fetchone()
+        if row is None or row[0]:
+            return False
+        for name in TUNING:
+            conn.execute(query("db", name))
+        conn.execute(query("db", "reload_conf"))
+    return bool(row[1]) and row[2] == 0
+
+
+TUNING = ("tune_wal_size", "tune_wal_level", "tune_wal_senders")
+
+
+def _server_user() -> str | None:
+    import os
+    import pwd
+
+    return pwd.getpwnam("embedded_postgres").pw_name if os.geteuid() == 0 else None
 
 
 def status(pgdata: Path) -> EmbeddedStatus:
@@ -97,11 +115,5 @@ def stop(pgdata: Path) -> bool:
     if not status(pgdata).running:
         return False
     ep = _import()
-    import os
-    import pwd
-
-    user = None
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("embedded_postgres").pw_name
-    ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_server_user())
     return True

@@ -18,6 +18,7 @@ and refresh stages of an orchestrated run, an API change).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -75,6 +76,7 @@ class CheckResult:
     run_id: int
     results: list[DqResult]
     queue: str = ""  # digest of the refresh queue the data checks covered (queue_digest)
+    seconds: float = 0.0
 
     @property
     def failed_errors(self) -> list[DqResult]:
@@ -256,7 +258,9 @@ def data_checks(db: Database) -> tuple[list[DqResult], str]:
     return out, str(digest["digest"])
 
 
-def record(db: Database, run_id: int, results: list[DqResult], queue: str = "") -> CheckResult:
+def record(
+    db: Database, run_id: int, results: list[DqResult], queue: str = "", seconds: float = 0.0
+) -> CheckResult:
     with db.connect() as conn, conn.cursor() as cur:
         cur.executemany(
             query("sales", "dq_record"),
@@ -274,10 +278,12 @@ def record(db: Database, run_id: int, results: list[DqResult], queue: str = "") 
                 for r in results
             ],
         )
-    return CheckResult(run_id, results, queue)
+    return CheckResult(run_id, results, queue, seconds)
 
 
 def check(db: Database, load: LoadResult) -> CheckResult:
     """Run every check, store the results, return them (the caller decides the gate)."""
+    started = time.perf_counter()
     results, queue = data_checks(db)
-    return record(db, load.run_id, file_checks(load) + results, queue)
+    seconds = time.perf_counter() - started
+    return record(db, load.run_id, file_checks(load) + results, queue, seconds)

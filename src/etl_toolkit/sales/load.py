@@ -17,7 +17,11 @@ sales.rejects. A parked row whose id a later file loads or parks again is an
 older version of that row: it is superseded (dropped).
 
 Into an empty table the rows are COPYed straight in (the bulk path) and a full
-rebuild of the derived tables is requested. Into a table with rows they are
+rebuild of the derived tables is requested. The table is truncated first, in
+the file's transaction: the rows are written frozen (no VACUUM afterwards), and
+without WAL on a server whose wal_level is minimal (the embedded one); orders
+go straight into their month partitions. A first load of orders and items also
+keeps what the derived tables need (derive.py), for the refresh. Into a table with rows they are
 COPYed into a staging table, checked for unique values held by other rows, and
 merged: inserted, updated only where a value changed, or counted unchanged;
 the orders whose derived data may change are queued for the refresh stage.
@@ -51,6 +55,7 @@ from etl_toolkit.db.copy import (
     deferred_indexes,
     is_empty,
     merge,
+    table_ident,
     upsert,
 )
 from etl_toolkit.db.queries import query
@@ -58,6 +63,7 @@ from etl_toolkit.errors import DatabaseUnavailable, InputError
 from etl_toolkit.log import get_logger
 from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.sales import rules
+from etl_toolkit.sales.derive import Streamed
 from etl_toolkit.sales.source import (
     BATCH_ROWS,
     COLUMNS,
@@ -91,6 +97,9 @@ AFFECTED = {
 # Tables whose indexes a bulk load builds after the COPY (no foreign key
 # references their keys).
 DEFER_INDEXES = ("customers", "orders", "order_items")
+# Tables a bulk load truncates first (all but the categories, whose key a
+# foreign key references: they are few).
+TRUNCATE = ("products", "customers", "orders", "order_items")
 NOUN = {
     "product_categories": "category",
     "products": "product",
@@ -179,7 +188,13 @@ class LoadResult:
     ignored: list[str] = field(default_factory=list)
     retries: dict[str, RetryReport] = field(default_factory=dict)
     parked: dict[str, int] = field(default_factory=dict)  # waiting after the run, per entity
+    wal_level: str = ""  # the server's: bulk loads skip WAL only where it is `minimal`
     seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Not a field (the report stays plain data between orchestrated tasks): the
+        # derived tables of a first load, when this process streamed it.
+        self.streamed: Streamed | None = None
 
     @property
     def changed(self) -> bool:
@@ -244,6 +259,9 @@ def load(
     failed: set[tuple[str, str]] = set()  # (delivery, entity) whose file failed
     with db.connect(autocommit=True) as conn, db.connect(autocommit=True) as lookup:
         conn.execute(query("sales", "tune_session"))
+        result.wal_level = str(conn.execute(query("sales", "wal_level")).fetchone()["wal_level"])  # type: ignore[index]
+        if is_empty(conn, "sales.orders") and is_empty(conn, "sales.order_items"):
+            result.streamed = Streamed()
         for f in found.files:
             rep = FileReport(f.rel, f.entity, f.delivery)
             result.files.append(rep)
@@ -260,8 +278,18 @@ def load(
                     )
                 with conn.transaction():
                     accepted = _load_file(
-                        conn, lookup, f, rep, run_id, known, result.retries, reporter
+                        conn,
+                        lookup,
+                        f,
+                        rep,
+                        run_id,
+                        known,
+                        result.retries,
+                        reporter,
+                        result.streamed,
                     )
+                if result.streamed is not None:
+                    result.streamed.commit()
                 for entity, ids in accepted.items():
                     known[entity].add(ids)
                 rep.status = "loaded"
@@ -274,6 +302,8 @@ def load(
             except psycopg.Error as exc:
                 _fail(rep, failed, f, f"{f.rel}: {type(exc).__name__}: {str(exc).strip()}")
             finally:
+                if result.streamed is not None:
+                    result.streamed.rollback()  # a file that failed took its rows with it
                 rep.seconds = time.perf_counter() - t0
                 reporter.finish(stage=rep.status)
             log.info(
@@ -343,6 +373,7 @@ def _load_file(
     known: dict[str, Known],
     retries: dict[str, RetryReport],
     reporter: Reporter,
+    streamed: Streamed | None = None,
 ) -> dict[str, pl.Series]:
     """One file in the caller's transaction on `conn`; `lookup` (autocommit) answers
     which referenced ids exist while `conn` is busy with COPY. Returns the ids
@@ -356,6 +387,12 @@ def _load_file(
     bulk = is_empty(conn, table)
     rep.mode = "bulk" if bulk else "merge"
     target = table
+    if bulk and entity in TRUNCATE:
+        # Empty already: truncated for a new file in this transaction, which COPY
+        # FREEZE needs (and WAL skipping, under wal_level minimal).
+        conn.execute(query("sales", "truncate").format(table=table_ident(table)))
+    if streamed is not None and not bulk and entity in ("orders", "order_items"):
+        streamed.invalidate(f"{f.rel} was merged into {table}")
     if not bulk:
         target = create_staging(
             conn,
@@ -381,6 +418,8 @@ def _load_file(
                 good = _copy_batch(
                     writer, f, rep, run_id, target, raw, checked, rejects, months, bulk=bulk
                 )
+                if good is not None and bulk and streamed is not None:
+                    streamed.add(entity, good)
                 if reporter.progress is not None:
                     read += _batch_bytes(raw, entity)
                     reporter.advance(raw.height, bytes_done=read)
@@ -410,6 +449,9 @@ def _load_file(
     out = {entity: ids}
     if rep.inserted:  # new ids: the rows parked for want of them may load now
         more_ids = _retry_dependents(conn, entity, ids, rep.sha256, run_id, known, retries)
+        merged = sorted({"orders", "order_items"} & set(more_ids))
+        if streamed is not None and merged:
+            streamed.invalidate(f"parked {merged[0]} re-tried into the table")
         for e, more in more_ids.items():
             out[e] = pl.concat([out[e], more]) if e in out else more
     st = f.path.stat()
@@ -500,9 +542,17 @@ def _copy_batch(
     dates = good["order_date"] if months is not None else None
 
     def job() -> None:
-        if months is not None and dates is not None:
-            months.ensure(dates)  # the month partitions exist before the rows arrive
-        copy_frame(writer.conn, target, frame)
+        if months is None or dates is None:
+            copy_frame(writer.conn, target, frame, freeze=bulk and f.entity in TRUNCATE)
+            return
+        months.ensure(dates)  # the month partitions exist before the rows arrive
+        if not bulk:
+            copy_frame(writer.conn, target, frame)
+            return
+        # COPY FREEZE takes no partitioned table: each month into its partition
+        # (created, or truncated with the parent, in this transaction).
+        for (month,), part in frame.group_by(dates.str.slice(0, 7).alias("_month")):
+            copy_frame(writer.conn, f"sales.{_Months.name(str(month))}", part, freeze=True)
 
     writer.submit(job)
     return good
@@ -922,6 +972,11 @@ class _Rejects:
 class _Months:
     """Monthly partitions of sales.orders, created as the data needs them."""
 
+    @staticmethod
+    def name(month: str) -> str:
+        """The partition of a `YYYY-MM` month."""
+        return f"orders_{month.replace('-', '_')}"
+
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
         with conn.cursor(row_factory=dict_row) as cur:
@@ -931,7 +986,7 @@ class _Months:
     def ensure(self, order_dates: pl.Series) -> None:
         months = order_dates.str.slice(0, 7).unique().drop_nulls().to_list()
         for month in sorted(months):
-            name = f"orders_{month.replace('-', '_')}"
+            name = self.name(month)
             if name in self.existing:
                 continue
             year, mon = int(month[:4]), int(month[5:7])

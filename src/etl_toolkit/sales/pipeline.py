@@ -68,7 +68,11 @@ def run_sales(
         reporter.overall("check")
         checks = _check(db, loaded)
         reporter.overall("refresh")
-        refreshed = refresh(db, checks.queue) if checks is not None and checks.passed else None
+        refreshed = (
+            refresh(db, checks.queue, loaded.streamed)
+            if checks is not None and checks.passed
+            else None
+        )
         report = SalesReport(run.id, loaded, checks, refreshed, time.perf_counter() - started)
         run.counts = counts(report)
         run.report = report_dict(report)
@@ -158,6 +162,9 @@ def report_dict(r: SalesReport) -> dict[str, Any]:
         },
         "parked": r.load.parked,
         "checks": [vars(c) for c in r.checks.results] if r.checks else [],
+        "checks_seconds": round(r.checks.seconds, 3) if r.checks else None,
+        "load_seconds": round(r.load.seconds, 3),
+        "wal_level": r.load.wal_level,
         "refresh": (
             {
                 "mode": r.refresh.mode,

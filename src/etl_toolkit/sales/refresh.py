@@ -1,6 +1,8 @@
 """The refresh stage of `etl sales`: derived tables brought up to date, in one transaction.
 
-After a bulk load everything is rebuilt. Otherwise only the queued orders are
+After a bulk load everything is rebuilt: from the rows the load streamed, when
+this process loaded every order and item (derive.py: computed in Polars and
+COPYed into the truncated tables, frozen), else in SQL. Otherwise only the queued orders are
 visited: each one's before-image (what the derived tables hold for it) is
 subtracted and its current contribution added to the daily product and
 category sales; its order_totals row is recomputed, and the customer metrics
@@ -18,9 +20,12 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+import polars as pl
+
 from etl_toolkit.db.connect import Database
-from etl_toolkit.db.copy import deferred_indexes
+from etl_toolkit.db.copy import Conn, copy_frame, deferred_indexes, table_ident
 from etl_toolkit.db.queries import query
+from etl_toolkit.sales.derive import Streamed
 
 DERIVED = (
     "sales.order_totals",
@@ -59,9 +64,12 @@ class RefreshResult:
     steps: dict[str, float] = field(default_factory=dict)
 
 
-def refresh(db: Database, checked: str | None = None) -> RefreshResult:
+def refresh(
+    db: Database, checked: str | None = None, streamed: Streamed | None = None
+) -> RefreshResult:
     """Bring the derived tables up to date with the base tables; with `checked`
-    (CheckResult.queue), only if the queue is still the one the checks saw."""
+    (CheckResult.queue), only if the queue is still the one the checks saw. With
+    `streamed` (LoadResult.streamed), a full rebuild writes what it derived."""
     started = time.perf_counter()
     steps: dict[str, float] = {}
     with db.connect() as conn:
@@ -81,7 +89,11 @@ def refresh(db: Database, checked: str | None = None) -> RefreshResult:
                 conn.execute(query("sales", "tune_rebuild"))
                 for table in DERIVED:
                     stack.enter_context(deferred_indexes(conn, table))
-            for name in FULL if full else QUEUED:
+            names: tuple[str, ...] = FULL if full else QUEUED
+            if full and streamed is not None and streamed.usable:
+                steps.update(_write_streamed(conn, streamed))
+                names = ("rebuild_dim_date",)  # from order_totals, just written
+            for name in names:
                 t0 = time.perf_counter()
                 conn.execute(query("sales", name))
                 steps[name] = time.perf_counter() - t0
@@ -95,3 +107,20 @@ def refresh(db: Database, checked: str | None = None) -> RefreshResult:
             conn.execute(query("sales", "vacuum_analyze"))
         steps["vacuum"] = time.perf_counter() - t0
     return RefreshResult("full" if full else "queued", queued, time.perf_counter() - started, steps)
+
+
+def _write_streamed(conn: Conn, streamed: Streamed) -> dict[str, float]:
+    """Each derived table truncated and COPYed frozen from the streamed rows."""
+    steps: dict[str, float] = {}
+    rows = conn.execute(query("sales", "product_categories_of_products")).fetchall()
+    categories = pl.DataFrame(rows, schema={"product_id": pl.Int32, "category_id": pl.Int32})
+    t0 = time.perf_counter()
+    for table, part in streamed.tables(categories):
+        step = f"derive_{table.removeprefix('sales.')}"
+        if step not in steps:  # the first part of the table
+            conn.execute(query("sales", "truncate").format(table=table_ident(table)))
+        copy_frame(conn, table, part, freeze=True)
+        t1 = time.perf_counter()
+        steps[step] = steps.get(step, 0.0) + t1 - t0
+        t0 = t1
+    return steps
