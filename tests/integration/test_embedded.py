@@ -39,7 +39,6 @@ def test_concurrent_commands_start_one_embedded_server(tmp_path: Path) -> None:
     assert not embedded.status(home / "pgdata").running
 
 
-
 def _etl(home: Path, *args: str) -> str:
     proc = etl_process(home, *args)
     out, err = proc.communicate(timeout=180)
