@@ -246,13 +246,48 @@ def test_a_first_run_with_a_delivery_in_it_rebuilds_in_sql(
     assert "merged into sales.orders" in r.load.streamed.stale
 
 
+def test_order_keys_follow_the_orders_when_a_delivery_moves_an_order_to_another_month(
+    db: Database, tmp_path: Path
+) -> None:
+    """order_keys (order_id -> order_date) is how a delivery finds an order in its
+    partition: it must match sales.orders row for row, through a bulk load and a
+    merge that moves an order from March to May and adds a new one."""
+    data = _copy(BASE, tmp_path / "d")
+    run_sales(db, data)
+    header = (BASE / "orders.csv").read_text().splitlines()[0]
+    (data / "orders_2.csv").write_text(
+        f"{header}\n"
+        "1,1,2024-05-20 10:00:00,Delivered,Credit Card,,,,,,,,,519.89\n"
+        "99,1,2024-06-01 08:00:00,Processing,PayPal,,,,,,,,,0.00\n"
+    )
+    r = run_sales(db, data, incremental=True)
+    moved = _files(r)["orders_2.csv"]
+    assert (moved.updated, moved.inserted) == (1, 1)
+    rows = _rows(
+        db,
+        "SELECT count(*) AS n FROM sales.orders o FULL JOIN sales.order_keys k"
+        " ON o.order_id = k.order_id AND o.order_date = k.order_date"
+        " WHERE o.order_id IS NULL OR k.order_id IS NULL",
+    )
+    assert rows[0]["n"] == 0
+    one = _rows(db, "SELECT tableoid::regclass::text AS part FROM sales.orders WHERE order_id = 1")
+    assert one == [{"part": "sales.orders_2024_05"}]
+    keys = _rows(db, "SELECT order_date FROM sales.order_keys WHERE order_id IN (1, 99)")
+    assert sorted(str(k["order_date"])[:10] for k in keys) == ["2024-05-20", "2024-06-01"]
+
+
 def test_a_bulk_load_writes_frozen_rows(db: Database, generated: Path) -> None:
     """Rows COPYed FREEZE into tables truncated in the file's transaction: every page
     all-visible at once, so no VACUUM pass or hint-bit rewrite is due."""
     run_sales(db, generated / "base")
     with db.connect() as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_visibility")
-        for table in ("sales.order_items", "sales.customers", "sales.daily_product_sales"):
+        for table in (
+            "sales.order_items",
+            "sales.customers",
+            "sales.order_keys",
+            "sales.daily_product_sales",
+        ):
             row = conn.execute(
                 "SELECT count(*) FILTER (WHERE NOT all_frozen) AS thawed, count(*) AS pages"
                 " FROM pg_visibility_map(%s::regclass)",

@@ -251,50 +251,6 @@ def touch(
     return conn.execute(stmt).rowcount
 
 
-def upsert(
-    conn: Conn,
-    *,
-    target: str,
-    source: str,
-    key: Sequence[str],
-    columns: Sequence[str],
-    compare: Sequence[str] | None = None,
-) -> MergeCounts:
-    """UPDATE the target rows whose key is in `source` and whose values changed,
-    then INSERT the source rows whose key the target lacks.
-
-    For targets whose key is not a unique constraint (a partitioned table keyed
-    by a column other than its partition key), where ON CONFLICT cannot apply.
-    `source` must hold one row per key.
-    """
-    non_key = [c for c in columns if c not in key]
-    compare = list(compare) if compare is not None else non_key
-    match = sql.SQL(" AND ").join(sql.SQL("t.{0} = s.{0}").format(sql.Identifier(k)) for k in key)
-    update = sql.SQL(
-        "UPDATE {tgt} AS t SET {assigns} FROM {src} AS s WHERE {match} "
-        "AND ({old}) IS DISTINCT FROM ({new})"
-    ).format(
-        tgt=table_ident(target),
-        src=table_ident(source),
-        assigns=sql.SQL(", ").join(
-            sql.SQL("{0} = s.{0}").format(sql.Identifier(c)) for c in non_key
-        ),
-        match=match,
-        old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in compare),
-        new=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in compare),
-    )
-    insert = sql.SQL(
-        "INSERT INTO {tgt} ({cols}) SELECT {cols} FROM {src} AS s "
-        "WHERE NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE {match})"
-    ).format(tgt=table_ident(target), src=table_ident(source), cols=_idents(columns), match=match)
-    with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(table_ident(source)))
-        n = int(row.fetchone()["n"])  # type: ignore[index]
-    updated = conn.execute(update).rowcount
-    inserted = conn.execute(insert).rowcount
-    return MergeCounts(inserted, updated, n - inserted - updated)
-
-
 def is_empty(conn: Conn, table: str) -> bool:
     """Whether `table` has no row (reads at most one)."""
     stmt = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS empty").format(table_ident(table))

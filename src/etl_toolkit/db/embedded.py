@@ -62,7 +62,13 @@ def start(pgdata: Path, *, database: str = DEFAULT_DATABASE, keep_running: bool 
     if _ensure_database(server.get_uri("postgres"), database):
         # wal_level takes effect at a restart: now, as no other client would
         # see it (a fresh server, or one nobody uses); else at `etl db stop`.
-        ep.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=_server_user())
+        # -l: the log file the package starts it with (else the server would
+        # write to this process's stderr, which ends with it).
+        ep.pg_ctl(
+            ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"],
+            pgdata=pgdata,
+            user=_server_user(),
+        )
         server.ensure_postgres_running()  # the handle follows the new postmaster
     return str(server.get_uri(database))
 

@@ -50,13 +50,13 @@ from psycopg.rows import dict_row
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.copy import (
+    MergeCounts,
     copy_frame,
     create_staging,
     deferred_indexes,
     is_empty,
     merge,
     table_ident,
-    upsert,
 )
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import DatabaseUnavailable, InputError
@@ -97,6 +97,8 @@ AFFECTED = {
 # Tables whose indexes a bulk load builds after the COPY (no foreign key
 # references their keys).
 DEFER_INDEXES = ("customers", "orders", "order_items")
+# The global order_id -> order_date lookup the loader keeps with sales.orders.
+KEYS_TABLE = "sales.order_keys"
 # Tables a bulk load truncates first (all but the categories, whose key a
 # foreign key references: they are few).
 TRUNCATE = ("products", "customers", "orders", "order_items")
@@ -389,8 +391,10 @@ def _load_file(
     target = table
     if bulk and entity in TRUNCATE:
         # Empty already: truncated for a new file in this transaction, which COPY
-        # FREEZE needs (and WAL skipping, under wal_level minimal).
-        conn.execute(query("sales", "truncate").format(table=table_ident(table)))
+        # FREEZE needs (and WAL skipping, under wal_level minimal). Bulk orders
+        # write their keys alongside (order_keys: empty with sales.orders).
+        for t in (table, KEYS_TABLE) if entity == "orders" else (table,):
+            conn.execute(query("sales", "truncate").format(table=table_ident(t)))
     if streamed is not None and not bulk and entity in ("orders", "order_items"):
         streamed.invalidate(f"{f.rel} was merged into {table}")
     if not bulk:
@@ -411,6 +415,8 @@ def _load_file(
     with ExitStack() as stack:
         if bulk and entity in DEFER_INDEXES:
             stack.enter_context(deferred_indexes(conn, table))
+        if bulk and entity == "orders":
+            stack.enter_context(deferred_indexes(conn, KEYS_TABLE))
         with _Writer(conn) as writer:
             reporter.stage("copy")
             read = 0
@@ -553,6 +559,7 @@ def _copy_batch(
         # (created, or truncated with the parent, in this transaction).
         for (month,), part in frame.group_by(dates.str.slice(0, 7).alias("_month")):
             copy_frame(writer.conn, f"sales.{_Months.name(str(month))}", part, freeze=True)
+        copy_frame(writer.conn, KEYS_TABLE, frame.select("order_id", "order_date"), freeze=True)
 
     writer.submit(job)
     return good
@@ -647,6 +654,7 @@ def _merge(conn: Conn, entity: str, run_id: int) -> list[dict[str, Any]]:
     """Before the merge: refuse unique values held by other rows (returned, as
     line, record_key, raw, reason), queue the orders whose derived data may change."""
     conflicts: list[dict[str, Any]] = []
+    conn.execute(query("sales", "analyze_stage").format(stage=sql.Identifier(f"stage_{entity}")))
     if entity in ("customers", "products"):
         with conn.cursor(row_factory=dict_row) as cur:
             conflicts = cur.execute(query("sales", f"conflicts_{entity}")).fetchall()
@@ -659,13 +667,19 @@ def _merge(conn: Conn, entity: str, run_id: int) -> list[dict[str, Any]]:
     return conflicts
 
 
-def _merge_counts(conn: Conn, entity: str, table: str, stage: str) -> Any:
+def _merge_counts(conn: Conn, entity: str, table: str, stage: str) -> MergeCounts:
     key = KEYS[entity]
     columns = [*TARGET[entity], "run_id"]
     compare = [c for c in TARGET[entity] if c != key]
-    if entity == "orders":  # partitioned: order_id alone is not a constraint
-        return upsert(conn, target=table, source=stage, key=[key], columns=columns, compare=compare)
-    return merge(conn, target=table, source=stage, key=[key], columns=columns, compare=compare)
+    if entity != "orders":
+        return merge(conn, target=table, source=stage, key=[key], columns=columns, compare=compare)
+    # Partitioned: order_id alone is no constraint; rows are found through order_keys.
+    n = conn.execute(query("sales", "stage_count").format(stage=sql.Identifier(stage))).fetchone()
+    updated = conn.execute(query("sales", "merge_orders_update")).rowcount
+    inserted = conn.execute(query("sales", "merge_orders_insert")).rowcount
+    conn.execute(query("sales", "merge_order_keys"))
+    total = int(n["n"]) if n else 0
+    return MergeCounts(inserted, updated, total - inserted - updated)
 
 
 # Parked rows ---------------------------------------------------------------------
