@@ -446,6 +446,13 @@ SET orders = t.orders + EXCLUDED.orders, units = t.units + EXCLUDED.units,
 DELETE FROM sales.daily_category_sales t USING sales.refresh_before b
 WHERE t.day = b.day AND t.category_id = b.category_id AND t.orders <= 0
 
+-- What the derived tables hold for each queued order now (its row in
+-- order_totals), for the deltas of daily_sales.
+-- name: totals_before
+CREATE TEMP TABLE totals_before ON COMMIT DROP AS
+SELECT t.order_id, t.order_date, t.customer_id, t.counted, t.units, t.revenue
+FROM sales.refresh_orders r JOIN sales.order_totals t USING (order_id)
+
 -- name: refresh_order_totals
 DELETE FROM sales.order_totals t USING sales.refresh_orders r WHERE t.order_id = r.order_id;
 INSERT INTO sales.order_totals
@@ -473,21 +480,34 @@ FROM affected_customers a JOIN sales.order_totals t ON t.customer_id = a.custome
 WHERE t.counted
 GROUP BY t.customer_id
 
+-- Daily totals move by (after - before) per queued order: its order_totals
+-- row before refresh_order_totals (totals_before) and after it. A day left with
+-- no counted order goes.
 -- name: refresh_daily_sales
+CREATE TEMP TABLE day_delta ON COMMIT DROP AS
+SELECT day, sum(sign) AS orders, sum(sign * units) AS units, sum(sign * revenue) AS revenue
+FROM (
+    SELECT (t.order_date AT TIME ZONE 'UTC')::date AS day, 1 AS sign, t.units, t.revenue
+    FROM sales.refresh_orders r JOIN sales.order_totals t USING (order_id)
+    WHERE t.counted
+    UNION ALL
+    SELECT (order_date AT TIME ZONE 'UTC')::date, -1, units, revenue
+    FROM totals_before WHERE counted
+) d
+GROUP BY day;
+INSERT INTO sales.daily_sales AS s (day, orders, units, revenue)
+SELECT day, orders, units, revenue FROM day_delta
+WHERE orders <> 0 OR units <> 0 OR revenue <> 0
+ON CONFLICT (day) DO UPDATE
+SET orders = s.orders + EXCLUDED.orders, units = s.units + EXCLUDED.units,
+    revenue = s.revenue + EXCLUDED.revenue;
+DELETE FROM sales.daily_sales s USING day_delta d WHERE s.day = d.day AND s.orders <= 0;
+-- Every day a queued order was or is on, counted or not (dim_date covers them all).
 CREATE TEMP TABLE affected_days ON COMMIT DROP AS
 SELECT before_day AS day FROM sales.refresh_orders WHERE before_day IS NOT NULL
 UNION
 SELECT (t.order_date AT TIME ZONE 'UTC')::date
-FROM sales.order_totals t JOIN sales.refresh_orders r USING (order_id);
-DELETE FROM sales.daily_sales s USING affected_days d WHERE s.day = d.day;
-INSERT INTO sales.daily_sales (day, orders, units, revenue)
-SELECT d.day, count(*), sum(t.units), sum(t.revenue)
-FROM affected_days d
-JOIN sales.order_totals t
-  ON t.order_date >= (d.day::timestamp AT TIME ZONE 'UTC')
- AND t.order_date < ((d.day + 1)::timestamp AT TIME ZONE 'UTC')
-WHERE t.counted
-GROUP BY d.day;
+FROM sales.refresh_orders r JOIN sales.order_totals t USING (order_id);
 INSERT INTO sales.dim_date
 SELECT d, extract(year FROM d), extract(quarter FROM d), extract(month FROM d),
        extract(day FROM d), extract(isoyear FROM d), extract(week FROM d),

@@ -50,6 +50,7 @@ QUEUED = (
     "apply_product_delta",
     "apply_monthly_delta",
     "apply_category_delta",
+    "totals_before",
     "refresh_order_totals",
     "refresh_customer_metrics",
     "refresh_daily_sales",
