@@ -199,6 +199,7 @@ def data_checks(db: Database) -> tuple[list[DqResult], str]:
     with db.connect() as conn:
         # One snapshot: the digest names exactly the queue the checks read.
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.execute(query("sales", "tune_session"))
         digest = conn.execute(query("sales", "queue_digest")).fetchone()
         assert digest is not None
         scope = conn.execute(query("sales", "dq_scope")).fetchone()
