@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from flask import current_app
+from flask import current_app, has_request_context, request
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -18,6 +19,9 @@ from etl_toolkit.errors import DatabaseUnavailable
 
 Conn = psycopg.Connection[dict[str, Any]]
 CONNECT_TIMEOUT = 5
+# Requests that only read: their statements run without BEGIN/COMMIT around them (two
+# round trips fewer for a one-statement lookup, issue 18).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiDatabase:
@@ -30,6 +34,11 @@ class ApiDatabase:
     server with a connection of its own: refused, it answers 503 at once instead
     of waiting for the pool; accepted, the stale pool is replaced by a fresh one
     and the request is served (issue 13 §4).
+
+    The check costs no round trip unless something happened (issue 18): an idle
+    connection has nothing to read, and a server that stopped or restarted has
+    closed the socket (or sent its FATAL), which makes it readable. Only then is
+    the connection checked with a query.
     """
 
     def __init__(
@@ -58,7 +67,12 @@ class ApiDatabase:
                     min_size=1,
                     max_size=self.max_size,
                     open=True,
-                    kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT},
+                    kwargs={
+                        "row_factory": dict_row,
+                        "connect_timeout": CONNECT_TIMEOUT,
+                        # Transactions are opened where writes need them (connection()).
+                        "autocommit": True,
+                    },
                     configure=self._configure,
                     name="api",
                 )
@@ -100,7 +114,8 @@ class ApiDatabase:
                 error = exc
                 continue
             try:
-                ConnectionPool.check_connection(conn)
+                if _disturbed(conn):
+                    ConnectionPool.check_connection(conn)
             except psycopg.Error as exc:
                 pool.putconn(conn)  # broken: the pool discards it
                 self._failing = True
@@ -112,11 +127,18 @@ class ApiDatabase:
 
     @contextmanager
     def connection(self) -> Iterator[Conn]:
-        """A pooled connection in a transaction; errors reaching the server become 503."""
+        """A pooled connection; errors reaching the server become 503.
+
+        A request that may write (POST, PATCH, DELETE, and work outside a request)
+        gets one transaction; a GET runs each statement on its own.
+        """
         pool, conn = self._acquire()
         try:
-            with conn:
+            if has_request_context() and request.method in SAFE_METHODS:
                 yield conn
+            else:
+                with conn.transaction():
+                    yield conn
         except psycopg.OperationalError as exc:
             raise unavailable(exc) from exc
         finally:
@@ -127,6 +149,18 @@ class ApiDatabase:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
+
+
+def _disturbed(conn: Conn) -> bool:
+    """Whether an idle connection has something to read (the server closed it, or said
+    something unasked), or is known broken: then it is worth a query to check."""
+    if conn.closed or conn.broken:
+        return True
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def unavailable(exc: Exception) -> DatabaseUnavailable:
