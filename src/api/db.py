@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import select
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,12 +15,14 @@ from flask import current_app, has_request_context, request
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from etl_toolkit.db import migrate
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import DatabaseUnavailable
 
 Conn = psycopg.Connection[dict[str, Any]]
 CONNECT_TIMEOUT = 5
+MIGRATIONS_TTL = 30.0  # seconds a readiness answer may report an old migration state
 # Requests that only read: their statements run without BEGIN/COMMIT around them (two
 # round trips fewer for a one-statement lookup, issue 18).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,6 +56,7 @@ class ApiDatabase:
         self._lock = threading.Lock()
         self._probing = threading.Lock()
         self._failing = False
+        self._migrations: tuple[float, migrate.MigrationState] | None = None
 
     def _configure(self, conn: Conn) -> None:
         conn.execute(query("db", "set_statement_timeout"), {"ms": str(self.statement_timeout_ms)})
@@ -78,13 +83,13 @@ class ApiDatabase:
                 )
             return self._pool
 
-    def _recover(self) -> None:
+    def _recover(self, connect_timeout: int = CONNECT_TIMEOUT) -> None:
         """While failing: 503 at once if the server still refuses, else a fresh pool."""
         with self._probing:
             if not self._failing:
                 return  # another request recovered meanwhile
             try:
-                psycopg.connect(self.db.url, connect_timeout=CONNECT_TIMEOUT).close()
+                psycopg.connect(self.db.url, connect_timeout=connect_timeout).close()
             except psycopg.OperationalError as exc:
                 raise unavailable(exc) from exc
             with self._lock:
@@ -96,15 +101,16 @@ class ApiDatabase:
             # which closes them.
             threading.Thread(target=stale.close, name="api-pool-close", daemon=True).start()
 
-    def _acquire(self) -> tuple[ConnectionPool[Conn], Conn]:
+    def _acquire(self, wait: float | None = None) -> tuple[ConnectionPool[Conn], Conn]:
         """A checked connection; at most two tries (a stale pool is replaced in between)."""
         error: Exception | None = None
         for _ in range(2):
             if self._failing:
-                self._recover()
+                # libpq's shortest connect timeout is 2 s
+                self._recover(CONNECT_TIMEOUT if wait is None else max(2, math.ceil(wait)))
             pool = self.pool
             try:
-                conn = pool.getconn(timeout=self.wait)
+                conn = pool.getconn(timeout=self.wait if wait is None else wait)
             except psycopg.OperationalError as exc:  # PoolTimeout, PoolClosed
                 # Every connection busy is load, not an outage: keep the pool.
                 if not isinstance(exc, PoolTimeout) or (
@@ -126,13 +132,14 @@ class ApiDatabase:
         raise unavailable(error)
 
     @contextmanager
-    def connection(self) -> Iterator[Conn]:
-        """A pooled connection; errors reaching the server become 503.
+    def connection(self, wait: float | None = None) -> Iterator[Conn]:
+        """A pooled connection (waiting at most `wait` seconds for one when all are busy);
+        errors reaching the server become 503.
 
         A request that may write (POST, PATCH, DELETE, and work outside a request)
         gets one transaction; a GET runs each statement on its own.
         """
-        pool, conn = self._acquire()
+        pool, conn = self._acquire(wait)
         try:
             if has_request_context() and request.method in SAFE_METHODS:
                 yield conn
@@ -143,6 +150,19 @@ class ApiDatabase:
             raise unavailable(exc) from exc
         finally:
             pool.putconn(conn)
+
+    def migrations(self) -> migrate.MigrationState:
+        """The migration state, read again at most every MIGRATIONS_TTL seconds: it
+        changes when someone runs `etl db migrate`, not between two requests."""
+        now = time.monotonic()
+        cached = self._migrations
+        if cached is None or now - cached[0] > MIGRATIONS_TTL:
+            try:
+                state = migrate.state(self.db)
+            except psycopg.OperationalError as exc:
+                raise unavailable(exc) from exc
+            cached = self._migrations = (now, state)
+        return cached[1]
 
     def close(self) -> None:
         with self._lock:

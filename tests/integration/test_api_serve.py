@@ -1,4 +1,4 @@
-"""`etl serve` as a real gunicorn with two workers: one /metrics view across workers,
+"""`etl serve` as a real server (granian) with two workers: one /metrics view across workers,
 JSON access lines carrying the request id, the shared metrics directory cleaned up."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    """Status, headers (names in any case: granian sends them lower-case) and body."""
     req = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(req, timeout=30) as r:
-        return r.status, dict(r.headers.items()), r.read()
+        return r.status, r.headers, r.read()
 
 
 @pytest.fixture
