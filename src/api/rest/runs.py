@@ -164,6 +164,8 @@ def install_metrics(app: Flask, api: ApiDatabase) -> None:
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     )
     app.extensions["etl_metrics"] = registry
+    # The labelled series, looked up once each: labels() validates and locks every call.
+    series: dict[tuple[str, str, int], Any] = {}
 
     @app.before_request
     def _start() -> None:
@@ -174,9 +176,11 @@ def install_metrics(app: Flask, api: ApiDatabase) -> None:
         started = g.get("etl_started")
         if started is not None:
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            latency.labels(request.method, route, str(response.status_code)).observe(
-                time.perf_counter() - started
-            )
+            key = (request.method, route, response.status_code)
+            child = series.get(key)
+            if child is None:
+                child = series[key] = latency.labels(key[0], route, str(key[2]))
+            child.observe(time.perf_counter() - started)
         return response
 
 
