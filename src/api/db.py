@@ -29,7 +29,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiDatabase:
-    """Lazily opened pool (so forked gunicorn workers each get their own).
+    """Lazily opened pool (so forked server workers each get their own).
 
     After the server went away, psycopg_pool reconnects in the background with an
     exponential backoff (1, 2, 4, 8 s ...): left alone, the API answered 503 for

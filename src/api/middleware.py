@@ -18,7 +18,7 @@ from etl_toolkit.config import Settings
 from etl_toolkit.errors import ConfigError
 
 REQUEST_ID_HEADER = "X-Request-Id"
-# Where gunicorn's access logger finds the id: it gets the WSGI environ, not Flask's g.
+# Where the access log (api.serve.AccessLog) finds the id: the WSGI environ, not Flask's g.
 REQUEST_ID_ENVIRON = "etl.request_id"
 # An incoming id is logged and echoed: printable ASCII, at most 128 characters, or
 # it is replaced (a client cannot inject newlines or megabytes into our logs).

@@ -144,7 +144,7 @@ class LedgerCollector(Collector):
 def install_metrics(app: Flask, api: ApiDatabase) -> None:
     """A registry per app: the ledger collector and the request latency histogram.
 
-    Under `etl serve` (PROMETHEUS_MULTIPROC_DIR set) each gunicorn worker writes its
+    Under `etl serve` (PROMETHEUS_MULTIPROC_DIR set) each server worker writes its
     samples to files in that directory and a scrape, whichever worker answers it, sums
     them all: one view of the service, counts that never go backwards. In one process
     (tests, Lambda) the histogram lives in the registry itself.
