@@ -33,7 +33,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -315,50 +315,50 @@ def main() -> None:
         t0 = time.perf_counter()
         seed(env)
         db_url = resolve(schema=False).url
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        serve = [sys.executable, "-m", "etl_toolkit", "serve", "--port", str(port)]
+        port, auth_port, bare_port = _free_port(), _free_port(), _free_port()
+        base, auth_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{auth_port}"
+        bare_url = f"http://127.0.0.1:{bare_port}/bare"
+        serve = [sys.executable, "-m", "etl_toolkit", "serve"]
+        bare = [sys.executable, str(ROOT / "bench" / "api" / "bare.py"), str(bare_port)]
         rows: dict[str, Row] = {}
-        with server([*serve, "--no-auth"], env, f"{base}/health"):
-            ids = seed_over_api(base) | ids_from_database(db_url)
-            print(f"seeded in {time.perf_counter() - t0:.0f}s; wrk {DURATION} per path")
-            paths = {
-                "job": f"/extraction-jobs/{ids['job']}",
-                "task": f"/task/{ids['task']}",
-                "user": f"/users/{ids['user']}",
-                "item": f"/items/{ids['item']}",
-                "list": "/extraction-jobs?limit=20",
-                "health": "/health",
-                "live": "/health/live",
-                "ready": "/health/ready",
-            }
-            for key, path in paths.items():
-                status, _ = http(base + path)
-                if status != 200:
-                    print(f"skipping {path}: answered {status}")
-                    continue
-                rows[key] = wrk(wrk_bin, f"GET {_label(key, path)}", base + path)
-        with serve_idp() as idp:
+        # Every server up at once (an idle one costs nothing), so that the pairs compared
+        # (auth off and on, a lookup and the bare route) are measured minutes apart at most
+        # on a machine whose other load drifts.
+        with ExitStack() as stack:
+            idp = stack.enter_context(serve_idp())
             auth_env = env | {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE, "JWKS_URL": idp.url}
             token = idp.token(exp=int(time.time()) + 3600)
-            with server(serve, auth_env, f"{base}/health"):
-                headers = {"Authorization": f"Bearer {token}"}
-                status, _ = http(base + paths["job"], headers=headers)
-                assert status == 200, status
-                rows["auth"] = wrk(
-                    wrk_bin,
-                    "GET /extraction-jobs/{id}, auth on (RS256)",
-                    base + paths["job"],
-                    headers,
-                )
-        bare_port = _free_port()
-        bare = [sys.executable, str(ROOT / "bench" / "api" / "bare.py"), str(bare_port)]
-        with server(bare, env, f"http://127.0.0.1:{bare_port}/bare"):
-            rows["bare"] = wrk(
-                wrk_bin,
-                "bare Flask JSON route, same server stack",
-                f"http://127.0.0.1:{bare_port}/bare",
+            auth = {"Authorization": f"Bearer {token}"}
+            stack.enter_context(
+                server([*serve, "--no-auth", "--port", str(port)], env, f"{base}/health")
             )
+            stack.enter_context(
+                server([*serve, "--port", str(auth_port)], auth_env, f"{auth_base}/health")
+            )
+            stack.enter_context(server(bare, env, bare_url))
+            ids = seed_over_api(base) | ids_from_database(db_url)
+            print(f"seeded in {time.perf_counter() - t0:.0f}s; wrk {DURATION} per path")
+            job = f"/extraction-jobs/{ids['job']}"
+            runs: list[tuple[str, str, str, dict[str, str] | None]] = [
+                ("job", "GET /extraction-jobs/{id}", base + job, None),
+                ("auth", "GET /extraction-jobs/{id}, auth on (RS256)", auth_base + job, auth),
+                ("task", "GET /task/{id}", f"{base}/task/{ids['task']}", None),
+                ("user", "GET /users/{id}", f"{base}/users/{ids['user']}", None),
+                ("item", "GET /items/{questionID}", f"{base}/items/{ids['item']}", None),
+                ("list", "GET /extraction-jobs?limit=20", f"{base}/extraction-jobs?limit=20", None),
+                ("live", "GET /health/live", f"{base}/health/live", None),
+                ("ready", "GET /health/ready", f"{base}/health/ready", None),
+                ("health", "GET /health", f"{base}/health", None),
+                ("bare", "bare Flask JSON route, same server stack", bare_url, None),
+            ]
+            for key, name, url, headers in runs:
+                status, body = http(url, headers=headers)
+                if status == 404 and key in ("live", "ready"):
+                    print(f"{url}: not served by this version")
+                    continue
+                if status != 200:
+                    raise SystemExit(f"{url} answered {status}: {body!r}")
+                rows[key] = wrk(wrk_bin, name, url, headers)
         sql_text = query("jobs", "get").as_string().replace("%(id)s", f"'{ids['job']}'")
         rows["sql"] = pgbench(db_url, sql_text, work)
         print()
@@ -374,15 +374,6 @@ def main() -> None:
             capture_output=True,
         )
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _label(key: str, path: str) -> str:
-    return {
-        "job": "/extraction-jobs/{id}",
-        "task": "/task/{id}",
-        "user": "/users/{id}",
-        "item": "/items/{questionID}",
-    }.get(key, path)
 
 
 if __name__ == "__main__":
