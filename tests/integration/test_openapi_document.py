@@ -153,6 +153,8 @@ def _record(client: FlaskClient, seeds: dict[str, Any]) -> dict[str, dict[str, A
 
     doc = seeds["document"]
     call("health_get_health", "GET", "/health")
+    call("health_get_ready", "GET", "/health/ready")
+    call("health_get_live", "GET", "/health/live")
     call("documents_list_documents", "GET", "/documents")
     call("documents_search_documents", "GET", "/documents/search?q=pears")
     call("documents_get_document", "GET", f"/documents/{doc}")

