@@ -232,6 +232,23 @@ def test_a_first_load_derives_while_streaming_what_the_sql_rebuild_computes(
     assert derived_snapshot(db) == streamed
 
 
+def test_a_first_load_whose_checks_fail_publishes_no_derived_row(
+    db: Database, tmp_path: Path
+) -> None:
+    """The refresh derives its tables while the checks run: when an error check
+    fails (here a file that cannot be read), its transaction is rolled back."""
+    data = _copy(BASE, tmp_path / "d")
+    (data / "products.csv").write_text(
+        (BASE / "products.csv").read_text() + '99,"Lamp,open quote,9.99\n'
+    )
+    r = run_sales(db, data)
+    assert r.failed and r.refresh is None
+    assert r.load.streamed is not None and r.load.streamed.usable  # the orders streamed
+    assert _files(r)["orders.csv"].status == "loaded"
+    assert all(rows == [] for rows in derived_snapshot(db).values())
+    assert _rows(db, "SELECT full_rebuild FROM sales.refresh_state") == [{"full_rebuild": True}]
+
+
 def test_a_first_run_with_a_delivery_in_it_rebuilds_in_sql(
     db: Database, tmp_path: Path, generated: Path
 ) -> None:

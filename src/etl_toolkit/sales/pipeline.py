@@ -11,6 +11,7 @@ orders, and the next run checks them again before refreshing.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,13 +67,7 @@ def run_sales(
     ):
         loaded = load(db, data_dir, run_id=run.id, incremental=incremental, progress=reporter)
         reporter.overall("check")
-        checks = _check(db, loaded)
-        reporter.overall("refresh")
-        refreshed = (
-            refresh(db, checks.queue, loaded.streamed)
-            if checks is not None and checks.passed
-            else None
-        )
+        checks, refreshed = _check_and_refresh(db, loaded, reporter)
         report = SalesReport(run.id, loaded, checks, refreshed, time.perf_counter() - started)
         run.counts = counts(report)
         run.report = report_dict(report)
@@ -195,6 +190,31 @@ def begin_run(db: Database, data_dir: str, *, execution: str, kickoff: str | Non
 def load_stage(db: Database, data_dir: str, run_id: int) -> LoadResult:
     with run_lock(db, current=run_id):
         return load(db, Path(data_dir), run_id=run_id, incremental=True)
+
+
+def _check_and_refresh(
+    db: Database, loaded: LoadResult, reporter: Reporter
+) -> tuple[CheckResult | None, RefreshResult | None]:
+    """The checks, then the refresh if they pass. After a first load this process
+    streamed, both at once: the checks are the server's work, deriving the tables
+    is Polars'; the refresh commits only if the checks pass on the queue it saw."""
+    streamed = loaded.streamed if loaded.streamed is not None and loaded.streamed.usable else None
+    if streamed is None:
+        checks = _check(db, loaded)
+        reporter.overall("refresh")
+        passed = checks is not None and checks.passed
+        return checks, refresh(db, checks.queue) if passed and checks else None
+    with ThreadPoolExecutor(1, thread_name_prefix="sales-checks") as pool:
+        gate = pool.submit(_check, db, loaded)
+
+        def verdict() -> str | None:
+            checks = gate.result()
+            return checks.queue if checks is not None and checks.passed else None
+
+        reporter.overall("refresh")  # the checks go on meanwhile
+        refreshed = refresh(db, verdict, streamed)
+        checks = gate.result()
+    return checks, refreshed if checks is not None and checks.passed else None
 
 
 def _check(db: Database, loaded: LoadResult) -> CheckResult | None:

@@ -17,6 +17,7 @@ run checks everything pending before it refreshes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -59,49 +60,76 @@ QUEUED = (
 
 @dataclass(frozen=True)
 class RefreshResult:
-    mode: str  # full | queued | none | deferred (the queue changed after the checks)
+    # full | queued | none | deferred (the queue changed after the checks) |
+    # withheld (the checks it waited for failed: nothing published)
+    mode: str
     orders: int  # orders visited (queued mode)
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)
 
 
+# The checks a refresh waits for before it publishes: the digest of the queue
+# they covered when they passed, None when they failed.
+Gate = Callable[[], "str | None"]
+
+
+class _Unpublished(Exception):
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+
 def refresh(
-    db: Database, checked: str | None = None, streamed: Streamed | None = None
+    db: Database, checked: str | Gate | None = None, streamed: Streamed | None = None
 ) -> RefreshResult:
-    """Bring the derived tables up to date with the base tables; with `checked`
-    (CheckResult.queue), only if the queue is still the one the checks saw. With
-    `streamed` (LoadResult.streamed), a full rebuild writes what it derived."""
+    """Bring the derived tables up to date with the base tables. With `checked`
+    (CheckResult.queue), only if the queue is still the one the checks saw; as a
+    Gate, the work is done while the checks run, and committed only if they pass
+    on this very queue. With `streamed` (LoadResult.streamed), a full rebuild
+    writes what the load derived."""
     started = time.perf_counter()
     steps: dict[str, float] = {}
-    with db.connect() as conn:
-        conn.execute(query("sales", "tune_session"))
-        conn.execute(query("sales", "lock_queue"))
-        pending = conn.execute(query("sales", "pending_refresh")).fetchone()
-        assert pending is not None
-        full, queued = bool(pending["full_rebuild"]), int(pending["orders"])  # type: ignore[call-overload]
-        if not full and not queued:
-            return RefreshResult("none", 0, time.perf_counter() - started)
-        if checked is not None:
+    try:
+        with db.connect() as conn:
+            conn.execute(query("sales", "tune_session"))
+            conn.execute(query("sales", "lock_queue"))
+            pending = conn.execute(query("sales", "pending_refresh")).fetchone()
+            assert pending is not None
+            full, queued = bool(pending["full_rebuild"]), int(pending["orders"])  # type: ignore[call-overload]
+            if not full and not queued:
+                if callable(checked):
+                    checked()  # the checks' verdict is the caller's; nothing to publish
+                return RefreshResult("none", 0, time.perf_counter() - started)
             now = conn.execute(query("sales", "queue_digest")).fetchone()
-            if now is None or now["digest"] != checked:
+            digest = str(now["digest"]) if now else ""
+            if isinstance(checked, str) and digest != checked:
                 return RefreshResult("deferred", 0, time.perf_counter() - started)
-        with ExitStack() as stack:
-            if full:  # every derived row is rewritten: build their indexes once, after
-                conn.execute(query("sales", "tune_rebuild"))
-                for table in DERIVED:
-                    stack.enter_context(deferred_indexes(conn, table))
-            names: tuple[str, ...] = FULL if full else QUEUED
-            if full and streamed is not None and streamed.usable:
-                steps.update(_write_streamed(conn, streamed))
-                names = ("rebuild_dim_date",)  # from order_totals, just written
-            for name in names:
+            with ExitStack() as stack:
+                if full:  # every derived row is rewritten: build their indexes once, after
+                    conn.execute(query("sales", "tune_rebuild"))
+                    for table in DERIVED:
+                        stack.enter_context(deferred_indexes(conn, table))
+                names: tuple[str, ...] = FULL if full else QUEUED
+                if full and streamed is not None and streamed.usable:
+                    steps.update(_write_streamed(conn, streamed))
+                    names = ("rebuild_dim_date",)  # from order_totals, just written
+                for name in names:
+                    t0 = time.perf_counter()
+                    conn.execute(query("sales", name))
+                    steps[name] = time.perf_counter() - t0
                 t0 = time.perf_counter()
-                conn.execute(query("sales", name))
-                steps[name] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-        if full:
-            steps["indexes"] = time.perf_counter() - t0
-        conn.execute(query("sales", "clear_queue"))
+            if full:
+                steps["indexes"] = time.perf_counter() - t0
+            if callable(checked):
+                t0 = time.perf_counter()
+                covered = checked()
+                steps["waited_for_checks"] = time.perf_counter() - t0
+                if covered is None:
+                    raise _Unpublished("withheld")
+                if covered != digest:
+                    raise _Unpublished("deferred")
+            conn.execute(query("sales", "clear_queue"))
+    except _Unpublished as not_published:  # rolled back: the derived tables as they were
+        return RefreshResult(not_published.mode, 0, time.perf_counter() - started, steps)
     if full:
         t0 = time.perf_counter()
         with db.connect(autocommit=True) as conn:
