@@ -471,19 +471,13 @@ SELECT before_customer AS customer_id FROM sales.refresh_orders WHERE before_cus
 UNION
 SELECT t.customer_id FROM sales.order_totals t JOIN sales.refresh_orders r USING (order_id);
 DELETE FROM sales.customer_metrics m USING affected_customers a WHERE m.customer_id = a.customer_id;
--- Each customer's orders through order_totals_customer_idx (LATERAL: a few
--- probes per customer rather than a hash over every counted order).
 INSERT INTO sales.customer_metrics
     (customer_id, order_count, lifetime_value, first_order_at, last_order_at, avg_order_value)
-SELECT a.customer_id, m.n, m.ltv, m.first_at, m.last_at, round(m.ltv / m.n, 2)
-FROM affected_customers a
-CROSS JOIN LATERAL (
-    SELECT count(*) AS n, sum(t.revenue) AS ltv, min(t.order_date) AS first_at,
-           max(t.order_date) AS last_at
-    FROM sales.order_totals t
-    WHERE t.customer_id = a.customer_id AND t.counted
-) m
-WHERE m.n > 0
+SELECT t.customer_id, count(*), sum(t.revenue), min(t.order_date), max(t.order_date),
+       round(sum(t.revenue) / count(*), 2)
+FROM affected_customers a JOIN sales.order_totals t ON t.customer_id = a.customer_id
+WHERE t.counted
+GROUP BY t.customer_id
 
 -- Daily totals move by (after - before) per queued order: its order_totals
 -- row before refresh_order_totals (totals_before) and after it. A day left with
