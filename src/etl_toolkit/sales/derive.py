@@ -128,7 +128,7 @@ class Streamed:
 
     def _spill_items(self, items: pl.DataFrame) -> None:
         if self._lookup is None:
-            orders = pl.concat(self.orders) if self.orders else _empty_orders()
+            orders = pl.concat(self.orders) if self.orders else pl.DataFrame(schema=ORDERS)
             self._lookup = orders.select("order_id", month=_month("order_date")).sort("order_id")
         ids = self._lookup["order_id"]
         pos = ids.search_sorted(items["order_id"]).clip(upper_bound=max(ids.len() - 1, 0))
@@ -147,7 +147,7 @@ class Streamed:
         """(table, rows ready for COPY) of every derived table but dim_date, a month
         at a time (a table may come in several parts). `categories`: product_id
         (Int32) -> category_id of every product."""
-        orders = pl.concat(self.orders) if self.orders else _empty_orders()
+        orders = pl.concat(self.orders) if self.orders else pl.DataFrame(schema=ORDERS)
         self.orders = []
         orders = orders.with_columns(month=_month("order_date"))
         customers: list[pl.DataFrame] = []
@@ -155,7 +155,7 @@ class Streamed:
             items = (
                 pl.scan_ipc(self._files[month]).collect()
                 if month in self._files
-                else _empty_items()
+                else pl.DataFrame(schema=ITEMS)
             )
             parts = _month_tables(orders.filter(pl.col("month") == month), items, categories)
             customers.append(parts.pop("customers"))
@@ -163,7 +163,7 @@ class Streamed:
         self.close()
         yield (
             "sales.customer_metrics",
-            pl.concat([_empty_customers(), *customers])
+            pl.concat([pl.DataFrame(schema=CUSTOMERS), *customers])
             .group_by("customer_id")
             .agg(
                 order_count=pl.col("n").sum().cast(pl.Int32),
@@ -261,36 +261,25 @@ def _text_ts(column: str) -> pl.Expr:
     return pl.col(column).dt.strftime(TS_FORMAT).alias(column)
 
 
-def _empty_orders() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "order_id": pl.Int64,
-            "customer_id": pl.Int64,
-            "order_date": pl.Datetime("us"),
-            "counted": pl.Boolean,
-            "total_amount": pl.Int64,
-        }
-    )
-
-
-def _empty_customers() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "customer_id": pl.Int64,
-            "n": pl.UInt32,
-            "revenue": pl.Int64,
-            "first": pl.Datetime("us"),
-            "last": pl.Datetime("us"),
-        }
-    )
-
-
-def _empty_items() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "order_id": pl.Int64,
-            "product_id": pl.Int32,
-            "quantity": pl.Int32,
-            "total": pl.Int64,
-        }
-    )
+# The narrow columns kept, as empty frames (a load with no order or no item).
+ORDERS = pl.Schema(
+    {
+        "order_id": pl.Int64(),
+        "customer_id": pl.Int64(),
+        "order_date": pl.Datetime("us"),
+        "counted": pl.Boolean(),
+        "total_amount": pl.Int64(),
+    }
+)
+ITEMS = pl.Schema(
+    {"order_id": pl.Int64(), "product_id": pl.Int32(), "quantity": pl.Int32(), "total": pl.Int64()}
+)
+CUSTOMERS = pl.Schema(
+    {
+        "customer_id": pl.Int64(),
+        "n": pl.UInt32(),
+        "revenue": pl.Int64(),
+        "first": pl.Datetime("us"),
+        "last": pl.Datetime("us"),
+    }
+)
