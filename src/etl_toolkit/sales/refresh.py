@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.copy import Conn, copy_frame, deferred_indexes, table_ident
 from etl_toolkit.db.queries import query
-from etl_toolkit.sales.derive import Streamed
+
+if TYPE_CHECKING:  # the API refreshes too (a product's category): no Polars there
+    from etl_toolkit.sales.derive import Streamed
 
 DERIVED = (
     "sales.order_totals",
@@ -140,6 +141,8 @@ def refresh(
 
 def _write_streamed(conn: Conn, streamed: Streamed) -> dict[str, float]:
     """Each derived table truncated and COPYed frozen from the streamed rows."""
+    import polars as pl
+
     steps: dict[str, float] = {}
     rows = conn.execute(query("sales", "product_categories_of_products")).fetchall()
     categories = pl.DataFrame(rows, schema={"product_id": pl.Int32, "category_id": pl.Int32})
