@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
-from etl_toolkit.db.queries import FIRST_PAGE, Window, fetch_all, fetch_one, fetch_page
+from etl_toolkit.db.queries import FIRST_PAGE, Window, fetch_all, fetch_one, fetch_page, query
 from etl_toolkit.errors import NotFound
 
 Conn = psycopg.Connection[Any]
@@ -274,16 +275,23 @@ def item(
 ) -> Item:
     """An item with a page of its lessons and a page of its appearances; the totals
     come with the item's row."""
-    row = _one(conn, "item", {"question_ref": question_ref})
+    params = {"question_ref": question_ref}
+    # The three reads in one round trip (pipeline mode): this was the API's
+    # slowest single lookup (issue 18).
+    with (
+        conn.pipeline(),
+        conn.cursor(row_factory=dict_row) as head,
+        conn.cursor(row_factory=dict_row) as in_lessons,
+        conn.cursor(row_factory=dict_row) as in_bank,
+    ):
+        head.execute(query("medly", "item"), params)
+        in_lessons.execute(query("medly", "item_lessons"), {**params, **lessons._asdict()})
+        in_bank.execute(query("medly", "item_appearances"), {**params, **appearances._asdict()})
+        row = head.fetchone()
+        lesson_rows, appearance_rows = in_lessons.fetchall(), in_bank.fetchall()
     if row is None:
         raise NotFound(f"item {question_ref!r} not found")
     stats = {k: row.pop(k) for k in ("attempts", "marked", "users", "mean_mark")}
-    params = {"question_ref": question_ref}
     return Item.model_validate(
-        {
-            **row,
-            "lessons": _all(conn, "item_lessons", {**params, **lessons._asdict()}),
-            "appearances": _all(conn, "item_appearances", {**params, **appearances._asdict()}),
-            "stats": stats,
-        }
+        {**row, "lessons": lesson_rows, "appearances": appearance_rows, "stats": stats}
     )
