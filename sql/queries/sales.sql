@@ -465,17 +465,60 @@ JOIN sales.orders_by_id o ON o.order_id = r.order_id
 LEFT JOIN sales.order_items i ON i.order_id = o.order_id
 GROUP BY o.order_id, o.order_date, o.customer_id, o.status, o.total_amount
 
+-- Customer metrics move by each queued order's (after - before) order_totals
+-- row: counts and lifetime values add up, first and last orders widen to the
+-- orders that arrive. A counted order that leaves a customer (cancelled,
+-- moved to another day or customer) from the edge of its range leaves the
+-- new edge unknown: those customers are recomputed from order_totals, as are
+-- none of the others (a delivery's 64k customers were a hash over 3M orders).
 -- name: refresh_customer_metrics
-CREATE TEMP TABLE affected_customers ON COMMIT DROP AS
-SELECT before_customer AS customer_id FROM sales.refresh_orders WHERE before_customer IS NOT NULL
-UNION
-SELECT t.customer_id FROM sales.order_totals t JOIN sales.refresh_orders r USING (order_id);
-DELETE FROM sales.customer_metrics m USING affected_customers a WHERE m.customer_id = a.customer_id;
+CREATE TEMP TABLE customer_delta ON COMMIT DROP AS
+SELECT customer_id, sum(sign) AS n, sum(sign * revenue) AS ltv,
+       min(order_date) FILTER (WHERE sign > 0) AS first_in,
+       max(order_date) FILTER (WHERE sign > 0) AS last_in
+FROM (
+    SELECT t.customer_id, 1 AS sign, t.revenue, t.order_date
+    FROM sales.refresh_orders r JOIN sales.order_totals t USING (order_id)
+    WHERE t.counted
+    UNION ALL
+    SELECT customer_id, -1, revenue, order_date FROM totals_before WHERE counted
+) d
+GROUP BY customer_id;
+CREATE TEMP TABLE customer_recount ON COMMIT DROP AS
+SELECT DISTINCT b.customer_id
+FROM totals_before b
+JOIN sales.customer_metrics m ON m.customer_id = b.customer_id
+JOIN sales.order_totals a ON a.order_id = b.order_id
+WHERE b.counted
+  AND b.order_date IN (m.first_order_at, m.last_order_at)
+  AND NOT (a.counted AND a.customer_id = b.customer_id AND a.order_date = b.order_date);
+UPDATE sales.customer_metrics m
+SET order_count = m.order_count + d.n,
+    lifetime_value = m.lifetime_value + d.ltv,
+    first_order_at = least(m.first_order_at, d.first_in),
+    last_order_at = greatest(m.last_order_at, d.last_in),
+    avg_order_value = round((m.lifetime_value + d.ltv) / (m.order_count + d.n), 2)
+FROM customer_delta d
+WHERE m.customer_id = d.customer_id
+  AND m.order_count + d.n > 0
+  AND (d.n <> 0 OR d.ltv <> 0 OR d.first_in < m.first_order_at OR d.last_in > m.last_order_at)
+  AND NOT EXISTS (SELECT 1 FROM customer_recount c WHERE c.customer_id = d.customer_id);
+DELETE FROM sales.customer_metrics m USING customer_delta d
+WHERE m.customer_id = d.customer_id AND m.order_count + d.n <= 0;
+-- A customer with no row had no counted order: the delta is all of them.
+INSERT INTO sales.customer_metrics
+    (customer_id, order_count, lifetime_value, first_order_at, last_order_at, avg_order_value)
+SELECT d.customer_id, d.n, d.ltv, d.first_in, d.last_in, round(d.ltv / d.n, 2)
+FROM customer_delta d
+WHERE d.n > 0
+  AND NOT EXISTS (SELECT 1 FROM sales.customer_metrics m WHERE m.customer_id = d.customer_id)
+  AND NOT EXISTS (SELECT 1 FROM customer_recount c WHERE c.customer_id = d.customer_id);
+DELETE FROM sales.customer_metrics m USING customer_recount c WHERE m.customer_id = c.customer_id;
 INSERT INTO sales.customer_metrics
     (customer_id, order_count, lifetime_value, first_order_at, last_order_at, avg_order_value)
 SELECT t.customer_id, count(*), sum(t.revenue), min(t.order_date), max(t.order_date),
        round(sum(t.revenue) / count(*), 2)
-FROM affected_customers a JOIN sales.order_totals t ON t.customer_id = a.customer_id
+FROM customer_recount c JOIN sales.order_totals t ON t.customer_id = c.customer_id
 WHERE t.counted
 GROUP BY t.customer_id
 

@@ -293,6 +293,38 @@ def test_order_keys_follow_the_orders_when_a_delivery_moves_an_order_to_another_
     assert sorted(str(k["order_date"])[:10] for k in keys) == ["2024-05-20", "2024-06-01"]
 
 
+def test_customer_metrics_move_by_delta_and_recount_a_customer_whose_edge_order_left(
+    db: Database, tmp_path: Path
+) -> None:
+    """Customer 1 gains an earlier order (the first moves out), then loses it (the
+    first is recounted from order_totals); customer 5's cancelled order becomes a
+    sale (a new row). After each delivery the queued refresh equals a rebuild."""
+    data = _copy(BASE, tmp_path / "d")
+    run_sales(db, data)
+    header = (BASE / "orders.csv").read_text().splitlines()[0]
+    metric = "SELECT first_order_at, order_count FROM sales.customer_metrics WHERE customer_id = "
+
+    def deliver(name: str, rows: str) -> None:
+        (data / name).write_text(f"{header}\n{rows}")
+        r = run_sales(db, data, incremental=True)
+        assert r.refresh is not None and r.refresh.mode == "queued"
+        queued = derived_snapshot(db)
+        _rebuild_in_sql(db)
+        assert derived_snapshot(db) == queued
+
+    deliver(
+        "orders_2.csv",
+        "99,1,2024-02-01 08:00:00,Delivered,PayPal,,,,,,,,,0.00\n"
+        "3,5,2024-04-02 09:30:00,Delivered,Gift Card,,,,,,,,,0.00\n",
+    )
+    one = _rows(db, metric + "1")
+    assert str(one[0]["first_order_at"])[:10] == "2024-02-01"
+    assert _rows(db, metric + "5")[0]["order_count"] == 1
+    deliver("orders_3.csv", "99,1,2024-02-01 08:00:00,Cancelled,PayPal,,,,,,,,,0.00\n")
+    assert str(_rows(db, metric + "1")[0]["first_order_at"])[:10] == "2024-03-01"
+    assert _rows(db, metric + "1")[0]["order_count"] == one[0]["order_count"] - 1
+
+
 def test_a_bulk_load_writes_frozen_rows(db: Database, generated: Path) -> None:
     """Rows COPYed FREEZE into tables truncated in the file's (or the refresh's)
     transaction: every tuple frozen as written, so no VACUUM pass or hint-bit
