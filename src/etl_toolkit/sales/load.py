@@ -389,8 +389,7 @@ def _load_file(
     accepted per entity (the file's, and those of parked rows it let load)."""
     entity, table = f.entity, f"sales.{f.entity}"
     header = read_header(f)
-    content, dups = prefetch.take(f)
-    rep.sha256 = rep.sha256 or content
+    rep.sha256, dups = prefetch.take(f, rep.sha256)
     conn.execute(query("sales", "forget_rejects"), {"sha256": rep.sha256})
     bulk = is_empty(conn, table)
     rep.mode = "bulk" if bulk else "merge"
@@ -505,17 +504,18 @@ class _Prefetch:
         following = self.files[self.files.index(f) + 1 :]
         if self.enabled and following and following[0].path not in self.started:
             nxt = following[0]
-            self.started[nxt.path] = self.pool.submit(_scan, nxt)
+            self.started[nxt.path] = self.pool.submit(_scan, nxt, "")
 
-    def take(self, f: SourceFile) -> tuple[str, dict[str, pl.Series]]:
-        """The file's hash and duplicate rows (an error of the scan is raised here,
-        in the file's own turn)."""
+    def take(self, f: SourceFile, content: str) -> tuple[str, dict[str, pl.Series]]:
+        """The file's hash (`content`, when known already) and duplicate rows (an
+        error of the scan is raised here, in the file's own turn)."""
         started = self.started.pop(f.path, None)
-        return started.result() if started is not None else _scan(f)
+        return started.result() if started is not None else _scan(f, content)
 
 
-def _scan(f: SourceFile) -> tuple[str, dict[str, pl.Series]]:
-    return sha256(f.path), duplicate_rows(f, read_header(f), _dup_keys(f.entity))
+def _scan(f: SourceFile, content: str) -> tuple[str, dict[str, pl.Series]]:
+    dups = duplicate_rows(f, read_header(f), _dup_keys(f.entity))
+    return content or sha256(f.path), dups
 
 
 class _Writer:
