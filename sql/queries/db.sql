@@ -69,13 +69,12 @@ WHERE x.indrelid = %(table)s::regclass
 -- or truncated in the same transaction (wal_level minimal: the sales bulk
 -- path, the full refresh): the server has no replica and no archive to feed,
 -- and crash recovery does not need that WAL (the files are synced at commit).
--- wal_level takes a restart (`restart`: one is due once it is set).
+-- wal_level takes effect at the next start of the server (until then it is
+-- pending: set already).
 -- name: embedded_tuning
 SELECT current_setting('max_wal_size') = '8GB'
-       AND current_setting('wal_level') = 'minimal' AS tuned,
-       current_setting('wal_level') <> 'minimal' AS restart,
-       (SELECT count(*) FROM pg_stat_activity
-        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) AS others
+       AND (current_setting('wal_level') = 'minimal'
+            OR (SELECT pending_restart FROM pg_settings WHERE name = 'wal_level')) AS tuned
 
 -- ALTER SYSTEM runs outside a transaction block: one statement per query.
 -- name: tune_wal_size

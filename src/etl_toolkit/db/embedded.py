@@ -59,23 +59,14 @@ def start(pgdata: Path, *, database: str = DEFAULT_DATABASE, keep_running: bool 
                 f"could not start the embedded PostgreSQL in {pgdata}: {exc}",
                 hint=f"see {pgdata / 'log'}, or set DATABASE_URL to use another server",
             ) from exc
-    if _ensure_database(server.get_uri("postgres"), database):
-        # wal_level takes effect at a restart: now, as no other client would
-        # see it (a fresh server, or one nobody uses); else at `etl db stop`.
-        # -l: the log file the package starts it with (else the server would
-        # write to this process's stderr, which ends with it).
-        ep.pg_ctl(
-            ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"],
-            pgdata=pgdata,
-            user=_server_user(),
-        )
-        server.ensure_postgres_running()  # the handle follows the new postmaster
+    _ensure_database(server.get_uri("postgres"), database)
     return str(server.get_uri(database))
 
 
-def _ensure_database(admin_url: str, database: str) -> bool:
-    """Create `database` if new and tune the server; True when a restart is due
-    and nobody else is connected."""
+def _ensure_database(admin_url: str, database: str) -> None:
+    """Create `database` if new and tune the server. wal_level takes effect at the
+    server's next start (`etl db stop`, then any command): restarting it here
+    could cut off another command that has just connected."""
     from psycopg import sql
 
     from etl_toolkit.db.queries import query
@@ -91,11 +82,10 @@ def _ensure_database(admin_url: str, database: str) -> bool:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         row = conn.execute(query("db", "embedded_tuning")).fetchone()
         if row is None or row[0]:
-            return False
+            return
         for name in TUNING:
             conn.execute(query("db", name))
         conn.execute(query("db", "reload_conf"))
-    return bool(row[1]) and row[2] == 0
 
 
 TUNING = ("tune_wal_size", "tune_wal_level", "tune_wal_senders")
