@@ -24,12 +24,17 @@ from typer.core import TyperGroup
 from etl_toolkit.errors import EtlError, InputError
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.redact import redact
+from etl_toolkit.report import Report, Section
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+]
+ReportOption = Annotated[bool, typer.Option("--report", help="Print the full report.")]
+ReportFileOption = Annotated[
+    Path | None, typer.Option("--report-file", help="Also write the report as JSON to this file.")
 ]
 QuietOption = Annotated[
     bool,
@@ -85,7 +90,7 @@ def new_app(help_text: str, **kwargs: Any) -> typer.Typer:
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(jsonable(value), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(value) + "\n")
     sys.stdout.flush()
 
 
@@ -114,3 +119,32 @@ def check_output_file(path: Path | None, option: str) -> None:
             f"{option} {path}: folder {path.parent} does not exist",
             hint="create it, or choose another path",
         )
+
+
+def emit(report: Report, *, json: bool, full: bool, report_file: Path | None) -> None:
+    """Show a pipeline's report the one way every command does: the JSON body to
+    --report-file, then --json (the body), --report (its details) or its summary
+    on stdout; what failed on stderr; exit 1 when the run failed.
+
+    Check --report-file with `check_output_file` before the run starts."""
+    body = report.body
+    if report_file is not None:
+        report_file.write_text(json_text(body) + "\n", encoding="utf-8")
+    if json:
+        print_json(body)
+    elif full:
+        for part in report.details():
+            stdout.print(
+                table(part.title, part.columns, part.rows) if isinstance(part, Section) else part
+            )
+    else:
+        for line in report.summary():
+            typer.echo(line)
+    for line in report.errors():
+        typer.echo(f"Error: {redact(line)}", err=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from etl_toolkit.db.connect import redact
-from etl_toolkit.db.queries import parse_queries, query, sql_root
+from etl_toolkit.db.queries import _load, domain_files, parse_queries, query
 from etl_toolkit.errors import ConfigError
 
 
@@ -35,11 +35,28 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def test_every_queries_file_parses() -> None:
-    files = sorted((sql_root() / "queries").glob("*.sql"))
-    # A glob that finds nothing must not pass: every domain has its file.
-    assert {p.stem for p in files} >= DOMAINS, files
-    for path in files:
-        assert parse_queries(path.read_text()), path
+    for domain in DOMAINS:
+        files = domain_files(domain)
+        assert files, domain  # every domain has its file, or its folder of files
+        for path in files:
+            assert parse_queries(path.read_text()), path
+
+
+def test_a_domain_folder_is_one_namespace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "queries" / "shop"
+    folder.mkdir(parents=True)
+    (folder / "load.sql").write_text("-- name: a\nSELECT 1\n")
+    (folder / "read.sql").write_text("-- name: b\nSELECT 2\n")
+    monkeypatch.setattr("etl_toolkit.db.queries.sql_root", lambda: tmp_path)
+    _load.cache_clear()
+    try:
+        assert _load("shop") == {"a": "SELECT 1", "b": "SELECT 2"}
+        (folder / "refresh.sql").write_text("-- name: a\nSELECT 3\n")
+        _load.cache_clear()
+        with pytest.raises(ConfigError, match=r"'a' is defined twice: in load.sql and refresh.sql"):
+            _load("shop")
+    finally:
+        _load.cache_clear()
 
 
 def test_every_query_the_code_names_exists() -> None:

@@ -1,8 +1,9 @@
-"""Named SQL queries loaded from sql/queries/<domain>.sql.
+"""Named SQL queries loaded from sql/queries/<domain>.sql, or from the files of
+a folder sql/queries/<domain>/ (one file per stage: load.sql, refresh.sql, ...).
 
 A file holds blocks introduced by `-- name: <query_name>`; the text up to the
 next marker is the query. Code asks for `query("runs", "start")`, never writes
-SQL inline.
+SQL inline; a name is unique across a domain's files.
 """
 
 from __future__ import annotations
@@ -46,19 +47,38 @@ def parse_queries(text: str) -> dict[str, str]:
     return out
 
 
+def domain_files(domain: str) -> list[Path]:
+    """The files that hold a domain's queries: <domain>.sql, or <domain>/*.sql."""
+    root = sql_root() / "queries"
+    if (root / f"{domain}.sql").is_file():
+        return [root / f"{domain}.sql"]
+    files = sorted((root / domain).glob("*.sql"))
+    if not files:
+        raise ConfigError(
+            f"no queries file for {domain!r}: {root / domain}.sql or {root / domain}/"
+        )
+    return files
+
+
 @cache
 def _load(domain: str) -> dict[str, str]:
-    path = sql_root() / "queries" / f"{domain}.sql"
-    if not path.is_file():
-        raise ConfigError(f"no queries file for {domain!r}: {path}")
-    return parse_queries(path.read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    where: dict[str, str] = {}
+    for path in domain_files(domain):
+        for name, body in parse_queries(path.read_text(encoding="utf-8")).items():
+            if name in out:
+                raise ConfigError(
+                    f"query {name!r} is defined twice: in {where[name]} and {path.name}"
+                )
+            out[name], where[name] = body, path.name
+    return out
 
 
 def query(domain: str, name: str) -> sql.SQL:
     """The named query as a psycopg SQL object (values stay bound parameters)."""
     queries = _load(domain)
     if name not in queries:
-        raise ConfigError(f"no query {name!r} in sql/queries/{domain}.sql")
+        raise ConfigError(f"no query {name!r} in sql/queries/{domain}(.sql|/)")
     # LiteralString cannot be proven for text read from files; these are our own .sql files.
     return sql.SQL(queries[name])
 

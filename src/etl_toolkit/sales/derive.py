@@ -3,7 +3,7 @@
 A load into empty orders and items tables passes every row through Polars
 anyway: it keeps a few narrow columns of each accepted row (33 bytes an order,
 24 an item) and, at the refresh, derives from them every table the SQL full
-rebuild writes (`rebuild_*` in sales.sql), by the same rules, in exact integer
+rebuild writes (`rebuild_*` in sql/queries/sales/refresh.sql), by the same rules, in exact integer
 cents. The refresh COPYs them into tables it truncates in its transaction:
 frozen, without WAL where wal_level is minimal, and none re-read from disk.
 
