@@ -50,3 +50,31 @@ def peak_rss_mb() -> float:
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024
+
+
+def server_cpu_seconds(db: Database) -> float | None:
+    """CPU seconds the database server has used so far, every process of it: the
+    postmaster with its reaped children (finished backends, parallel workers) and
+    its live children. None when the server is not on this machine (no /proc entry).
+
+    The difference over a stage is the server's share of the work; with the
+    client's own CPU it says what the stage costs in CPU, whatever the wall time."""
+    with db.connect() as conn:
+        backend = conn.info.backend_pid
+    stat = Path(f"/proc/{backend}/stat")
+    if not stat.exists():
+        return None
+    postmaster = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def times(pid: int, reaped: bool) -> int:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            return 0  # ended between the listing and the read
+        # fields[11:15]: utime, stime, cutime, cstime (proc(5), counting from state)
+        return sum(int(f) for f in fields[11 : 15 if reaped else 13])
+
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    total = times(postmaster, True) + sum(times(int(c), False) for c in children)
+    return total / tick

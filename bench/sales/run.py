@@ -27,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from bench.common import fresh_database  # noqa: E402
+from bench.common import fresh_database, server_cpu_seconds  # noqa: E402
 from etl_toolkit.db.connect import Database  # noqa: E402
 from etl_toolkit.db.queries import parse_queries  # noqa: E402
 from etl_toolkit.sales.generate import Scale, generate, generate_delivery  # noqa: E402
@@ -39,13 +39,16 @@ DELIVERY = ROOT / "bench" / "data" / f"sales-{SCALE}-delivery-1"
 SQL = parse_queries(Path(__file__).with_name("anchors.sql").read_text())
 
 PROBE = """
-import json, sys
+import json, resource, sys
 from pathlib import Path
 from etl_toolkit.db.connect import Database
 from etl_toolkit.sales.pipeline import report_dict, run_sales
 r = run_sales(Database(sys.argv[1], "external"), Path(sys.argv[2]), incremental=sys.argv[3] == "1")
 hwm = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM"))
-print(json.dumps(report_dict(r) | {"rss_mb": int(hwm.split()[1]) / 1024}))
+cpu = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps(report_dict(r) | {
+    "rss_mb": int(hwm.split()[1]) / 1024, "cpu_s": cpu.ru_utime + cpu.ru_stime,
+}))
 """
 
 
@@ -58,18 +61,22 @@ def ensure_data() -> None:
         generate_delivery(DELIVERY, 1, scale=SCALE, seed=42, dirty=0.001)
 
 
-def bare_copy(db: Database) -> float:
-    """(a): COPY each file as is into a text table without index or constraint."""
+def bare_copy(db: Database) -> tuple[float, float | None]:
+    """(a): COPY each file as is into a text table without index or constraint;
+    its wall time and the server's CPU seconds."""
     with db.connect() as conn:
         for entity in ENTITIES:
             conn.execute(SQL[f"create_{entity}"])
+    cpu0 = server_cpu_seconds(db)
     t0 = time.perf_counter()
     with db.connect() as conn, conn.cursor() as cur:
         for entity in ENTITIES:
             with cur.copy(SQL[f"copy_{entity}"]) as cp, (DATA / f"{entity}.csv").open("rb") as fp:
                 while chunk := fp.read(1 << 20):
                     cp.write(chunk)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    cpu1 = server_cpu_seconds(db)
+    return wall, (cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None)
 
 
 def pgloader(db: Database) -> float | None:
@@ -103,6 +110,7 @@ def pgloader(db: Database) -> float | None:
 
 def etl_sales(db: Database, data: Path, incremental: bool) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
+    cpu0 = server_cpu_seconds(db)
     t0 = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", PROBE, db.url, str(data), "1" if incremental else "0"],
@@ -113,7 +121,21 @@ def etl_sales(db: Database, data: Path, incremental: bool) -> dict[str, Any]:
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - t0
+    cpu1 = server_cpu_seconds(db)
+    result["server_cpu_s"] = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
     return result
+
+
+def cpu(r: dict[str, Any]) -> str:
+    """The run's CPU seconds, and the wall time two cores could not beat with them."""
+    if r["server_cpu_s"] is None:
+        return f"  CPU: etl {r['cpu_s']:.1f}s (server not on this machine)"
+    total = r["cpu_s"] + r["server_cpu_s"]
+    cores = os.cpu_count() or 1
+    return (
+        f"  CPU: etl {r['cpu_s']:.1f}s + server {r['server_cpu_s']:.1f}s = {total:.1f}s;"
+        f" on {cores} cores no faster than {total / cores:.1f}s wall"
+    )
 
 
 def stages(r: dict[str, Any]) -> str:
@@ -139,8 +161,11 @@ def main() -> None:
     for p in DATA.glob("*.csv"):
         os.link(p, work / p.name)
     with fresh_database("etl_bench_sales") as db:
-        a = bare_copy(db)
-        print(f"(a) bare COPY, 5 files, text tables       {a:8.1f} s")
+        a, a_cpu = bare_copy(db)
+        print(
+            f"(a) bare COPY, 5 files, text tables       {a:8.1f} s"
+            + (f"  server CPU {a_cpu:.1f}s" if a_cpu is not None else "")
+        )
         b = pgloader(db)
         print(
             f"(b) pgloader, same tables                  {b:8.1f} s"
@@ -156,6 +181,7 @@ def main() -> None:
             f"  rejected {c['totals']['rejected']}  status {c['status']}"
         )
         print(stages(c))
+        print(cpu(c))
         (work / "delivery-1").mkdir()
         for p in DELIVERY.glob("*.csv"):
             os.link(p, work / "delivery-1" / p.name)
@@ -166,9 +192,14 @@ def main() -> None:
             f"  peak RSS {d['rss_mb']:.0f} MB"
         )
         print(stages(d))
+        print(cpu(d))
         e = etl_sales(db, work, incremental=True)
         print(f"    the same again (nothing new)            {e['seconds']:8.2f} s  {e['status']}")
         print(f"(c)/(a) = {c['seconds'] / a:.1f}x  (goal <= 2.0x)")
+        if c["server_cpu_s"] is not None:
+            cores = os.cpu_count() or 1
+            floor = (c["cpu_s"] + c["server_cpu_s"]) / cores
+            print(f"    (c)'s CPU over {cores} cores / (a) = {floor / a:.1f}x: this design's floor")
         if b is not None:
             print(f"(c)/(b) = {c['seconds'] / b:.2f}x")
         print(f"(d)/(c) = {d['seconds'] / c['seconds']:.1%}  (goal <= 5%)")
