@@ -356,7 +356,7 @@ def test_nested_lookups_are_batched(gql: Gql, monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(read, "by_ids", counting)
     gql(PRODUCT_SALES, {"dates": MONTH, "first": 50})
-    assert calls == ["api_products"]  # 50 products (and their categories) in one query each
+    assert calls == ["products"]  # 50 products (and their categories) in one query each
 
 
 def _sales_state(db: Database) -> dict[str, Any]:

@@ -69,7 +69,7 @@ class Loaders:
         missing = sorted({i for i in ids if i not in self.products})
         if missing:
             with self.connection() as conn:
-                self.products.update(read.by_ids(conn, "api_products", missing, "product_id"))
+                self.products.update(read.by_ids(conn, "products", missing, "product_id"))
 
     def product(self, pid: int) -> dict[str, Any] | None:
         self.prime_products([pid])
@@ -184,7 +184,7 @@ def resolve_customer(_: Any, info: Info, id: str) -> dict[str, Any] | None:
     except ValueError:
         raise InputError(f"id: not a customer id: {id!r}") from None
     with loaders(info).connection() as conn:
-        return read.by_ids(conn, "api_customers", [cid], "customer_id").get(cid)
+        return read.by_ids(conn, "customers", [cid], "customer_id").get(cid)
 
 
 @customer_type.field("metrics")

@@ -142,7 +142,7 @@ def _rows(conn: Conn, stmt: sql.SQL | sql.Composed, params: dict[str, Any]) -> l
 
 
 def subtree(conn: Conn, category_id: int) -> list[int]:
-    row = conn.execute(query("sales", "api_category_subtree"), {"id": category_id}).fetchone()
+    row = conn.execute(query("sales", "category_subtree"), {"id": category_id}).fetchone()
     ids = row["ids"] if row else None
     if not ids:
         raise InputError(f"categoryId: no category {category_id}")
@@ -184,15 +184,15 @@ def product_sales(
     order = sql.SQL("k.sort_key {}, k.product_id").format(sql.SQL("DESC" if desc else "ASC"))
     params["categories"] = _categories(conn, f)
     filtered = any(params[k] is not None for k in ("categories", "price_min", "price_max"))
-    join = query("sales", "api_product_filter") if filtered or f.active is not None else None
+    join = query("sales", "product_filter") if filtered or f.active is not None else None
 
     def statement(seek: sql.Composable) -> sql.Composed:
-        return query("sales", "api_product_sales").format(
+        return query("sales", "product_sales").format(
             key=sql.SQL(key),
             seek=seek,
             order=order,
             product_filter=join or sql.SQL(""),
-            period_rows=query("sales", "api_period_rows"),
+            period_rows=query("sales", "period_rows"),
         )
 
     rows = _rows(conn, statement(seek), params)
@@ -217,7 +217,7 @@ def product_periods(
     conn: Conn, ids: list[int], dates: DateRange, granularity: str
 ) -> dict[int, list[dict[str, Any]]]:
     """Per product: its sales per day, week or month (one query for all the ids)."""
-    stmt = query("sales", "api_product_periods").format(bucket=sql.Literal(BUCKETS[granularity]))
+    stmt = query("sales", "product_periods").format(bucket=sql.Literal(BUCKETS[granularity]))
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     for r in _rows(conn, stmt, {"ids": ids, "date_from": dates.start, "date_to": dates.end}):
         out[int(r["product_id"])].append(r)
@@ -248,8 +248,8 @@ def customer_orders(
     }
     if after:
         params["after_date"], params["after_id"] = decode_cursor(after, 2)
-    rows = _rows(conn, query("sales", "api_customer_orders"), params)
-    count = conn.execute(query("sales", "api_customer_orders_count"), params).fetchone()
+    rows = _rows(conn, query("sales", "customer_orders"), params)
+    count = conn.execute(query("sales", "customer_orders_count"), params).fetchone()
     page = rows[:limit]
     return Page(
         page,
@@ -263,7 +263,7 @@ def customer_orders(
 def order_items(conn: Conn, order_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in order_ids}
     if order_ids:
-        for r in _rows(conn, query("sales", "api_order_items"), {"ids": order_ids}):
+        for r in _rows(conn, query("sales", "order_items"), {"ids": order_ids}):
             out[int(r["order_id"])].append(r)
     return out
 
@@ -288,13 +288,13 @@ def top_products(
         "per_category": per_category,
         "limit": limit + 1,
     }
-    rows_sql = query("sales", "api_period_rows")
-    stmt = query("sales", "api_top_products").format(
+    rows_sql = query("sales", "period_rows")
+    stmt = query("sales", "top_products").format(
         key=sql.Identifier(RANK_KEYS[by]), period_rows=rows_sql
     )
     params["categories"] = subtree(conn, category_id) if category_id is not None else None
     rows = _rows(conn, stmt, params)
-    count_sql = query("sales", "api_top_products_groups").format(period_rows=rows_sql)
+    count_sql = query("sales", "top_products_groups").format(period_rows=rows_sql)
     count = conn.execute(count_sql, params).fetchone()
     groups: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
@@ -326,7 +326,7 @@ def trends(
         "after": date.fromisoformat(str(decode_cursor(after, 1)[0])) if after else None,
         "limit": limit + 1,
     }
-    stmt = query("sales", "api_trends").format(bucket=sql.Literal(BUCKETS[granularity]))
+    stmt = query("sales", "trends").format(bucket=sql.Literal(BUCKETS[granularity]))
     rows = _rows(conn, stmt, params)
     total = int(rows[0]["total_count"]) if rows else 0
     if not rows and after:  # past the last page: the total from the first row
@@ -343,7 +343,7 @@ def trends(
 
 
 def all_categories(conn: Conn) -> dict[int, dict[str, Any]]:
-    return {int(r["category_id"]): r for r in _rows(conn, query("sales", "api_all_categories"), {})}
+    return {int(r["category_id"]): r for r in _rows(conn, query("sales", "all_categories"), {})}
 
 
 @dataclass(frozen=True)
@@ -358,7 +358,7 @@ class Dashboard:
 
 def dashboard(conn: Conn) -> Dashboard:
     """What the dashboard shows, relative to the newest day with sales."""
-    span = _rows(conn, query("sales", "api_data_range"), {})
+    span = _rows(conn, query("sales", "data_range"), {})
     first: date | None = span[0]["first_day"] if span else None
     last: date | None = span[0]["last_day"] if span else None
     if first is None or last is None:
@@ -368,12 +368,12 @@ def dashboard(conn: Conn) -> Dashboard:
     quarter = DateRange(max(first, last - timedelta(days=89)), last)
     trend = trends(conn, whole, "MONTH", None, MAX_PAGE, None).rows
     top = product_sales(conn, month, ProductFilter(), "REVENUE_DESC", 10, None).rows
-    names = by_ids(conn, "api_products", [int(r["product_id"]) for r in top], "product_id")
+    names = by_ids(conn, "products", [int(r["product_id"]) for r in top], "product_id")
     cats = _rows(
         conn,
-        query("sales", "api_top_categories"),
+        query("sales", "top_categories"),
         {"date_from": quarter.start, "date_to": quarter.end, "limit": 8},
     )
-    recent = _rows(conn, query("sales", "api_recent_orders"), {"limit": 10})
+    recent = _rows(conn, query("sales", "recent_orders"), {"limit": 10})
     products = [r | {"name": names.get(int(r["product_id"]), {}).get("name", "?")} for r in top]
     return Dashboard(first, last, trend, cats, products, recent)
