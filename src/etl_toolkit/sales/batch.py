@@ -40,9 +40,9 @@ class Batch(Generic[K, V]):
         if key not in self._fetched:
             self.announce([key])
             keys = list(self._pending)
-            self._pending.clear()
             self._values.update(self._fetch(keys))
             self._fetched.update(keys)
+            self._pending.clear()  # after the fetch: a failed one leaves them pending
         return self._values.get(key)
 
 
