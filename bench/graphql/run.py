@@ -119,11 +119,11 @@ def main() -> None:
 
     def customer_direct() -> Any:
         cid = rng.choice(customers)
-        read.by_ids(conn, "api_customers", [cid], "customer_id")
+        read.by_ids(conn, "customers", [cid], "customer_id")
         page = read.customer_orders(conn, cid, read.OrderFilter(), 20, None)
-        items = read.order_items(conn, [int(r["order_id"]) for r in page.rows])
-        ids = sorted({int(i["product_id"]) for rows in items.values() for i in rows})
-        return read.by_ids(conn, "api_products", ids, "product_id")
+        items = read.order_items(conn, [r.order_id for r in page.rows])
+        ids = sorted({i.product_id for rows in items.values() for i in rows})
+        return read.by_ids(conn, "products", ids, "product_id")
 
     def customer_api() -> Any:
         return gql(cust_q, {"id": str(rng.choice(customers))})()
@@ -131,9 +131,7 @@ def main() -> None:
     def product_sales_direct(after: str | None) -> Callable[[], Any]:
         def call() -> Any:
             page = read.product_sales(conn, MONTH, read.ProductFilter(), "REVENUE_DESC", 20, after)
-            return read.by_ids(
-                conn, "api_products", [int(r["product_id"]) for r in page.rows], "product_id"
-            )
+            return read.by_ids(conn, "products", [r.product_id for r in page.rows], "product_id")
 
         return call
 

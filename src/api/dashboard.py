@@ -14,7 +14,8 @@ from typing import Any
 from flask import Blueprint, Response, render_template
 
 from api.db import api_db
-from etl_toolkit.sales.read import Dashboard, dashboard
+from etl_toolkit.sales.dashboard import Dashboard, dashboard
+from etl_toolkit.sales.records import TopCategory, Trend
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -99,11 +100,11 @@ def label_every(spacing: float) -> int:
     return 12 * math.ceil(LABEL_GAP / (12 * spacing))
 
 
-def trend_chart(rows: list[dict[str, Any]]) -> TrendChart | None:
+def trend_chart(rows: list[Trend]) -> TrendChart | None:
     """Monthly revenue as a line inside a plot area with round y ticks and month labels."""
     if not rows:
         return None
-    values = [float(r["revenue"]) for r in rows]
+    values = [float(r.revenue) for r in rows]
     ticks = nice_ticks(max(values))
     scale = ticks[-1]
 
@@ -116,13 +117,13 @@ def trend_chart(rows: list[dict[str, Any]]) -> TrendChart | None:
     else:
         xs = [first + i * (last - first) / (len(values) - 1) for i in range(len(values))]
     points = [
-        Point(x, y(v), f"{r['period']:%Y-%m}: {money(r['revenue'])}")
+        Point(x, y(v), f"{r.period:%Y-%m}: {money(r.revenue)}")
         for x, v, r in zip(xs, values, rows, strict=True)
     ]
     spacing = xs[1] - xs[0] if len(xs) > 1 else float(last - first)
     k = label_every(spacing)
     x_labels = [
-        Tick(x, f"{r['period']:%b %y}")
+        Tick(x, f"{r.period:%b %y}")
         for i, (x, r) in enumerate(zip(xs, rows, strict=True))
         if i % k == 0
     ]
@@ -130,16 +131,16 @@ def trend_chart(rows: list[dict[str, Any]]) -> TrendChart | None:
     return TrendChart(points, y_ticks, x_labels)
 
 
-def bars(rows: list[dict[str, Any]]) -> list[Bar]:
+def bars(rows: list[TopCategory]) -> list[Bar]:
     """Revenue per category as horizontal bars, the longest filling the width."""
-    top = max((float(r["revenue"]) for r in rows), default=0.0) or 1.0
+    top = max((float(r.revenue) for r in rows), default=0.0) or 1.0
     span = W - BAR_LABEL_W - BAR_VALUE_W
     return [
         Bar(
-            str(r["name"]),
+            r.name,
             i * BAR_ROW,
-            max(1.0, float(r["revenue"]) / top * span),
-            money(r["revenue"]),
+            max(1.0, float(r.revenue) / top * span),
+            money(r.revenue),
         )
         for i, r in enumerate(rows)
     ]

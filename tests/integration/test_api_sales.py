@@ -346,7 +346,9 @@ def test_too_deep_or_too_costly_queries_are_refused_before_they_run(gql: Gql) ->
     assert "cost" in body["errors"][0]["message"].lower()
 
 
-def test_nested_lookups_are_batched(gql: Gql, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nested_lookups_are_batched(
+    gql: Gql, module_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[str] = []
     original = read.by_ids
 
@@ -355,8 +357,36 @@ def test_nested_lookups_are_batched(gql: Gql, monkeypatch: pytest.MonkeyPatch) -
         return original(conn, name, ids, key)
 
     monkeypatch.setattr(read, "by_ids", counting)
+    for name in ("order_items", "product_periods", "all_categories"):
+        monkeypatch.setattr(read, name, _counted(calls, name, getattr(read, name)))
     gql(PRODUCT_SALES, {"dates": MONTH, "first": 50})
-    assert calls == ["api_products"]  # 50 products (and their categories) in one query each
+    # 50 products in one query, their categories in one
+    assert calls == ["products", "all_categories"]
+    calls.clear()
+    q = """query($d: DateRangeInput!) { productSales(dates: $d, first: 20) { edges { node {
+      weeks: periods(granularity: WEEK) { units } days: periods(granularity: DAY) { units }
+      product { name } } } } }"""
+    gql(q, {"d": MONTH})
+    assert sorted(calls) == ["product_periods", "product_periods", "products"]  # per granularity
+    calls.clear()
+    with module_db.connect() as conn:
+        busy = conn.execute(
+            "SELECT customer_id FROM sales.orders GROUP BY 1 HAVING count(*) >= 3 LIMIT 1"
+        ).fetchone()
+    assert busy is not None
+    q = """query($id: ID!) { customer(id: $id) { orders(first: 3) { edges { node {
+      items { quantity product { name } } } } } } }"""
+    gql(q, {"id": str(busy["customer_id"])})
+    # The customer, the items of its 3 orders in one query, their products in one.
+    assert calls == ["customers", "order_items", "products"]
+
+
+def _counted(calls: list[str], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def counting(*args: Any) -> Any:
+        calls.append(name)
+        return fn(*args)
+
+    return counting
 
 
 def _sales_state(db: Database) -> dict[str, Any]:

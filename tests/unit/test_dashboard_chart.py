@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
-from typing import Any
+from decimal import Decimal
 
 import pytest
 
@@ -19,6 +19,7 @@ from api.dashboard import (
     nice_ticks,
     trend_chart,
 )
+from etl_toolkit.sales.records import Trend
 
 
 @pytest.mark.parametrize(
@@ -44,8 +45,11 @@ def test_axis_labels_are_compact(value: float, label: str) -> None:
     assert compact_money(value) == label
 
 
-def _months(n: int, revenue: float = 100.0) -> list[dict[str, Any]]:
-    return [{"period": date(2000 + i // 12, i % 12 + 1, 1), "revenue": revenue} for i in range(n)]
+def _months(n: int, revenue: str = "100") -> list[Trend]:
+    return [
+        Trend(date(2000 + i // 12, i % 12 + 1, 1), Decimal(revenue), 1, 1, None, None, None)
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("n", [1, 2, 12, 24, 36, 100])
@@ -61,7 +65,7 @@ def test_every_point_is_inside_the_plot_and_labels_keep_apart(n: int) -> None:
 
 
 def test_a_month_without_revenue_sits_on_the_x_axis() -> None:
-    chart = trend_chart(_months(3, revenue=0.0))
+    chart = trend_chart(_months(3, revenue="0"))
     assert chart is not None and {p.y for p in chart.points} == {PLOT_BOTTOM}
     assert trend_chart([]) is None
 

@@ -3,7 +3,7 @@
 -- the period's rows, the product filter) are composed in sales/read.py from
 -- enums and named fragments, never from input text; values are parameters.
 
--- name: api_category_subtree
+-- name: category_subtree
 WITH RECURSIVE tree AS (
     SELECT category_id FROM sales.product_categories WHERE category_id = %(id)s
     UNION ALL
@@ -11,18 +11,18 @@ WITH RECURSIVE tree AS (
 )
 SELECT array_agg(category_id) AS ids FROM tree
 
--- name: api_categories
+-- name: categories
 SELECT category_id, name, description, parent_id, root_id, depth
 FROM sales.product_categories WHERE category_id = ANY (%(ids)s::int[])
 
--- name: api_products
+-- name: products
 SELECT product_id, name, description, price, cost, category_id, sku, inventory_count,
        weight, created_at, is_active
 FROM sales.products WHERE product_id = ANY (%(ids)s::int[])
 
 -- A period's product rows: whole months from the monthly table, the days
 -- before and after them from the daily one (bounds: DateRange.params()).
--- name: api_period_rows
+-- name: period_rows
 SELECT product_id, orders, units, revenue FROM sales.monthly_product_sales
 WHERE month >= %(full_from)s AND month < %(full_to)s
 UNION ALL
@@ -30,7 +30,7 @@ SELECT product_id, orders, units, revenue FROM sales.daily_product_sales
 WHERE (day >= %(head_from)s AND day < %(head_to)s)
    OR (day >= %(tail_from)s AND day < %(tail_to)s)
 
--- name: api_product_sales
+-- name: product_sales
 WITH agg AS (
     SELECT d.product_id, sum(d.orders)::bigint AS orders, sum(d.units)::bigint AS units,
            sum(d.revenue) AS revenue
@@ -48,7 +48,7 @@ ORDER BY {order}
 LIMIT %(limit)s
 
 -- The periods of several products at once (no query per product).
--- name: api_product_periods
+-- name: product_periods
 SELECT d.product_id, date_trunc({bucket}, d.day)::date AS period,
        sum(d.orders)::bigint AS orders, sum(d.units)::bigint AS units, sum(d.revenue) AS revenue
 FROM sales.daily_product_sales d
@@ -56,7 +56,7 @@ WHERE d.product_id = ANY (%(ids)s::int[]) AND d.day BETWEEN %(date_from)s AND %(
 GROUP BY 1, 2
 ORDER BY 1, 2
 
--- name: api_customers
+-- name: customers
 SELECT c.customer_id, c.email, c.first_name, c.last_name, c.city, c.state, c.country,
        c.registration_date, c.last_login,
        coalesce(m.order_count, 0) AS order_count, coalesce(m.lifetime_value, 0) AS lifetime_value,
@@ -65,7 +65,7 @@ FROM sales.customers c LEFT JOIN sales.customer_metrics m ON m.customer_id = c.c
 WHERE c.customer_id = ANY (%(ids)s::bigint[])
 
 -- A customer's orders, newest first, keyset on (order_date, order_id).
--- name: api_customer_orders
+-- name: customer_orders
 SELECT o.order_id, o.customer_id, o.order_date, o.status, o.payment_method, o.total_amount,
        o.shipping_city, o.shipping_state, o.processing_date, o.shipping_date, o.delivery_date,
        t.revenue, t.items, t.units
@@ -81,7 +81,7 @@ WHERE o.customer_id = %(customer_id)s
 ORDER BY o.order_date DESC, o.order_id DESC
 LIMIT %(limit)s
 
--- name: api_customer_orders_count
+-- name: customer_orders_count
 SELECT count(*) AS n
 FROM sales.orders o
 WHERE o.customer_id = %(customer_id)s
@@ -92,14 +92,14 @@ WHERE o.customer_id = %(customer_id)s
   AND (%(total_max)s::numeric IS NULL OR o.total_amount <= %(total_max)s::numeric)
 
 -- The items of several orders at once.
--- name: api_order_items
+-- name: order_items
 SELECT order_item_id, order_id, product_id, quantity, price, discount, total, reported_total
 FROM sales.order_items WHERE order_id = ANY (%(ids)s::bigint[])
 ORDER BY order_id, order_item_id
 
 -- Top products per category for a period: with a category, its subtree is one
 -- ranking; without, each category ranks its own products. Keyset on category.
--- name: api_top_products
+-- name: top_products
 WITH d AS ({period_rows}), grouped AS (
     SELECT CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END AS grp,
            d.product_id, d.orders, d.units, d.revenue
@@ -124,16 +124,16 @@ FROM ranked r
 WHERE r.rank <= %(per_category)s
 ORDER BY r.grp, r.rank
 
--- The product_filter part of api_product_sales, when a filter needs the product row
+-- The product_filter part of product_sales, when a filter needs the product row
 -- (without one, the join would cost a hash of 100k products for nothing).
--- name: api_product_filter
+-- name: product_filter
 JOIN sales.products p ON p.product_id = d.product_id
  AND (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int[]))
  AND (%(price_min)s::numeric IS NULL OR p.price >= %(price_min)s::numeric)
  AND (%(price_max)s::numeric IS NULL OR p.price <= %(price_max)s::numeric)
  AND (%(active)s::boolean IS NULL OR p.is_active = %(active)s::boolean)
 
--- name: api_top_products_groups
+-- name: top_products_groups
 SELECT count(DISTINCT CASE WHEN %(root)s::int IS NULL THEN p.category_id ELSE %(root)s::int END) AS n
 FROM ({period_rows}) d
 JOIN sales.products p ON p.product_id = d.product_id
@@ -142,7 +142,7 @@ WHERE (%(categories)s::int[] IS NULL OR p.category_id = ANY (%(categories)s::int
 -- Revenue, orders, units and average order value per period, with the change
 -- from the previous period. Overall from daily_sales; for one category from
 -- daily_category_sales (its own products). Keyset on the period.
--- name: api_trends
+-- name: trends
 WITH base AS (
     SELECT date_trunc({bucket}, day)::date AS period, sum(orders)::bigint AS orders,
            sum(units)::bigint AS units, sum(revenue) AS revenue
@@ -169,7 +169,7 @@ LIMIT %(limit)s
 
 -- Newest first through order_totals' date index (orders has none on the date
 -- alone: its partitions already prune by date).
--- name: api_recent_orders
+-- name: recent_orders
 -- Orders counted as sales only, as every other figure of the dashboard: a cancelled or
 -- returned order is not a sale (issue 16).
 SELECT t.order_id, t.customer_id, t.order_date, o.status, t.total_amount, t.revenue
@@ -180,7 +180,7 @@ FROM (
 JOIN sales.orders o ON o.order_id = t.order_id AND o.order_date = t.order_date
 ORDER BY t.order_date DESC, t.order_id DESC
 
--- name: api_top_categories
+-- name: top_categories
 SELECT c.category_id, c.name, sum(d.revenue) AS revenue, sum(d.units)::bigint AS units
 FROM sales.daily_category_sales d
 JOIN sales.product_categories c ON c.category_id = d.category_id
@@ -189,8 +189,8 @@ GROUP BY c.category_id, c.name
 ORDER BY revenue DESC, c.category_id
 LIMIT %(limit)s
 
--- name: api_data_range
+-- name: data_range
 SELECT min(day) AS first_day, max(day) AS last_day FROM sales.daily_sales
 
--- name: api_all_categories
+-- name: all_categories
 SELECT category_id, name, description, parent_id, root_id, depth FROM sales.product_categories

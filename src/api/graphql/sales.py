@@ -1,8 +1,10 @@
-"""Sales resolvers: argument parsing and shaping only; the reads are etl_toolkit.sales.read.
+"""Sales resolvers: argument parsing only. The reads, and what they compute, are
+etl_toolkit.sales.read; the resolvers return its typed records as they are (the
+schema's camelCase names are aliases of the records' fields).
 
-Nested lookups are batched per request (`Loaders` in the context): a page's
-products are fetched in one query, categories once per request, a page of
-orders' items in one query.
+Nested lookups are batched per request by one etl_toolkit.sales.batch.SalesBatches
+in the context: a page's products in one query, categories once per request, a
+page of orders' items in one query, a page's periods in one query.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ariadne import MutationType, ObjectType, QueryType, ScalarType
+from ariadne import EnumType, MutationType, ObjectType, QueryType, ScalarType
 
-from api.db import ApiDatabase, api_db
+from api.db import api_db
 from etl_toolkit.errors import InputError
-from etl_toolkit.sales import read
+from etl_toolkit.sales import read, records
+from etl_toolkit.sales.batch import SalesBatches
 from etl_toolkit.sales.products import ProductChange, update_product
 from graphql import GraphQLResolveInfo
 
@@ -25,16 +28,18 @@ query = QueryType()
 mutation = MutationType()
 date_scalar = ScalarType("Date")
 datetime_scalar = ScalarType("DateTime")
+# The API's names of the statuses as stored, both ways (in filters, out of orders).
+order_status = EnumType("OrderStatus", read.STATUSES)
 product_type = ObjectType("Product")
 category_type = ObjectType("Category")
 product_sales_type = ObjectType("ProductSales")
 customer_type = ObjectType("Customer")
+metrics_type = ObjectType("CustomerMetrics")
 order_type = ObjectType("Order")
 order_item_type = ObjectType("OrderItem")
 ranked_type = ObjectType("RankedProduct")
 ranking_type = ObjectType("CategoryRanking")
-
-STATUS_ENUM = {v: k for k, v in read.STATUSES.items()}
+trend_type = ObjectType("Trend")
 
 
 @date_scalar.serializer
@@ -55,61 +60,51 @@ def serialize_datetime(value: datetime) -> str:
     return value.isoformat()
 
 
-class Loaders:
-    """Per-request caches filled in batches."""
-
-    def __init__(self, api: ApiDatabase) -> None:
-        self.api = api
-        self.connection = api.connection  # pooled, with the API's statement timeout
-        self.products: dict[int, dict[str, Any]] = {}
-        self.categories: dict[int, dict[str, Any]] | None = None
-        self.items: dict[int, list[dict[str, Any]]] = {}
-
-    def prime_products(self, ids: list[int]) -> None:
-        missing = sorted({i for i in ids if i not in self.products})
-        if missing:
-            with self.connection() as conn:
-                self.products.update(read.by_ids(conn, "api_products", missing, "product_id"))
-
-    def product(self, pid: int) -> dict[str, Any] | None:
-        self.prime_products([pid])
-        return self.products.get(pid)
-
-    def category(self, cid: int | None) -> dict[str, Any] | None:
-        if cid is None:
-            return None
-        if self.categories is None:
-            with self.connection() as conn:
-                self.categories = read.all_categories(conn)
-        return self.categories.get(cid)
-
-    def prime_items(self, order_ids: list[int]) -> None:
-        missing = [i for i in order_ids if i not in self.items]
-        if missing:
-            with self.connection() as conn:
-                self.items.update(read.order_items(conn, missing))
-            self.prime_products([r["product_id"] for rows in self.items.values() for r in rows])
-
-
-def loaders(info: Info) -> Loaders:
-    ctx = info.context
-    if "sales_loaders" not in ctx:
-        ctx["sales_loaders"] = Loaders(api_db())
-    found: Loaders = ctx["sales_loaders"]
+def batches(info: Info) -> SalesBatches:
+    """The request's sales reads, made on first use."""
+    found = info.context.get("sales")
+    if not isinstance(found, SalesBatches):
+        found = info.context["sales"] = SalesBatches(api_db().connection)
     return found
 
 
-def _dates(value: dict[str, Any] | None) -> read.DateRange | None:
-    return None if value is None else read.DateRange(value["from"], value["to"])
+# Arguments ---------------------------------------------------------------------
+
+
+def _dates(value: dict[str, Any]) -> read.DateRange:
+    return read.DateRange(value["from"], value["to"])
 
 
 def _money(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(repr(value))
 
 
-def _connection(page: read.Page[Any], nodes: list[Any]) -> dict[str, Any]:
+def _product_filter(f: dict[str, Any]) -> read.ProductFilter:
+    price = f.get("price") or {}
+    return read.ProductFilter(
+        category_id=f.get("categoryId"),
+        include_subcategories=f.get("includeSubcategories", True),
+        product_ids=f.get("productIds"),
+        price_min=_money(price.get("min")),
+        price_max=_money(price.get("max")),
+        active=f.get("active"),
+    )
+
+
+def _order_filter(f: dict[str, Any]) -> read.OrderFilter:
+    total = f.get("total") or {}
+    dates = f.get("dates")
+    return read.OrderFilter(
+        statuses=f.get("status"),  # stored values already (order_status)
+        dates=None if dates is None else _dates(dates),
+        total_min=_money(total.get("min")),
+        total_max=_money(total.get("max")),
+    )
+
+
+def _connection(page: read.Page[Any]) -> dict[str, Any]:
     return {
-        "edges": [{"cursor": c, "node": n} for c, n in zip(page.cursors, nodes, strict=True)],
+        "edges": [{"cursor": c, "node": n} for c, n in zip(page.cursors, page.rows, strict=True)],
         "pageInfo": {
             "hasNextPage": page.has_next,
             "hasPreviousPage": page.has_previous,
@@ -120,233 +115,121 @@ def _connection(page: read.Page[Any], nodes: list[Any]) -> dict[str, Any]:
     }
 
 
-def _num(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 # Query -------------------------------------------------------------------------
 
 
+# The connections' resolvers take their arguments as GraphQL passes them (`args`: the
+# field's arguments by schema name, defaults applied; optional ones may be absent).
+
+
 @query.field("productSales")
-def resolve_product_sales(
-    _: Any,
-    info: Info,
-    dates: dict[str, Any],
-    sort: str,
-    first: int,
-    filter: dict[str, Any] | None = None,
-    after: str | None = None,
-) -> dict[str, Any]:
-    f = filter or {}
-    price = f.get("price") or {}
-    spec = read.ProductFilter(
-        category_id=f.get("categoryId"),
-        include_subcategories=f.get("includeSubcategories", True),
-        product_ids=f.get("productIds"),
-        price_min=_money(price.get("min")),
-        price_max=_money(price.get("max")),
-        active=f.get("active"),
-    )
-    rng = _dates(dates)
-    assert rng is not None
-    with loaders(info).connection() as conn:
-        page = read.product_sales(conn, rng, spec, sort, first, after)
-    loaders(info).prime_products([r["product_id"] for r in page.rows])
-    nodes = [r | {"_dates": rng, "_ids": [x["product_id"] for x in page.rows]} for r in page.rows]
-    return _connection(page, nodes)
-
-
-@product_sales_type.field("product")
-def resolve_ps_product(obj: dict[str, Any], info: Info) -> dict[str, Any] | None:
-    return loaders(info).product(int(obj["product_id"]))
-
-
-@product_sales_type.field("periods")
-def resolve_ps_periods(obj: dict[str, Any], info: Info, granularity: str) -> list[dict[str, Any]]:
-    cache = info.context.setdefault("sales_periods", {})
-    key = (granularity, obj["_dates"], tuple(obj["_ids"]))
-    if key not in cache:  # every product of the page at once
-        with loaders(info).connection() as conn:
-            cache[key] = read.product_periods(conn, obj["_ids"], obj["_dates"], granularity)
-    periods: list[dict[str, Any]] = cache[key].get(int(obj["product_id"]), [])
-    return periods
+def resolve_product_sales(_: Any, info: Info, **args: Any) -> dict[str, Any]:
+    dates, spec = _dates(args["dates"]), _product_filter(args.get("filter") or {})
+    page = batches(info).product_sales(dates, spec, args["sort"], args["first"], args.get("after"))
+    return _connection(page)
 
 
 @query.field("product")
-def resolve_product(_: Any, info: Info, id: int) -> dict[str, Any] | None:
-    return loaders(info).product(id)
+def resolve_product(_: Any, info: Info, id: int) -> records.Product | None:
+    return batches(info).product(id)
 
 
 @query.field("customer")
-def resolve_customer(_: Any, info: Info, id: str) -> dict[str, Any] | None:
+def resolve_customer(_: Any, info: Info, id: str) -> records.Customer | None:
     try:
         cid = int(id)
     except ValueError:
         raise InputError(f"id: not a customer id: {id!r}") from None
-    with loaders(info).connection() as conn:
-        return read.by_ids(conn, "api_customers", [cid], "customer_id").get(cid)
-
-
-@customer_type.field("metrics")
-def resolve_customer_metrics(obj: dict[str, Any], *_: Any) -> dict[str, Any]:
-    return {
-        "orderCount": obj["order_count"],
-        "lifetimeValue": obj["lifetime_value"],
-        "averageOrderValue": obj["avg_order_value"],
-        "firstOrderAt": obj["first_order_at"],
-        "lastOrderAt": obj["last_order_at"],
-    }
-
-
-@customer_type.field("orders")
-def resolve_customer_orders(
-    obj: dict[str, Any],
-    info: Info,
-    first: int,
-    filter: dict[str, Any] | None = None,
-    after: str | None = None,
-) -> dict[str, Any]:
-    f = filter or {}
-    total = f.get("total") or {}
-    spec = read.OrderFilter(
-        statuses=f.get("status"),
-        dates=_dates(f.get("dates")),
-        total_min=_money(total.get("min")),
-        total_max=_money(total.get("max")),
-    )
-    with loaders(info).connection() as conn:
-        page = read.customer_orders(conn, int(obj["customer_id"]), spec, first, after)
-    info.context["sales_page_orders"] = [int(r["order_id"]) for r in page.rows]
-    return _connection(page, page.rows)
-
-
-@order_type.field("items")
-def resolve_order_items(obj: dict[str, Any], info: Info) -> list[dict[str, Any]]:
-    ld = loaders(info)
-    ld.prime_items(info.context.get("sales_page_orders") or [int(obj["order_id"])])
-    ld.prime_items([int(obj["order_id"])])
-    return ld.items.get(int(obj["order_id"]), [])
+    return batches(info).customer(cid)
 
 
 @query.field("topProductsByCategory")
-def resolve_top_products(
-    _: Any,
-    info: Info,
-    dates: dict[str, Any],
-    by: str,
-    perCategory: int,
-    first: int,
-    categoryId: int | None = None,
-    after: str | None = None,
-) -> dict[str, Any]:
-    rng = _dates(dates)
-    assert rng is not None
-    with loaders(info).connection() as conn:
-        page = read.top_products(conn, rng, categoryId, by, perCategory, first, after)
-    loaders(info).prime_products([int(p["product_id"]) for g in page.rows for p in g["products"]])
-    return _connection(page, page.rows)
-
-
-@ranking_type.field("category")
-def resolve_ranking_category(obj: dict[str, Any], info: Info) -> Any:
-    return loaders(info).category(int(obj["category_id"]))
-
-
-@ranked_type.field("product")
-def resolve_ranked_product(obj: dict[str, Any], info: Info) -> Any:
-    return loaders(info).product(int(obj["product_id"]))
+def resolve_top_products(_: Any, info: Info, **args: Any) -> dict[str, Any]:
+    dates, category, per = _dates(args["dates"]), args.get("categoryId"), args["perCategory"]
+    page = batches(info).top_products(
+        dates, category, args["by"], per, args["first"], args.get("after")
+    )
+    return _connection(page)
 
 
 @query.field("salesTrends")
-def resolve_trends(
-    _: Any,
-    info: Info,
-    dates: dict[str, Any],
-    granularity: str,
-    first: int,
-    categoryId: int | None = None,
-    after: str | None = None,
-) -> dict[str, Any]:
-    rng = _dates(dates)
-    assert rng is not None
-    with loaders(info).connection() as conn:
-        page = read.trends(conn, rng, granularity, categoryId, first, after)
-
-    def change(now: Any, before: Any) -> float | None:
-        return None if not before else float((Decimal(now) - Decimal(before)) / Decimal(before))
-
-    nodes = [
-        {
-            "period": r["period"],
-            "revenue": r["revenue"],
-            "orders": r["orders"],
-            "units": r["units"],
-            "averageOrderValue": _num(r["average_order_value"]),
-            "revenueChange": change(r["revenue"], r["previous_revenue"]),
-            "ordersChange": change(r["orders"], r["previous_orders"]),
-        }
-        for r in page.rows
-    ]
-    return _connection(page, nodes)
+def resolve_trends(_: Any, info: Info, **args: Any) -> dict[str, Any]:
+    dates, category = _dates(args["dates"]), args.get("categoryId")
+    page = batches(info).trends(
+        dates, args["granularity"], category, args["first"], args.get("after")
+    )
+    return _connection(page)
 
 
 # Types -------------------------------------------------------------------------
 
 
-@product_type.field("id")
-def resolve_product_id(obj: dict[str, Any], *_: Any) -> int:
-    return int(obj["product_id"])
+@product_sales_type.field("periods")
+def resolve_ps_periods(
+    obj: records.ProductSales, info: Info, granularity: str
+) -> list[records.PeriodSales]:
+    return batches(info).periods(obj, granularity)
 
 
-@product_type.field("category")
-def resolve_product_category(obj: dict[str, Any], info: Info) -> Any:
-    return loaders(info).category(int(obj["category_id"]))
+@customer_type.field("orders")
+def resolve_customer_orders(obj: records.Customer, info: Info, **args: Any) -> dict[str, Any]:
+    spec = _order_filter(args.get("filter") or {})
+    page = batches(info).customer_orders(obj.customer_id, spec, args["first"], args.get("after"))
+    return _connection(page)
 
 
-product_type.set_alias("inventoryCount", "inventory_count")
-product_type.set_alias("active", "is_active")
-product_type.set_alias("createdAt", "created_at")
+@order_type.field("items")
+def resolve_order_items(obj: records.Order, info: Info) -> list[records.OrderItem]:
+    return batches(info).items(obj.order_id)
 
 
-@category_type.field("id")
-def resolve_category_id(obj: dict[str, Any], *_: Any) -> int:
-    return int(obj["category_id"])
+# Nested objects: looked up by the record's id fields in the request's batches.
+for bindable in (product_sales_type, ranked_type, order_item_type):
+    bindable.set_field("product", lambda obj, info: batches(info).product(obj.product_id))
+for bindable in (product_type, ranking_type):
+    bindable.set_field("category", lambda obj, info: batches(info).category(obj.category_id))
+category_type.set_field("parent", lambda obj, info: batches(info).category(obj.parent_id))
+category_type.set_field("root", lambda obj, info: batches(info).category(obj.root_id))
 
-
-@category_type.field("parent")
-def resolve_category_parent(obj: dict[str, Any], info: Info) -> Any:
-    return loaders(info).category(obj["parent_id"])
-
-
-@category_type.field("root")
-def resolve_category_root(obj: dict[str, Any], info: Info) -> Any:
-    return loaders(info).category(obj["root_id"])
-
-
-customer_type.set_alias("id", "customer_id")
-customer_type.set_alias("firstName", "first_name")
-customer_type.set_alias("lastName", "last_name")
-customer_type.set_alias("registeredAt", "registration_date")
-customer_type.set_alias("lastLoginAt", "last_login")
-order_type.set_alias("id", "order_id")
-order_type.set_alias("orderDate", "order_date")
-order_type.set_alias("paymentMethod", "payment_method")
-order_type.set_alias("totalAmount", "total_amount")
-order_type.set_alias("itemCount", "items")
-
-
-@order_type.field("status")
-def resolve_order_status(obj: dict[str, Any], *_: Any) -> str:
-    return STATUS_ENUM[obj["status"]]
-
-
-order_item_type.set_alias("id", "order_item_id")
-order_item_type.set_alias("reportedTotal", "reported_total")
-
-
-@order_item_type.field("product")
-def resolve_item_product(obj: dict[str, Any], info: Info) -> Any:
-    return loaders(info).product(int(obj["product_id"]))
+ALIASES = {
+    product_type: {
+        "id": "product_id",
+        "inventoryCount": "inventory_count",
+        "active": "is_active",
+        "createdAt": "created_at",
+    },
+    category_type: {"id": "category_id"},
+    customer_type: {
+        "id": "customer_id",
+        "firstName": "first_name",
+        "lastName": "last_name",
+        "registeredAt": "registration_date",
+        "lastLoginAt": "last_login",
+    },
+    metrics_type: {
+        "orderCount": "order_count",
+        "lifetimeValue": "lifetime_value",
+        "averageOrderValue": "average_order_value",
+        "firstOrderAt": "first_order_at",
+        "lastOrderAt": "last_order_at",
+    },
+    order_type: {
+        "id": "order_id",
+        "orderDate": "order_date",
+        "paymentMethod": "payment_method",
+        "totalAmount": "total_amount",
+        "itemCount": "item_count",
+    },
+    order_item_type: {"id": "order_item_id", "reportedTotal": "reported_total"},
+    trend_type: {
+        "averageOrderValue": "average_order_value",
+        "revenueChange": "revenue_change",
+        "ordersChange": "orders_change",
+    },
+}
+for bindable, aliases in ALIASES.items():
+    for name, field in aliases.items():
+        bindable.set_alias(name, field)
 
 
 # Mutation ----------------------------------------------------------------------
@@ -355,7 +238,7 @@ def resolve_item_product(obj: dict[str, Any], info: Info) -> Any:
 @mutation.field("updateProduct")
 def resolve_update_product(
     _: Any,
-    info: Info,
+    __: Info,
     id: int,
     input: dict[str, Any],
 ) -> dict[str, Any]:
@@ -366,9 +249,10 @@ def resolve_update_product(
         category_id=input.get("categoryId"),
         active=input.get("active"),
     )
-    result = update_product(loaders(info).api.db, id, change)
+    result = update_product(api_db().db, id, change)
     return {
-        "product": result.product,
+        # The same row as read.products' (sales.products' `products` query): its record.
+        "product": None if result.product is None else records.Product(**result.product),
         "errors": [{"field": f, "message": m} for f, m in result.errors],
         "derivedRefreshed": result.derived_refreshed,
     }
@@ -383,8 +267,11 @@ bindables = [
     category_type,
     product_sales_type,
     customer_type,
+    metrics_type,
     order_type,
     order_item_type,
+    order_status,
     ranked_type,
     ranking_type,
+    trend_type,
 ]

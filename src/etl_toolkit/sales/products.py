@@ -124,5 +124,5 @@ def update_product(db: Database, product_id: int, change: ProductChange) -> Upda
         except Conflict:
             refreshed = False
     with db.connect() as conn:
-        product = conn.execute(query("sales", "api_products"), {"ids": [product_id]}).fetchone()
+        product = conn.execute(query("sales", "products"), {"ids": [product_id]}).fetchone()
     return UpdateResult(product=product, derived_refreshed=refreshed)

@@ -20,6 +20,18 @@ from psycopg import sql
 
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import InputError
+from etl_toolkit.sales.records import (
+    Category,
+    CategoryRanking,
+    Customer,
+    Order,
+    OrderItem,
+    PeriodSales,
+    Product,
+    ProductSales,
+    RankedProduct,
+    Trend,
+)
 
 T = TypeVar("T")
 Conn = psycopg.Connection[Any]
@@ -36,6 +48,7 @@ PRODUCT_SORTS = {
     "PRODUCT_ID_ASC": ("a.product_id::numeric", False),
 }
 RANK_KEYS = {"REVENUE": "revenue", "UNITS": "units"}
+# The API's order status names -> the statuses as stored (OrderFilter takes stored ones).
 STATUSES = {
     "PROCESSING": "Processing",
     "SHIPPED": "Shipped",
@@ -109,7 +122,7 @@ class ProductFilter:
 
 @dataclass(frozen=True)
 class OrderFilter:
-    statuses: list[str] | None = None
+    statuses: list[str] | None = None  # as stored: "In Transit"
     dates: DateRange | None = None
     total_min: Decimal | None = None
     total_max: Decimal | None = None
@@ -142,7 +155,7 @@ def _rows(conn: Conn, stmt: sql.SQL | sql.Composed, params: dict[str, Any]) -> l
 
 
 def subtree(conn: Conn, category_id: int) -> list[int]:
-    row = conn.execute(query("sales", "api_category_subtree"), {"id": category_id}).fetchone()
+    row = conn.execute(query("sales", "category_subtree"), {"id": category_id}).fetchone()
     ids = row["ids"] if row else None
     if not ids:
         raise InputError(f"categoryId: no category {category_id}")
@@ -162,7 +175,7 @@ def product_sales(
     sort: str,
     first: int,
     after: str | None,
-) -> Page[dict[str, Any]]:
+) -> Page[ProductSales]:
     """Units, revenue and orders per product over `dates`, filtered and sorted."""
     key, desc = PRODUCT_SORTS[sort]
     limit = page_size(first)
@@ -184,15 +197,15 @@ def product_sales(
     order = sql.SQL("k.sort_key {}, k.product_id").format(sql.SQL("DESC" if desc else "ASC"))
     params["categories"] = _categories(conn, f)
     filtered = any(params[k] is not None for k in ("categories", "price_min", "price_max"))
-    join = query("sales", "api_product_filter") if filtered or f.active is not None else None
+    join = query("sales", "product_filter") if filtered or f.active is not None else None
 
     def statement(seek: sql.Composable) -> sql.Composed:
-        return query("sales", "api_product_sales").format(
+        return query("sales", "product_sales").format(
             key=sql.SQL(key),
             seek=seek,
             order=order,
             product_filter=join or sql.SQL(""),
-            period_rows=query("sales", "api_period_rows"),
+            period_rows=query("sales", "period_rows"),
         )
 
     rows = _rows(conn, statement(seek), params)
@@ -202,10 +215,12 @@ def product_sales(
         # seek carries the connection's total (a client's totalCount never drops to 0).
         first_row = _rows(conn, statement(sql.SQL("true")), {**params, "limit": 1})
         total = int(first_row[0]["total_count"]) if first_row else 0
-    rows = rows[: limit + 1]
     page = rows[:limit]
     return Page(
-        page,
+        [
+            ProductSales(int(r["product_id"]), r["orders"], r["units"], r["revenue"], dates)
+            for r in page
+        ],
         [encode_cursor(r["sort_key"], r["product_id"]) for r in page],
         len(rows) > limit,
         total,
@@ -215,12 +230,14 @@ def product_sales(
 
 def product_periods(
     conn: Conn, ids: list[int], dates: DateRange, granularity: str
-) -> dict[int, list[dict[str, Any]]]:
+) -> dict[int, list[PeriodSales]]:
     """Per product: its sales per day, week or month (one query for all the ids)."""
-    stmt = query("sales", "api_product_periods").format(bucket=sql.Literal(BUCKETS[granularity]))
-    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    stmt = query("sales", "product_periods").format(bucket=sql.Literal(BUCKETS[granularity]))
+    out: dict[int, list[PeriodSales]] = {i: [] for i in ids}
     for r in _rows(conn, stmt, {"ids": ids, "date_from": dates.start, "date_to": dates.end}):
-        out[int(r["product_id"])].append(r)
+        out[int(r["product_id"])].append(
+            PeriodSales(r["period"], r["orders"], r["units"], r["revenue"])
+        )
     return out
 
 
@@ -231,13 +248,24 @@ def by_ids(conn: Conn, name: str, ids: list[int], key: str) -> dict[int, dict[st
     return {int(r[key]): r for r in _rows(conn, query("sales", name), {"ids": ids})}
 
 
+def products(conn: Conn, ids: list[int]) -> dict[int, Product]:
+    """The products of these ids (one query), by id; unknown ids are left out."""
+    return {i: Product(**r) for i, r in by_ids(conn, "products", ids, "product_id").items()}
+
+
+def customer(conn: Conn, customer_id: int) -> Customer | None:
+    """A customer with its lifetime metrics."""
+    row = by_ids(conn, "customers", [customer_id], "customer_id").get(customer_id)
+    return None if row is None else Customer.of(row)
+
+
 def customer_orders(
     conn: Conn, customer_id: int, f: OrderFilter, first: int, after: str | None
-) -> Page[dict[str, Any]]:
+) -> Page[Order]:
     limit = page_size(first)
     params: dict[str, Any] = {
         "customer_id": customer_id,
-        "statuses": [STATUSES[s] for s in f.statuses] if f.statuses else None,
+        "statuses": f.statuses or None,
         "date_from": f.dates.start if f.dates else None,
         "date_to": f.dates.end if f.dates else None,
         "total_min": f.total_min,
@@ -248,11 +276,11 @@ def customer_orders(
     }
     if after:
         params["after_date"], params["after_id"] = decode_cursor(after, 2)
-    rows = _rows(conn, query("sales", "api_customer_orders"), params)
-    count = conn.execute(query("sales", "api_customer_orders_count"), params).fetchone()
+    rows = _rows(conn, query("sales", "customer_orders"), params)
+    count = conn.execute(query("sales", "customer_orders_count"), params).fetchone()
     page = rows[:limit]
     return Page(
-        page,
+        [Order.of(r) for r in page],
         [encode_cursor(r["order_date"].isoformat(), r["order_id"]) for r in page],
         len(rows) > limit,
         int(str(count["n"])) if count else 0,
@@ -260,11 +288,12 @@ def customer_orders(
     )
 
 
-def order_items(conn: Conn, order_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {i: [] for i in order_ids}
+def order_items(conn: Conn, order_ids: list[int]) -> dict[int, list[OrderItem]]:
+    """Per order: its items (one query for all the orders)."""
+    out: dict[int, list[OrderItem]] = {i: [] for i in order_ids}
     if order_ids:
-        for r in _rows(conn, query("sales", "api_order_items"), {"ids": order_ids}):
-            out[int(r["order_id"])].append(r)
+        for r in _rows(conn, query("sales", "order_items"), {"ids": order_ids}):
+            out[int(r["order_id"])].append(OrderItem(**r))
     return out
 
 
@@ -276,7 +305,7 @@ def top_products(
     per_category: int,
     first: int,
     after: str | None,
-) -> Page[dict[str, Any]]:
+) -> Page[CategoryRanking]:
     """Per category (or for one category and its subtree): its best products."""
     if not 1 <= per_category <= MAX_PAGE:
         raise InputError(f"perCategory: between 1 and {MAX_PAGE}")
@@ -288,26 +317,33 @@ def top_products(
         "per_category": per_category,
         "limit": limit + 1,
     }
-    rows_sql = query("sales", "api_period_rows")
-    stmt = query("sales", "api_top_products").format(
+    rows_sql = query("sales", "period_rows")
+    stmt = query("sales", "top_products").format(
         key=sql.Identifier(RANK_KEYS[by]), period_rows=rows_sql
     )
     params["categories"] = subtree(conn, category_id) if category_id is not None else None
     rows = _rows(conn, stmt, params)
-    count_sql = query("sales", "api_top_products_groups").format(period_rows=rows_sql)
+    count_sql = query("sales", "top_products_groups").format(period_rows=rows_sql)
     count = conn.execute(count_sql, params).fetchone()
-    groups: dict[int, list[dict[str, Any]]] = {}
+    groups: dict[int, list[RankedProduct]] = {}
     for r in rows:
-        groups.setdefault(int(r["category_id"]), []).append(r)
+        ranked = RankedProduct(
+            r["rank"], int(r["product_id"]), r["orders"], r["units"], r["revenue"]
+        )
+        groups.setdefault(int(r["category_id"]), []).append(ranked)
     ids = list(groups)[:limit]
-    page = [{"category_id": i, "products": groups[i]} for i in ids]
     return Page(
-        page,
+        [CategoryRanking(i, groups[i]) for i in ids],
         [encode_cursor(i) for i in ids],
         len(groups) > limit,
         int(str(count["n"])) if count else 0,
         after is not None,
     )
+
+
+def change(now: Decimal | int, before: Decimal | int | None) -> float | None:
+    """The relative change from `before` to `now` (0.1 = +10%); none from nothing."""
+    return None if not before else float((Decimal(now) - Decimal(before)) / Decimal(before))
 
 
 def trends(
@@ -317,7 +353,9 @@ def trends(
     category_id: int | None,
     first: int,
     after: str | None,
-) -> Page[dict[str, Any]]:
+) -> Page[Trend]:
+    """Revenue, orders, units and average order value per period, with the change
+    from the previous period (the one before the range's first included)."""
     limit = page_size(first)
     params: dict[str, Any] = {
         "date_from": dates.start,
@@ -326,7 +364,7 @@ def trends(
         "after": date.fromisoformat(str(decode_cursor(after, 1)[0])) if after else None,
         "limit": limit + 1,
     }
-    stmt = query("sales", "api_trends").format(bucket=sql.Literal(BUCKETS[granularity]))
+    stmt = query("sales", "trends").format(bucket=sql.Literal(BUCKETS[granularity]))
     rows = _rows(conn, stmt, params)
     total = int(rows[0]["total_count"]) if rows else 0
     if not rows and after:  # past the last page: the total from the first row
@@ -334,7 +372,18 @@ def trends(
         total = int(first_row[0]["total_count"]) if first_row else 0
     page = rows[:limit]
     return Page(
-        page,
+        [
+            Trend(
+                r["period"],
+                r["revenue"],
+                r["orders"],
+                r["units"],
+                r["average_order_value"],
+                change(r["revenue"], r["previous_revenue"]),
+                change(r["orders"], r["previous_orders"]),
+            )
+            for r in page
+        ],
         [encode_cursor(r["period"].isoformat()) for r in page],
         len(rows) > limit,
         total,
@@ -342,38 +391,6 @@ def trends(
     )
 
 
-def all_categories(conn: Conn) -> dict[int, dict[str, Any]]:
-    return {int(r["category_id"]): r for r in _rows(conn, query("sales", "api_all_categories"), {})}
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    first_day: date | None
-    last_day: date | None
-    trend: list[dict[str, Any]]  # per month over the whole range
-    top_categories: list[dict[str, Any]]  # last 90 days of data
-    top_products: list[dict[str, Any]]  # last 30 days of data, with name
-    recent_orders: list[dict[str, Any]]
-
-
-def dashboard(conn: Conn) -> Dashboard:
-    """What the dashboard shows, relative to the newest day with sales."""
-    span = _rows(conn, query("sales", "api_data_range"), {})
-    first: date | None = span[0]["first_day"] if span else None
-    last: date | None = span[0]["last_day"] if span else None
-    if first is None or last is None:
-        return Dashboard(None, None, [], [], [], [])
-    whole = DateRange(first, last)
-    month = DateRange(max(first, last - timedelta(days=29)), last)
-    quarter = DateRange(max(first, last - timedelta(days=89)), last)
-    trend = trends(conn, whole, "MONTH", None, MAX_PAGE, None).rows
-    top = product_sales(conn, month, ProductFilter(), "REVENUE_DESC", 10, None).rows
-    names = by_ids(conn, "api_products", [int(r["product_id"]) for r in top], "product_id")
-    cats = _rows(
-        conn,
-        query("sales", "api_top_categories"),
-        {"date_from": quarter.start, "date_to": quarter.end, "limit": 8},
-    )
-    recent = _rows(conn, query("sales", "api_recent_orders"), {"limit": 10})
-    products = [r | {"name": names.get(int(r["product_id"]), {}).get("name", "?")} for r in top]
-    return Dashboard(first, last, trend, cats, products, recent)
+def all_categories(conn: Conn) -> dict[int, Category]:
+    rows = _rows(conn, query("sales", "all_categories"), {})
+    return {int(r["category_id"]): Category(**r) for r in rows}
