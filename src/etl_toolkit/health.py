@@ -23,6 +23,13 @@ class DatabaseHealth:
     up_to_date: bool
     error: str | None = None
 
+    @property
+    def status(self) -> str:
+        """ok (reachable, migrated), degraded (reachable, migrations pending) or down."""
+        if not self.reachable:
+            return "down"
+        return "ok" if self.up_to_date else "degraded"
+
 
 def check(db: Database, timeout_s: int = 3) -> DatabaseHealth:
     """Connect afresh (a pooled connection could hide an outage) and time a round trip."""

@@ -17,7 +17,7 @@ health_type = ObjectType("Health")
 def resolve_health(*_: Any) -> dict[str, Any]:
     h = health.check(api_db().db)
     return {
-        "status": "ok" if h.reachable and h.up_to_date else ("degraded" if h.reachable else "down"),
+        "status": h.status,
         "version": __version__,
         "databaseReachable": h.reachable,
         "databaseLatencyMs": h.latency_ms,
