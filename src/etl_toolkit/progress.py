@@ -75,6 +75,19 @@ class Reporter:
         bytes_total: int | None = None,
         total: int | None = None,
     ) -> None:
+        self._begin(item, stage, total, bytes_total)
+
+    def stage(self, stage: str) -> None:
+        """This item's new stage."""
+        self._emit(stage=stage)
+
+    def overall(self, stage: str) -> None:
+        """A stage over all items (check, refresh): no current item."""
+        self._begin(None, stage, None, None)
+
+    def _begin(
+        self, item: str | None, stage: str, total: int | None, bytes_total: int | None
+    ) -> None:
         if self.progress is None:
             return
         self._started = time.monotonic()
@@ -85,25 +98,6 @@ class Reporter:
             total=total,
             bytes_done=0 if bytes_total is not None else None,
             bytes_total=bytes_total,
-            finished=False,
-        )
-
-    def stage(self, stage: str) -> None:
-        """This item's new stage."""
-        self._emit(stage=stage)
-
-    def overall(self, stage: str) -> None:
-        """A stage over all items (check, refresh): no current item."""
-        if self.progress is None:
-            return
-        self._started = time.monotonic()
-        self._emit(
-            stage=stage,
-            item=None,
-            done=0,
-            total=None,
-            bytes_done=None,
-            bytes_total=None,
             finished=False,
         )
 
