@@ -7,7 +7,7 @@ import uuid
 from flask import Response
 from pydantic import BaseModel, Field
 
-from api.db import api_db
+from api.db import Conn
 from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
 from api.types import NonBlankText
 from etl_toolkit.db.queries import Window
@@ -37,10 +37,9 @@ class SearchQuery(Page):
 @bp.operation(
     "/documents", summary="List documents, newest first", query=Page, response=list[DocumentSummary]
 )
-def list_documents(query: Page) -> Reply:
+def list_documents(conn: Conn, query: Page) -> Reply:
     """Every loaded PDF, newest first: file name, title, page and word counts, checksum."""
-    with api_db().connection() as conn:
-        items, total = documents.list_documents(conn, limit=query.limit, offset=query.offset)
+    items, total = documents.list_documents(conn, limit=query.limit, offset=query.offset)
     return paged(items, total, query)
 
 
@@ -50,10 +49,9 @@ def list_documents(query: Page) -> Reply:
     query=SearchQuery,
     response=list[SearchHit],
 )
-def search_documents(query: SearchQuery) -> Reply:
+def search_documents(conn: Conn, query: SearchQuery) -> Reply:
     """Matching pages ranked by relevance, with a snippet and the boxes of matching words."""
-    with api_db().connection() as conn:
-        hits, total = documents.search(conn, query.q, limit=query.limit, offset=query.offset)
+    hits, total = documents.search(conn, query.q, limit=query.limit, offset=query.offset)
     return paged(hits, total, query)
 
 
@@ -67,11 +65,10 @@ DocumentQuery = nested_pages("DocumentQuery", "pages")
     response=DocumentDetail,
     errors=(404,),
 )
-def get_document(document_id: uuid.UUID, query: BaseModel) -> DocumentDetail:
+def get_document(conn: Conn, document_id: uuid.UUID, query: BaseModel) -> DocumentDetail:
     """A document's metadata and a page of its pages' summaries (size, word count,
     error): `pages_limit` / `pages_offset`, `pages_total` counts them all."""
-    with api_db().connection() as conn:
-        return documents.get_document(conn, document_id, pages=Window(*window(query, "pages")))
+    return documents.get_document(conn, document_id, pages=Window(*window(query, "pages")))
 
 
 @bp.operation(
@@ -80,11 +77,10 @@ def get_document(document_id: uuid.UUID, query: BaseModel) -> DocumentDetail:
     response=DocumentPage,
     errors=(404,),
 )
-def get_page(document_id: uuid.UUID, page_number: int) -> DocumentPage:
+def get_page(conn: Conn, document_id: uuid.UUID, page_number: int) -> DocumentPage:
     """A page's text in reading order and every word with its box, in PDF points from
     the page's top-left corner."""
-    with api_db().connection() as conn:
-        return documents.get_page(conn, document_id, page_number)
+    return documents.get_page(conn, document_id, page_number)
 
 
 @bp.operation(
@@ -94,9 +90,8 @@ def get_page(document_id: uuid.UUID, page_number: int) -> DocumentPage:
     errors=(404,),
     media_type="image/svg+xml",
 )
-def get_page_svg(document_id: uuid.UUID, page_number: int) -> Response:
+def get_page_svg(conn: Conn, document_id: uuid.UUID, page_number: int) -> Response:
     """The page at its size in points, each word drawn as its box and its text: what
     the extraction saw, to check it by eye."""
-    with api_db().connection() as conn:
-        page = documents.get_page(conn, document_id, page_number)
+    page = documents.get_page(conn, document_id, page_number)
     return Response(documents.render_svg(page), mimetype="image/svg+xml")

@@ -14,7 +14,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, Field
 
-from api.db import ApiDatabase, api_db
+from api.db import ApiDatabase, Conn
 from api.openapi import ApiBlueprint, Page, Reply, paged
 from api.types import Text
 from etl_toolkit import runs
@@ -78,17 +78,16 @@ class RunDetail(RunSummary):
     query=RunsQuery,
     response=list[RunSummary],
 )
-def list_runs(query: RunsQuery) -> Reply:
+def list_runs(conn: Conn, query: RunsQuery) -> Reply:
     """Every pipeline run the ledger holds (CLI, cron, Flyte), newest first, with its
     status, duration and counts; filter by pipeline and status."""
-    with api_db().connection() as conn:
-        rows, total = runs.page_runs(
-            conn,
-            pipeline=query.pipeline,
-            status=query.status,
-            limit=query.limit,
-            offset=query.offset,
-        )
+    rows, total = runs.page_runs(
+        conn,
+        pipeline=query.pipeline,
+        status=query.status,
+        limit=query.limit,
+        offset=query.offset,
+    )
     return paged([RunSummary(**r) for r in rows], total, query)
 
 
@@ -98,13 +97,12 @@ def list_runs(query: RunsQuery) -> Reply:
     response=RunDetail,
     errors=(404,),
 )
-def get_run(run_id: int) -> RunDetail:
+def get_run(conn: Conn, run_id: int) -> RunDetail:
     """A run with the arguments it was started with, its full report and, for sales
     runs, the data-quality checks and whether each passed."""
     if run_id > MAX_ID:
         raise NotFound(f"run {run_id} not found")
-    with api_db().connection() as conn:
-        return RunDetail(**runs.run_detail(conn, run_id))
+    return RunDetail(**runs.run_detail(conn, run_id))
 
 
 class LedgerCollector(Collector):

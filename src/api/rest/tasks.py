@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import url_for
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from api.db import api_db
+from api.db import Conn
 from api.openapi import ApiBlueprint, Page, Reply, paged
 from api.types import NonBlankText, Text
 from etl_toolkit.tasks import service
@@ -204,10 +204,9 @@ class TaskQuery(Page):
     response=TaskCreated,
     status=201,
 )
-def create_task(body: TaskRequest) -> Reply:
+def create_task(conn: Conn, body: TaskRequest) -> Reply:
     """The task starts `new`, queued for a processor; `Location` points at it."""
-    with api_db().connection() as conn:
-        row = service.create_task(conn, body.to_storage())
+    row = service.create_task(conn, body.to_storage())
     return Reply(
         TaskCreated(id=row.id), 201, {"Location": url_for("tasks.get_task", task_id=str(row.id))}
     )
@@ -219,11 +218,10 @@ def create_task(body: TaskRequest) -> Reply:
     response=TaskView,
     errors=(404,),
 )
-def get_task(task_id: uuid.UUID) -> TaskView:
+def get_task(conn: Conn, task_id: uuid.UUID) -> TaskView:
     """Where the object is, what to anonymise, the task's status and, once processed,
     how long it took and how many objects of each class were anonymised."""
-    with api_db().connection() as conn:
-        return TaskView.from_storage(service.get_task(conn, task_id))
+    return TaskView.from_storage(service.get_task(conn, task_id))
 
 
 @bp.operation(
@@ -234,14 +232,13 @@ def get_task(task_id: uuid.UUID) -> TaskView:
     response=ProcessorTask,
     empty={204: "The queue is empty."},
 )
-def claim_task(body: ClaimRequest) -> Reply:
+def claim_task(conn: Conn, body: ClaimRequest) -> Reply:
     """200 with the task and its claim token; 204 when the queue is empty.
 
     A claim is a lease: report before `lease_expires_at`, or the task goes back to
     the queue (after too many expired leases it fails).
     """
-    with api_db().connection() as conn:
-        claimed = service.claim_task(conn, body.processor, lease_seconds=body.lease_seconds)
+    claimed = service.claim_task(conn, body.processor, lease_seconds=body.lease_seconds)
     return Reply(claimed, 200) if claimed else Reply(None, 204)
 
 
@@ -253,11 +250,10 @@ def claim_task(body: ClaimRequest) -> Reply:
     response=TaskView,
     errors=(404, 409),
 )
-def record_result(task_id: uuid.UUID, body: ProcessorReport) -> TaskView:
+def record_result(conn: Conn, task_id: uuid.UUID, body: ProcessorReport) -> TaskView:
     """`processed` stores counts and times; `failed` stores the error (requeued if
     `retryable` and attempts remain). 409 unless the task is processing under this claim."""
-    with api_db().connection() as conn:
-        return TaskView.from_storage(service.record_result(conn, task_id, body))
+    return TaskView.from_storage(service.record_result(conn, task_id, body))
 
 
 @bp.operation(
@@ -267,11 +263,10 @@ def record_result(task_id: uuid.UUID, body: ProcessorReport) -> TaskView:
     response=TaskView,
     errors=(404, 409),
 )
-def delete_task(task_id: uuid.UUID) -> TaskView:
+def delete_task(conn: Conn, task_id: uuid.UUID) -> TaskView:
     """The task is kept, marked `deleted`: it leaves the queue, and a processor that
     holds it can no longer report. 409 when it is deleted already."""
-    with api_db().connection() as conn:
-        return TaskView.from_storage(service.delete_task(conn, task_id))
+    return TaskView.from_storage(service.delete_task(conn, task_id))
 
 
 @bp.operation(
@@ -281,21 +276,17 @@ def delete_task(task_id: uuid.UUID) -> TaskView:
     response=list[TaskEvent],
     errors=(404,),
 )
-def task_events(task_id: uuid.UUID, query: Page) -> Reply:
+def task_events(conn: Conn, task_id: uuid.UUID, query: Page) -> Reply:
     """Every status change of the task, oldest first, with who made it (the
     processor that claimed or reported) and why."""
-    with api_db().connection() as conn:
-        events, total = service.task_events_page(
-            conn, task_id, limit=query.limit, offset=query.offset
-        )
+    events, total = service.task_events_page(conn, task_id, limit=query.limit, offset=query.offset)
     return paged([TaskEvent.from_storage(e) for e in events], total, query)
 
 
 @bp.operation("/tasks", summary="List tasks (operators)", query=TaskQuery, response=list[TaskView])
-def list_tasks(query: TaskQuery) -> Reply:
+def list_tasks(conn: Conn, query: TaskQuery) -> Reply:
     """Every task, filtered by status, in creation order."""
-    with api_db().connection() as conn:
-        rows, total = service.list_tasks(
-            conn, status=query.status, limit=query.limit, offset=query.offset
-        )
+    rows, total = service.list_tasks(
+        conn, status=query.status, limit=query.limit, offset=query.offset
+    )
     return paged([TaskView.from_storage(r) for r in rows], total, query)
