@@ -90,6 +90,11 @@ class Page(BaseModel):
     limit: int = Field(default=20, ge=1, le=100, description="Page size, at most 100.")
     offset: int = Field(default=0, ge=0, le=1_000_000_000, description="How many items to skip.")
 
+    def args(self) -> dict[str, Any]:
+        """The parameters as keyword arguments of the library's list function: a list's
+        query model names its filters as that function does."""
+        return dict(self)
+
 
 def nested_pages(name: str, *lists: str) -> type[BaseModel]:
     """The query model of a resource that carries lists: each list `<list>` takes
@@ -190,7 +195,6 @@ class ApiBlueprint(Blueprint):
         rule: str,
         method: str = "GET",
         *,
-        summary: str,
         response: Any = None,
         status: int = 200,
         body: type[BaseModel] | None = None,
@@ -202,7 +206,11 @@ class ApiBlueprint(Blueprint):
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare an endpoint. `errors`: problem+json statuses it may answer; `empty`:
         other statuses it answers without a body (e.g. {204: "queue empty"}). A handler
-        with a `conn` parameter is called with a pooled connection (api.db)."""
+        with a `conn` parameter is called with a pooled connection (api.db).
+
+        The handler's docstring documents the operation: its first line is the summary,
+        the paragraphs after it the description.
+        """
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             @wraps(fn)
@@ -225,6 +233,7 @@ class ApiBlueprint(Blueprint):
                 return render(result, status)
 
             wants_conn = "conn" in inspect.signature(fn).parameters
+            summary, _, description = (inspect.getdoc(fn) or "").partition("\n\n")
 
             if public:
                 mark_public(view)
@@ -235,7 +244,7 @@ class ApiBlueprint(Blueprint):
                     method=method.lower(),
                     endpoint=f"{self.name}.{fn.__name__}",
                     summary=summary,
-                    description=(fn.__doc__ or "").strip(),
+                    description=description.strip(),
                     tag=self.tag,
                     body=body,
                     query=query,

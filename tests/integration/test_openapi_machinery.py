@@ -27,17 +27,20 @@ class ThingQuery(Page):
 def client() -> FlaskClient:
     bp = ApiBlueprint("things", __name__, tag="things")
 
-    @bp.operation("/things", "POST", summary="make", body=Thing, response=Thing, status=201)
+    @bp.operation("/things", "POST", body=Thing, response=Thing, status=201)
     def make(body: Thing) -> Reply:
+        """Make a thing
+
+        It is answered as it was sent, with its Location."""
         return Reply(body, 201, {"Location": f"/things/{body.name}"})
 
-    @bp.operation("/things", summary="list", query=ThingQuery, response=list[Thing])
+    @bp.operation("/things", query=ThingQuery, response=list[Thing])
     def list_things(query: ThingQuery) -> Reply:
         items = [Thing(name=f"t{i}", size=i % 10) for i in range(45)]
         window = items[query.offset : query.offset + query.limit]
         return paged(window, len(items), query)
 
-    @bp.operation("/things/<int:n>", summary="one", response=Thing, errors=(404,))
+    @bp.operation("/things/<int:n>", response=Thing, errors=(404,))
     def one(n: int) -> Thing:
         return Thing(name=f"t{n}", size=n)
 
@@ -101,6 +104,9 @@ def test_document_describes_operations_from_models(client: FlaskClient) -> None:
         "$ref": "#/components/schemas/Thing"
     }
     assert set(post["responses"]) == {"201", "401", "422"}
+    # The handler's docstring: its first line the summary, the rest the description.
+    assert post["summary"] == "Make a thing"
+    assert post["description"] == "It is answered as it was sent, with its Location."
     get = spec["paths"]["/things"]["get"]
     assert {p["name"] for p in get["parameters"]} == {"limit", "offset", "colour"}
     assert get["responses"]["200"]["content"]["application/json"]["schema"] == {
@@ -124,11 +130,11 @@ def test_a_handler_that_takes_conn_reads_in_autocommit_and_writes_in_one_transac
     bp = ApiBlueprint("conns", __name__, tag="conns")
     calls: list[str] = []
 
-    @bp.operation("/state", summary="read", response=str)
+    @bp.operation("/state", response=str)
     def read_state(conn: Conn) -> str:
         return conn.info.transaction_status.name
 
-    @bp.operation("/state", "POST", summary="write", body=Thing, response=str)
+    @bp.operation("/state", "POST", body=Thing, response=str)
     def write_state(conn: Conn, body: Thing) -> str:
         calls.append(body.name)
         if body.size == 0:

@@ -39,67 +39,49 @@ class JobQuery(Page):
     status: JobStatus | None = None
 
 
-@bp.operation(
-    "/extraction-jobs",
-    "POST",
-    summary="Create an extraction job",
-    body=JobCreate,
-    response=Job,
-    status=201,
-)
+@bp.operation("/extraction-jobs", "POST", body=JobCreate, response=Job, status=201)
 def create_job(conn: Conn, body: JobCreate) -> Reply:
-    """The job starts `pending`; its creation is the first entry of its history."""
+    """Create an extraction job
+
+    The job starts `pending`; its creation is the first entry of its history."""
     job = jobs.create_job(conn, body.document_id, body.priority, body.metadata)
     return Reply(job, 201, {"Location": url_for("jobs.get_job", job_id=str(job.id))})
 
 
-@bp.operation(
-    "/extraction-jobs", summary="List extraction jobs", query=JobQuery, response=list[Job]
-)
+@bp.operation("/extraction-jobs", query=JobQuery, response=list[Job])
 def list_jobs(conn: Conn, query: JobQuery) -> Reply:
-    """Filters combine; pages are in (created_at, id) order."""
-    items, total = jobs.list_jobs(
-        conn,
-        document_id=query.document_id,
-        status=query.status,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    """List extraction jobs
+
+    Filters combine; pages are in (created_at, id) order."""
+    items, total = jobs.list_jobs(conn, **query.args())
     return paged(items, total, query)
 
 
-@bp.operation(
-    "/extraction-jobs/<job_id>", summary="Get an extraction job", response=Job, errors=(404,)
-)
+@bp.operation("/extraction-jobs/<job_id>", response=Job, errors=(404,))
 def get_job(conn: Conn, job_id: str) -> Job:
-    """A job: its document, status, priority, metadata and last error."""
+    """Get an extraction job
+
+    A job: its document, status, priority, metadata and last error."""
     return jobs.get_job(conn, job_id)
 
 
-@bp.operation(
-    "/extraction-jobs/<job_id>",
-    "PATCH",
-    summary="Change a job's status",
-    body=JobUpdate,
-    response=Job,
-    errors=(404,),
-)
+@bp.operation("/extraction-jobs/<job_id>", "PATCH", body=JobUpdate, response=Job, errors=(404,))
 def update_job(conn: Conn, job_id: str, body: JobUpdate) -> Job:
-    """`updated_at` moves forward; a status change is appended to the job's history."""
+    """Change a job's status
+
+    `updated_at` moves forward; a status change is appended to the job's history."""
     if "error_message" in body.model_fields_set:
         return jobs.set_status(conn, job_id, body.status, body.error_message)
     return jobs.set_status(conn, job_id, body.status)
 
 
 @bp.operation(
-    "/extraction-jobs/<job_id>/events",
-    summary="A job's status history",
-    query=Page,
-    response=list[JobEvent],
-    errors=(404,),
+    "/extraction-jobs/<job_id>/events", query=Page, response=list[JobEvent], errors=(404,)
 )
 def job_events(conn: Conn, job_id: str, query: Page) -> Reply:
-    """Every status change of the job, oldest first: its creation, then each move
+    """A job's status history
+
+    Every status change of the job, oldest first: its creation, then each move
     between pending, processing, completed and failed, with the error message."""
-    events, total = jobs.job_events_page(conn, job_id, limit=query.limit, offset=query.offset)
+    events, total = jobs.job_events_page(conn, job_id, **query.args())
     return paged(events, total, query)
