@@ -243,7 +243,7 @@ class ApiBlueprint(Blueprint):
                     rule=rule,
                     method=method.lower(),
                     endpoint=f"{self.name}.{fn.__name__}",
-                    summary=summary,
+                    summary=" ".join(summary.split()),
                     description=description.strip(),
                     tag=self.tag,
                     body=body,
