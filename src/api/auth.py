@@ -36,6 +36,7 @@ REFRESH_FLOOR = 10.0  # seconds between fetches forced by unknown kids or by a f
 # included, so no other token can ride on an entry.
 VERIFIED_SECONDS = 60.0
 VERIFIED_MAX = 1024
+TOKEN_HINT = "send `Authorization: Bearer <JWT>` with a token from the identity provider"
 
 
 class AuthUnavailable(EtlError):
@@ -124,11 +125,17 @@ class JwksClient(jwt.PyJWKClient):
 
 
 class Unauthorized(ApiError):
-    def __init__(self, detail: str, *, error: str | None = "invalid_token") -> None:
+    """401 with its RFC 6750 challenge: no token, or one that does not verify."""
+
+    def __init__(
+        self, detail: str, *, error: str | None = "invalid_token", hint: str | None = None
+    ) -> None:
         challenge = f'Bearer realm="{REALM}"'
         if error:
             challenge += f', error="{error}", error_description="{detail}"'
-        super().__init__(401, "Unauthorized", detail, headers={"WWW-Authenticate": challenge})
+        super().__init__(
+            401, "Unauthorized", detail, hint=hint, headers={"WWW-Authenticate": challenge}
+        )
 
 
 class TokenVerifier:
@@ -178,7 +185,7 @@ class TokenVerifier:
                 leeway=30,
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthorized("token expired") from None
+            raise Unauthorized("token expired", hint="get a new token") from None
         except jwt.InvalidAudienceError:
             raise Unauthorized("token is for another audience") from None
         except jwt.InvalidIssuerError:
@@ -213,5 +220,5 @@ def install(app: Flask, settings: Settings) -> None:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("a bearer token is required", error=None)
+            raise Unauthorized("a bearer token is required", error=None, hint=TOKEN_HINT)
         g.claims = verifier.verify(token.strip())

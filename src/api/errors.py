@@ -1,4 +1,9 @@
-"""RFC 9457 problem+json for every 4xx/5xx: no HTML error pages, no stack traces."""
+"""RFC 9457 problem+json for every 4xx/5xx: no HTML error pages, no stack traces.
+
+One hierarchy reaches the client one way: every error raised on purpose is an
+EtlError (ApiError is one, for what only the API answers), and `register` turns it
+into a problem with its status, title, message and `hint`, the fix the CLI shows too.
+"""
 
 from __future__ import annotations
 
@@ -30,46 +35,55 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str | None = None
+    hint: str | None = Field(
+        default=None,
+        description="What would fix it, when the error knows (the hint the CLI shows).",
+    )
     instance: str | None = None
     errors: list[FieldError] | None = Field(
         default=None, description="For 422: every field that failed validation."
     )
 
 
-class ApiError(Exception):
-    """An error an endpoint raises to answer with a specific problem."""
+class ApiError(EtlError):
+    """An error only the API answers (a bad request, a missing token): its status and
+    title are its own, not its class's, and it may carry headers (a 401's challenge),
+    the fields that failed validation, and extra members of the problem body."""
 
     def __init__(
         self,
         status: int,
         title: str,
-        detail: str | None = None,
+        detail: str,
         *,
+        hint: str | None = None,
         headers: dict[str, str] | None = None,
         errors: list[FieldError] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail or title)
-        self.status, self.title, self.detail = status, title, detail
+        super().__init__(detail, hint=hint)
+        self.http_status, self.title = status, title
         self.headers = headers or {}
         self.errors = errors
         self.extra = extra or {}
 
 
-def problem(
-    status: int,
-    title: str,
-    detail: str | None = None,
-    *,
-    headers: dict[str, str] | None = None,
-    errors: list[FieldError] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Response:
-    body = Problem(title=title, status=status, detail=detail, instance=request.path, errors=errors)
-    payload = body.model_dump(exclude_none=True) | (extra or {})
-    resp = Response(json.dumps(payload), status=status, mimetype=PROBLEM_MEDIA_TYPE)
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
+def problem(exc: EtlError) -> Response:
+    """The problem+json answer to an error of the hierarchy."""
+    body = Problem(
+        title=exc.title,
+        status=exc.http_status,
+        detail=exc.message,
+        hint=exc.hint,
+        instance=request.path,
+    )
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ApiError):
+        body.errors, headers, extra = exc.errors, exc.headers, exc.extra
+    payload = body.model_dump(exclude_none=True) | extra
+    resp = Response(json.dumps(payload), status=exc.http_status, mimetype=PROBLEM_MEDIA_TYPE)
+    resp.headers.update(headers)
     return resp
 
 
@@ -86,30 +100,20 @@ def validation_problem(exc: ValidationError, where: str) -> ApiError:
 
 
 def register(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
-        return problem(
-            exc.status,
-            exc.title,
-            exc.detail,
-            headers=exc.headers,
-            errors=exc.errors,
-            extra=exc.extra,
-        )
-
     @app.errorhandler(EtlError)
     def _etl_error(exc: EtlError) -> Response:
         if exc.http_status >= 500:
             log.warning("request failed", path=request.path, error=str(exc))
-        return problem(exc.http_status, exc.title, exc.message)
+        return problem(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         headers = dict(exc.get_headers()) if exc.code == 405 else {}
         headers.pop("Content-Type", None)
-        return problem(exc.code or 500, exc.name, exc.description, headers=headers)
+        status = exc.code or 500
+        return problem(ApiError(status, exc.name, exc.description or exc.name, headers=headers))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error", path=request.path)
-        return problem(500, "Internal Server Error", "an unexpected error occurred")
+        return problem(ApiError(500, "Internal Server Error", "an unexpected error occurred"))

@@ -17,6 +17,7 @@ from typing import Any
 from flask import request
 
 from api.errors import ApiError, FieldError
+from etl_toolkit.errors import InputError
 
 MAX_JSON_DEPTH = 64
 LIMITS_DOC = (
@@ -27,8 +28,11 @@ LIMITS_DOC = (
 _STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
-class _NotJson(ValueError):
-    """A value Python's parser accepts that RFC 8259 JSON (and PostgreSQL) does not."""
+class _NotJson(InputError):
+    """A value Python's parser accepts that RFC 8259 JSON (and PostgreSQL) does not.
+
+    Raised from json.loads' hooks, which know neither the status nor the problem's
+    shape: read_json_body catches it and answers the ApiError."""
 
 
 def _refuse_constant(name: str) -> Any:
@@ -89,7 +93,7 @@ def read_json_body(*, optional: bool = False, status: int = 422) -> Any:
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except _NotJson as exc:
-        raise _refuse(status, str(exc), "json_invalid") from None
+        raise _refuse(status, exc.message, "json_invalid") from None
     except (ValueError, RecursionError) as exc:
         # JSONDecodeError (a ValueError) and int() past its digit limit
         raise _refuse(status, f"the request body is not JSON: {exc}", "json_invalid") from None

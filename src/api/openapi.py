@@ -2,12 +2,14 @@
 
 `ApiBlueprint.operation(...)` wraps a handler: it validates the query string
 and JSON body into the declared models (422 problem+json listing every bad
-field), renders what the handler returns, and records the operation so that
-`/openapi.json` is generated from the same models, never written by hand.
+field), hands a pooled connection to a handler that takes `conn`, renders what
+the handler returns, and records the operation so that `/openapi.json` is
+generated from the same models, never written by hand.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -23,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
 from api.auth import public as mark_public
+from api.db import api_db
 from api.errors import PROBLEM_MEDIA_TYPE, ApiError, FieldError, Problem, validation_problem
 from api.jsonbody import LIMITS_DOC, read_json_body
 from api.types import JSON_VALUE_SCHEMA
@@ -86,6 +89,11 @@ class Page(BaseModel):
 
     limit: int = Field(default=20, ge=1, le=100, description="Page size, at most 100.")
     offset: int = Field(default=0, ge=0, le=1_000_000_000, description="How many items to skip.")
+
+    def args(self) -> dict[str, Any]:
+        """The parameters as keyword arguments of the library's list function: a list's
+        query model names its filters as that function does."""
+        return dict(self)
 
 
 def nested_pages(name: str, *lists: str) -> type[BaseModel]:
@@ -187,7 +195,6 @@ class ApiBlueprint(Blueprint):
         rule: str,
         method: str = "GET",
         *,
-        summary: str,
         response: Any = None,
         status: int = 200,
         body: type[BaseModel] | None = None,
@@ -198,7 +205,12 @@ class ApiBlueprint(Blueprint):
         empty: dict[int, str] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare an endpoint. `errors`: problem+json statuses it may answer; `empty`:
-        other statuses it answers without a body (e.g. {204: "queue empty"})."""
+        other statuses it answers without a body (e.g. {204: "queue empty"}). A handler
+        with a `conn` parameter is called with a pooled connection (api.db).
+
+        The handler's docstring documents the operation: its first line is the summary,
+        the paragraphs after it the description.
+        """
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             @wraps(fn)
@@ -212,7 +224,16 @@ class ApiBlueprint(Blueprint):
                         raise validation_problem(exc, "query") from None
                 if body is not None:
                     kwargs["body"] = _parse_body(body)
-                return render(fn(**kwargs), status)
+                if not wants_conn:
+                    return render(fn(**kwargs), status)
+                # Taken after the input is valid, given back before rendering: a GET
+                # reads in autocommit, a write is one transaction (api.db).
+                with api_db().connection() as conn:
+                    result = fn(conn=conn, **kwargs)
+                return render(result, status)
+
+            wants_conn = "conn" in inspect.signature(fn).parameters
+            summary, _, description = (inspect.getdoc(fn) or "").partition("\n\n")
 
             if public:
                 mark_public(view)
@@ -222,8 +243,8 @@ class ApiBlueprint(Blueprint):
                     rule=rule,
                     method=method.lower(),
                     endpoint=f"{self.name}.{fn.__name__}",
-                    summary=summary,
-                    description=(fn.__doc__ or "").strip(),
+                    summary=" ".join(summary.split()),
+                    description=description.strip(),
                     tag=self.tag,
                     body=body,
                     query=query,

@@ -39,6 +39,18 @@ GRANIAN_LOGGING: dict[str, Any] = {
     },
 }
 
+# How every server runs, whatever its address, port and number of workers.
+GRANIAN_SETTINGS: dict[str, Any] = {
+    "blocking_threads": BLOCKING_THREADS,
+    "backpressure": BACKPRESSURE,
+    "respawn_failed_workers": True,
+    "workers_lifetime": WORKER_LIFETIME_SECONDS,
+    "workers_max_rss": WORKER_MAX_RSS_MB,
+    "workers_kill_timeout": GRACEFUL_SECONDS,
+    "log_dictconfig": GRANIAN_LOGGING,
+    "log_access": False,  # AccessLog writes the lines, with the request id
+}
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -164,14 +176,7 @@ def run_server(load: Callable[[], WSGIApp], options: ServeOptions) -> None:
             port=options.port,
             interface=Interfaces.WSGI,
             workers=options.workers,
-            blocking_threads=BLOCKING_THREADS,
-            backpressure=BACKPRESSURE,
-            respawn_failed_workers=True,
-            workers_lifetime=WORKER_LIFETIME_SECONDS,
-            workers_max_rss=WORKER_MAX_RSS_MB,
-            workers_kill_timeout=GRACEFUL_SECONDS,
-            log_dictconfig=GRANIAN_LOGGING,
-            log_access=False,  # AccessLog writes the lines, with the request id
+            **GRANIAN_SETTINGS,
         ).serve(target_loader=load_app)
     finally:
         if owned:

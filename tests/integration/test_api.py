@@ -14,6 +14,7 @@ from etl_toolkit import __version__
 from etl_toolkit.config import Settings
 from etl_toolkit.db import embedded, migrate
 from etl_toolkit.db.connect import Database
+from etl_toolkit.errors import Conflict, InputError
 
 
 def test_health_reports_version_database_and_migrations(client: FlaskClient) -> None:
@@ -143,6 +144,36 @@ def test_errors_are_problem_json(client: FlaskClient, method: str, path: str, st
     assert body["status"] == status
     assert body["instance"] == path
     assert set(body) <= {"type", "title", "status", "detail", "instance", "errors"}
+
+
+def test_library_errors_are_problem_json_with_their_hint(app: Flask) -> None:
+    """One hierarchy, one answer: a library error is a problem with the status and
+    title of its class, its message and the hint the CLI shows."""
+
+    def busy() -> None:
+        raise Conflict("another etl sales run is in progress", hint="wait for it")
+
+    def bad() -> None:
+        raise InputError("the search query is empty")
+
+    for view in (busy, bad):
+        app.add_url_rule(f"/{view.__name__}", view.__name__, view)
+        public(view)
+    c = app.test_client()
+    r = c.get("/busy")
+    assert r.status_code == 409
+    assert r.content_type == "application/problem+json"
+    assert r.get_json() == {
+        "type": "about:blank",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "another etl sales run is in progress",
+        "hint": "wait for it",
+        "instance": "/busy",
+    }
+    body = c.get("/bad").get_json()
+    assert body["status"] == 422
+    assert "hint" not in body  # no hint, no member
 
 
 def test_unexpected_error_is_500_problem_without_traceback(app: Flask) -> None:

@@ -131,6 +131,9 @@ def test_missing_token_gets_401_without_error_code(secure_app: Flask) -> None:
     assert status == 401
     assert challenge == 'Bearer realm="etl-toolkit"'
     assert body["title"] == "Unauthorized"
+    # The fix, as the CLI would show it, in a member of its own.
+    assert body["detail"] == "a bearer token is required"
+    assert "Authorization: Bearer" in str(body["hint"])
 
 
 def test_wrong_scheme_gets_401(secure_app: Flask, idp: IdentityProvider) -> None:

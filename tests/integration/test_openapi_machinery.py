@@ -7,8 +7,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel, Field
 
+from api.db import ApiDatabase, Conn
 from api.errors import register
 from api.openapi import ApiBlueprint, Page, Reply, build_spec, paged
+from etl_toolkit.db.connect import Database
+from etl_toolkit.errors import Conflict
 
 
 class Thing(BaseModel):
@@ -24,17 +27,20 @@ class ThingQuery(Page):
 def client() -> FlaskClient:
     bp = ApiBlueprint("things", __name__, tag="things")
 
-    @bp.operation("/things", "POST", summary="make", body=Thing, response=Thing, status=201)
+    @bp.operation("/things", "POST", body=Thing, response=Thing, status=201)
     def make(body: Thing) -> Reply:
+        """Make a thing
+
+        It is answered as it was sent, with its Location."""
         return Reply(body, 201, {"Location": f"/things/{body.name}"})
 
-    @bp.operation("/things", summary="list", query=ThingQuery, response=list[Thing])
+    @bp.operation("/things", query=ThingQuery, response=list[Thing])
     def list_things(query: ThingQuery) -> Reply:
         items = [Thing(name=f"t{i}", size=i % 10) for i in range(45)]
         window = items[query.offset : query.offset + query.limit]
         return paged(window, len(items), query)
 
-    @bp.operation("/things/<int:n>", summary="one", response=Thing, errors=(404,))
+    @bp.operation("/things/<int:n>", response=Thing, errors=(404,))
     def one(n: int) -> Thing:
         return Thing(name=f"t{n}", size=n)
 
@@ -98,6 +104,9 @@ def test_document_describes_operations_from_models(client: FlaskClient) -> None:
         "$ref": "#/components/schemas/Thing"
     }
     assert set(post["responses"]) == {"201", "401", "422"}
+    # The handler's docstring: its first line the summary, the rest the description.
+    assert post["summary"] == "Make a thing"
+    assert post["description"] == "It is answered as it was sent, with its Location."
     get = spec["paths"]["/things"]["get"]
     assert {p["name"] for p in get["parameters"]} == {"limit", "offset", "colour"}
     assert get["responses"]["200"]["content"]["application/json"]["schema"] == {
@@ -113,3 +122,38 @@ def test_document_describes_operations_from_models(client: FlaskClient) -> None:
     }
     assert "404" in one["responses"]
     assert spec["components"]["schemas"]["Thing"]["properties"]["size"]["maximum"] == 10
+
+
+def test_a_handler_that_takes_conn_reads_in_autocommit_and_writes_in_one_transaction(
+    db: Database,
+) -> None:
+    bp = ApiBlueprint("conns", __name__, tag="conns")
+    calls: list[str] = []
+
+    @bp.operation("/state", response=str)
+    def read_state(conn: Conn) -> str:
+        return conn.info.transaction_status.name
+
+    @bp.operation("/state", "POST", body=Thing, response=str)
+    def write_state(conn: Conn, body: Thing) -> str:
+        calls.append(body.name)
+        if body.size == 0:
+            raise Conflict(f"{body.name}: refused")
+        return conn.info.transaction_status.name
+
+    app = Flask(__name__)
+    register(app)
+    app.register_blueprint(bp)
+    app.extensions["etl_db"] = ApiDatabase(db, statement_timeout_ms=5000, max_size=1)
+    c = app.test_client()
+    try:
+        assert c.get("/state").get_json() == "IDLE"  # no BEGIN/COMMIT around a read
+        assert c.post("/state", json={"name": "a", "size": 1}).get_json() == "INTRANS"
+        assert c.post("/state", json={"name": "b", "size": 0}).status_code == 409
+        # Invalid input is refused before the handler (and before any connection).
+        assert c.post("/state", json={"name": "", "size": 1}).status_code == 422
+        assert calls == ["a", "b"]
+        # The one pooled connection came back idle after the refused write.
+        assert c.get("/state").get_json() == "IDLE"
+    finally:
+        app.extensions["etl_db"].close()

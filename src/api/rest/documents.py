@@ -7,7 +7,7 @@ import uuid
 from flask import Response
 from pydantic import BaseModel, Field
 
-from api.db import api_db
+from api.db import Conn
 from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
 from api.types import NonBlankText
 from etl_toolkit.db.queries import Window
@@ -34,26 +34,21 @@ class SearchQuery(Page):
     )
 
 
-@bp.operation(
-    "/documents", summary="List documents, newest first", query=Page, response=list[DocumentSummary]
-)
-def list_documents(query: Page) -> Reply:
-    """Every loaded PDF, newest first: file name, title, page and word counts, checksum."""
-    with api_db().connection() as conn:
-        items, total = documents.list_documents(conn, limit=query.limit, offset=query.offset)
+@bp.operation("/documents", query=Page, response=list[DocumentSummary])
+def list_documents(conn: Conn, query: Page) -> Reply:
+    """List documents, newest first
+
+    Every loaded PDF, newest first: file name, title, page and word counts, checksum."""
+    items, total = documents.list_documents(conn, **query.args())
     return paged(items, total, query)
 
 
-@bp.operation(
-    "/documents/search",
-    summary="Full-text search over pages",
-    query=SearchQuery,
-    response=list[SearchHit],
-)
-def search_documents(query: SearchQuery) -> Reply:
-    """Matching pages ranked by relevance, with a snippet and the boxes of matching words."""
-    with api_db().connection() as conn:
-        hits, total = documents.search(conn, query.q, limit=query.limit, offset=query.offset)
+@bp.operation("/documents/search", query=SearchQuery, response=list[SearchHit])
+def search_documents(conn: Conn, query: SearchQuery) -> Reply:
+    """Full-text search over pages
+
+    Matching pages ranked by relevance, with a snippet and the boxes of matching words."""
+    hits, total = documents.search(conn, **query.args())
     return paged(hits, total, query)
 
 
@@ -61,42 +56,37 @@ DocumentQuery = nested_pages("DocumentQuery", "pages")
 
 
 @bp.operation(
-    "/documents/<uuid:document_id>",
-    summary="A document with its pages",
-    query=DocumentQuery,
-    response=DocumentDetail,
-    errors=(404,),
+    "/documents/<uuid:document_id>", query=DocumentQuery, response=DocumentDetail, errors=(404,)
 )
-def get_document(document_id: uuid.UUID, query: BaseModel) -> DocumentDetail:
-    """A document's metadata and a page of its pages' summaries (size, word count,
+def get_document(conn: Conn, document_id: uuid.UUID, query: BaseModel) -> DocumentDetail:
+    """A document with its pages
+
+    A document's metadata and a page of its pages' summaries (size, word count,
     error): `pages_limit` / `pages_offset`, `pages_total` counts them all."""
-    with api_db().connection() as conn:
-        return documents.get_document(conn, document_id, pages=Window(*window(query, "pages")))
+    return documents.get_document(conn, document_id, pages=Window(*window(query, "pages")))
 
 
 @bp.operation(
-    "/documents/<uuid:document_id>/pages/<int:page_number>",
-    summary="A page: text, size and every word with its box",
-    response=DocumentPage,
-    errors=(404,),
+    "/documents/<uuid:document_id>/pages/<int:page_number>", response=DocumentPage, errors=(404,)
 )
-def get_page(document_id: uuid.UUID, page_number: int) -> DocumentPage:
-    """A page's text in reading order and every word with its box, in PDF points from
+def get_page(conn: Conn, document_id: uuid.UUID, page_number: int) -> DocumentPage:
+    """A page: text, size and every word with its box
+
+    A page's text in reading order and every word with its box, in PDF points from
     the page's top-left corner."""
-    with api_db().connection() as conn:
-        return documents.get_page(conn, document_id, page_number)
+    return documents.get_page(conn, document_id, page_number)
 
 
 @bp.operation(
     "/documents/<uuid:document_id>/pages/<int:page_number>.svg",
-    summary="A page drawn as SVG: every word's box and text",
     response=str,
     errors=(404,),
     media_type="image/svg+xml",
 )
-def get_page_svg(document_id: uuid.UUID, page_number: int) -> Response:
-    """The page at its size in points, each word drawn as its box and its text: what
+def get_page_svg(conn: Conn, document_id: uuid.UUID, page_number: int) -> Response:
+    """A page drawn as SVG: every word's box and text
+
+    The page at its size in points, each word drawn as its box and its text: what
     the extraction saw, to check it by eye."""
-    with api_db().connection() as conn:
-        page = documents.get_page(conn, document_id, page_number)
+    page = documents.get_page(conn, document_id, page_number)
     return Response(documents.render_svg(page), mimetype="image/svg+xml")

@@ -87,39 +87,32 @@ def readiness() -> Health:
     )
 
 
-@bp.operation(
-    "/health", summary="Service and database health", response=Health, public=True, errors=(503,)
-)
+@bp.operation("/health", response=Health, public=True, errors=(503,))
 def get_health() -> Health:
-    """The readiness answer (GET /health/ready) under its first name: 200 when the
+    """Service and database health
+
+    The readiness answer (GET /health/ready) under its first name: 200 when the
     database answers a pooled round trip, with the migration state; 503 problem+json
     when it does not."""
     return readiness()
 
 
-@bp.operation(
-    "/health/ready",
-    summary="Readiness: can this process serve requests?",
-    response=Health,
-    public=True,
-    errors=(503,),
-)
+@bp.operation("/health/ready", response=Health, public=True, errors=(503,))
 def get_ready() -> Health:
-    """200 when the database answers a round trip on a pooled connection (waiting at
+    """Readiness: can this process serve requests?
+
+    200 when the database answers a round trip on a pooled connection (waiting at
     most a second for one), with the migration state read at most 30 s ago; 503
     problem+json when it does not, from the first request after an outage began.
     A load balancer or Kubernetes readinessProbe stops sending traffic on 503."""
     return readiness()
 
 
-@bp.operation(
-    "/health/live",
-    summary="Liveness: is the process answering?",
-    response=Liveness,
-    public=True,
-)
+@bp.operation("/health/live", response=Liveness, public=True)
 def get_live() -> Liveness:
-    """Always 200 while the process can answer: the database is not touched, so an
+    """Liveness: is the process answering?
+
+    Always 200 while the process can answer: the database is not touched, so an
     outage of the database does not make an orchestrator restart the API (a
     Kubernetes livenessProbe). Use GET /health/ready for whether to send traffic."""
     return Liveness(status="ok", version=__version__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from pydantic import BaseModel, Field
 
-from api.db import api_db
+from api.db import Conn
 from api.openapi import ApiBlueprint, Page, Reply, paged
 from api.types import JsonInt, JsonObject, NonBlankText, Text
 from etl_toolkit.pdf import jobs
@@ -39,72 +39,49 @@ class JobQuery(Page):
     status: JobStatus | None = None
 
 
-@bp.operation(
-    "/extraction-jobs",
-    "POST",
-    summary="Create an extraction job",
-    body=JobCreate,
-    response=Job,
-    status=201,
-)
-def create_job(body: JobCreate) -> Reply:
-    """The job starts `pending`; its creation is the first entry of its history."""
-    with api_db().connection() as conn:
-        job = jobs.create_job(conn, body.document_id, body.priority, body.metadata)
+@bp.operation("/extraction-jobs", "POST", body=JobCreate, response=Job, status=201)
+def create_job(conn: Conn, body: JobCreate) -> Reply:
+    """Create an extraction job
+
+    The job starts `pending`; its creation is the first entry of its history."""
+    job = jobs.create_job(conn, body.document_id, body.priority, body.metadata)
     return Reply(job, 201, {"Location": url_for("jobs.get_job", job_id=str(job.id))})
 
 
-@bp.operation(
-    "/extraction-jobs", summary="List extraction jobs", query=JobQuery, response=list[Job]
-)
-def list_jobs(query: JobQuery) -> Reply:
-    """Filters combine; pages are in (created_at, id) order."""
-    with api_db().connection() as conn:
-        items, total = jobs.list_jobs(
-            conn,
-            document_id=query.document_id,
-            status=query.status,
-            limit=query.limit,
-            offset=query.offset,
-        )
+@bp.operation("/extraction-jobs", query=JobQuery, response=list[Job])
+def list_jobs(conn: Conn, query: JobQuery) -> Reply:
+    """List extraction jobs
+
+    Filters combine; pages are in (created_at, id) order."""
+    items, total = jobs.list_jobs(conn, **query.args())
     return paged(items, total, query)
 
 
-@bp.operation(
-    "/extraction-jobs/<job_id>", summary="Get an extraction job", response=Job, errors=(404,)
-)
-def get_job(job_id: str) -> Job:
-    """A job: its document, status, priority, metadata and last error."""
-    with api_db().connection() as conn:
-        return jobs.get_job(conn, job_id)
+@bp.operation("/extraction-jobs/<job_id>", response=Job, errors=(404,))
+def get_job(conn: Conn, job_id: str) -> Job:
+    """Get an extraction job
+
+    A job: its document, status, priority, metadata and last error."""
+    return jobs.get_job(conn, job_id)
+
+
+@bp.operation("/extraction-jobs/<job_id>", "PATCH", body=JobUpdate, response=Job, errors=(404,))
+def update_job(conn: Conn, job_id: str, body: JobUpdate) -> Job:
+    """Change a job's status
+
+    `updated_at` moves forward; a status change is appended to the job's history."""
+    if "error_message" in body.model_fields_set:
+        return jobs.set_status(conn, job_id, body.status, body.error_message)
+    return jobs.set_status(conn, job_id, body.status)
 
 
 @bp.operation(
-    "/extraction-jobs/<job_id>",
-    "PATCH",
-    summary="Change a job's status",
-    body=JobUpdate,
-    response=Job,
-    errors=(404,),
+    "/extraction-jobs/<job_id>/events", query=Page, response=list[JobEvent], errors=(404,)
 )
-def update_job(job_id: str, body: JobUpdate) -> Job:
-    """`updated_at` moves forward; a status change is appended to the job's history."""
-    with api_db().connection() as conn:
-        if "error_message" in body.model_fields_set:
-            return jobs.set_status(conn, job_id, body.status, body.error_message)
-        return jobs.set_status(conn, job_id, body.status)
+def job_events(conn: Conn, job_id: str, query: Page) -> Reply:
+    """A job's status history
 
-
-@bp.operation(
-    "/extraction-jobs/<job_id>/events",
-    summary="A job's status history",
-    query=Page,
-    response=list[JobEvent],
-    errors=(404,),
-)
-def job_events(job_id: str, query: Page) -> Reply:
-    """Every status change of the job, oldest first: its creation, then each move
+    Every status change of the job, oldest first: its creation, then each move
     between pending, processing, completed and failed, with the error message."""
-    with api_db().connection() as conn:
-        events, total = jobs.job_events_page(conn, job_id, limit=query.limit, offset=query.offset)
+    events, total = jobs.job_events_page(conn, job_id, **query.args())
     return paged(events, total, query)

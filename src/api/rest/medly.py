@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from api.db import api_db
+from api.db import Conn
 from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
 from api.types import JSON_OBJECT_SCHEMA, JsonObject, NonBlankText, Text
 from etl_toolkit.db.queries import Window
@@ -75,50 +75,32 @@ class ActivityQuery(Page):
     lesson: Text | None = None
 
 
-@bp.operation("/users/<uid>", summary="A user's profile", response=UserProfile, errors=(404,))
-def get_user(uid: str) -> UserProfile:
-    """A user's name, metadata, when they were first and last seen, how many attempts
+@bp.operation("/users/<uid>", response=UserProfile, errors=(404,))
+def get_user(conn: Conn, uid: str) -> UserProfile:
+    """A user's profile
+
+    A user's name, metadata, when they were first and last seen, how many attempts
     they made and in which subjects."""
-    with api_db().connection() as conn:
-        return read.user_profile(conn, uid)
+    return read.user_profile(conn, uid)
 
 
-@bp.operation(
-    "/users/<uid>",
-    "PATCH",
-    summary="Edit a user's name and/or metadata",
-    body=UserPatch,
-    response=UserProfile,
-    errors=(404,),
-)
-def patch_user(uid: str, body: UserPatch) -> UserProfile:
-    """Give `name`, `metadata` or both; what is left out stays. `metadata` replaces
+@bp.operation("/users/<uid>", "PATCH", body=UserPatch, response=UserProfile, errors=(404,))
+def patch_user(conn: Conn, uid: str, body: UserPatch) -> UserProfile:
+    """Edit a user's name and/or metadata
+
+    Give `name`, `metadata` or both; what is left out stays. `metadata` replaces
     the whole object (send `{}` to clear it)."""
     changes = {k: getattr(body, k) for k in body.model_fields_set & {"name", "metadata"}}
-    with api_db().connection() as conn:
-        return read.update_user(conn, uid, changes)
+    return read.update_user(conn, uid, changes)
 
 
-@bp.operation(
-    "/users/<uid>/activity",
-    summary="A user's attempts, newest first",
-    query=ActivityQuery,
-    response=list[Activity],
-    errors=(404,),
-)
-def user_activity(uid: str, query: ActivityQuery) -> Reply:
-    """Every attempt of the user, newest first, with the item's marks and lessons;
+@bp.operation("/users/<uid>/activity", query=ActivityQuery, response=list[Activity], errors=(404,))
+def user_activity(conn: Conn, uid: str, query: ActivityQuery) -> Reply:
+    """A user's attempts, newest first
+
+    Every attempt of the user, newest first, with the item's marks and lessons;
     filter by subject, paper or lesson."""
-    with api_db().connection() as conn:
-        items, total = read.user_activity(
-            conn,
-            uid,
-            subject=query.subject,
-            paper=query.paper,
-            lesson=query.lesson,
-            limit=query.limit,
-            offset=query.offset,
-        )
+    items, total = read.user_activity(conn, uid, **query.args())
     return paged(items, total, query)
 
 
@@ -127,58 +109,43 @@ PaperQuery = nested_pages("PaperQuery", "items")
 ItemQuery = nested_pages("ItemQuery", "lessons", "appearances")
 
 
-@bp.operation(
-    "/lessons/<lesson_id>",
-    summary="A lesson, its practice items and exam items",
-    query=LessonQuery,
-    response=Lesson,
-    errors=(404,),
-)
-def get_lesson(lesson_id: str, query: BaseModel) -> Lesson:
-    """A lesson of the course with a page of the practice items and a page of the exam
+@bp.operation("/lessons/<lesson_id>", query=LessonQuery, response=Lesson, errors=(404,))
+def get_lesson(conn: Conn, lesson_id: str, query: BaseModel) -> Lesson:
+    """A lesson, its practice items and exam items
+
+    A lesson of the course with a page of the practice items and a page of the exam
     items that assess it (each list paged on its own: `practice_items_limit` /
     `practice_items_offset`, `exam_items_limit` / `exam_items_offset`; the totals
     `practice_items_total` and `exam_items_total` count every page)."""
-    with api_db().connection() as conn:
-        return read.lesson(
-            conn,
-            lesson_id,
-            practice=Window(*window(query, "practice_items")),
-            exam=Window(*window(query, "exam_items")),
-        )
+    return read.lesson(
+        conn,
+        lesson_id,
+        practice=Window(*window(query, "practice_items")),
+        exam=Window(*window(query, "exam_items")),
+    )
 
 
-@bp.operation(
-    "/papers/<paper_id>",
-    summary="A paper and its items in order",
-    query=PaperQuery,
-    response=Paper,
-    errors=(404,),
-)
-def get_paper(paper_id: str, query: BaseModel) -> Paper:
-    """An exam paper, its paper set (board, qualification, series) and a page of its
+@bp.operation("/papers/<paper_id>", query=PaperQuery, response=Paper, errors=(404,))
+def get_paper(conn: Conn, paper_id: str, query: BaseModel) -> Paper:
+    """A paper and its items in order
+
+    An exam paper, its paper set (board, qualification, series) and a page of its
     items in paper order (`items_limit` / `items_offset`; `items_total` counts them all)."""
-    with api_db().connection() as conn:
-        return read.paper(conn, paper_id, items=Window(*window(query, "items")))
+    return read.paper(conn, paper_id, items=Window(*window(query, "items")))
 
 
-@bp.operation(
-    "/items/<questionID>",
-    summary="The canonical item with its lessons and appearances",
-    query=ItemQuery,
-    response=Item,
-    errors=(404,),
-)
-def get_item(questionID: str, query: BaseModel) -> Item:
-    """`questionID` is the id attempts, papers and practice banks share (the item's
+@bp.operation("/items/<questionID>", query=ItemQuery, response=Item, errors=(404,))
+def get_item(conn: Conn, questionID: str, query: BaseModel) -> Item:
+    """The canonical item with its lessons and appearances
+
+    `questionID` is the id attempts, papers and practice banks share (the item's
     `question_ref`). With a page of the lessons it assesses and a page of the papers
     and practice banks it appears in (`lessons_limit` / `lessons_offset`,
     `appearances_limit` / `appearances_offset`; `lessons_total` and
     `appearances_total` count every page), and attempt statistics."""
-    with api_db().connection() as conn:
-        return read.item(
-            conn,
-            questionID,
-            lessons=Window(*window(query, "lessons")),
-            appearances=Window(*window(query, "appearances")),
-        )
+    return read.item(
+        conn,
+        questionID,
+        lessons=Window(*window(query, "lessons")),
+        appearances=Window(*window(query, "appearances")),
+    )

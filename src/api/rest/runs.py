@@ -14,7 +14,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, Field
 
-from api.db import ApiDatabase, api_db
+from api.db import ApiDatabase, Conn
 from api.openapi import ApiBlueprint, Page, Reply, paged
 from api.types import Text
 from etl_toolkit import runs
@@ -72,39 +72,25 @@ class RunDetail(RunSummary):
     dq_results: list[DqResult] = Field(description="Data-quality results (sales runs).")
 
 
-@bp.operation(
-    "/runs",
-    summary="Recent pipeline runs, newest first",
-    query=RunsQuery,
-    response=list[RunSummary],
-)
-def list_runs(query: RunsQuery) -> Reply:
-    """Every pipeline run the ledger holds (CLI, cron, Flyte), newest first, with its
+@bp.operation("/runs", query=RunsQuery, response=list[RunSummary])
+def list_runs(conn: Conn, query: RunsQuery) -> Reply:
+    """Recent pipeline runs, newest first
+
+    Every pipeline run the ledger holds (CLI, cron, Flyte), newest first, with its
     status, duration and counts; filter by pipeline and status."""
-    with api_db().connection() as conn:
-        rows, total = runs.page_runs(
-            conn,
-            pipeline=query.pipeline,
-            status=query.status,
-            limit=query.limit,
-            offset=query.offset,
-        )
+    rows, total = runs.page_runs(conn, **query.args())
     return paged([RunSummary(**r) for r in rows], total, query)
 
 
-@bp.operation(
-    "/runs/<int:run_id>",
-    summary="One run: status, counts, duration, report, data-quality results",
-    response=RunDetail,
-    errors=(404,),
-)
-def get_run(run_id: int) -> RunDetail:
-    """A run with the arguments it was started with, its full report and, for sales
+@bp.operation("/runs/<int:run_id>", response=RunDetail, errors=(404,))
+def get_run(conn: Conn, run_id: int) -> RunDetail:
+    """One run: status, counts, duration, report, data-quality results
+
+    A run with the arguments it was started with, its full report and, for sales
     runs, the data-quality checks and whether each passed."""
     if run_id > MAX_ID:
         raise NotFound(f"run {run_id} not found")
-    with api_db().connection() as conn:
-        return RunDetail(**runs.run_detail(conn, run_id))
+    return RunDetail(**runs.run_detail(conn, run_id))
 
 
 class LedgerCollector(Collector):
@@ -184,14 +170,11 @@ def install_metrics(app: Flask, api: ApiDatabase) -> None:
         return response
 
 
-@bp.operation(
-    "/metrics",
-    summary="Prometheus metrics: runs, rows, last successes, API latency",
-    response=str,
-    media_type="text/plain",
-)
+@bp.operation("/metrics", response=str, media_type="text/plain")
 def metrics() -> Response:
-    """Prometheus text format: runs by pipeline and status, rows loaded and rejected,
+    """Prometheus metrics: runs, rows, last successes, API latency
+
+    Prometheus text format: runs by pipeline and status, rows loaded and rejected,
     each pipeline's last success (from the run ledger), and API request latency
     summed over every worker process."""
     from flask import current_app

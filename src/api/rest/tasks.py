@@ -1,5 +1,6 @@
-"""/task: media anonymisation tasks. REST models here, converted explicitly to and from
-the storage layer; processors get the processor layer's models."""
+"""/task: media anonymisation tasks. REST models here, converted to and from the storage
+layer's (fields of the same name carry over, the renamed and regrouped ones are spelled
+out); processors get the processor layer's models."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from flask import url_for
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from api.db import api_db
+from api.db import Conn
 from api.openapi import ApiBlueprint, Page, Reply, paged
 from api.types import NonBlankText, Text
 from etl_toolkit.tasks import service
@@ -92,15 +93,11 @@ class TaskRequest(BaseModel):
         return self
 
     def to_storage(self) -> NewTaskRow:
+        # Fields of the same name carry over (the storage model ignores uri); two
+        # are named otherwise in storage.
         assert self.bucket is not None and self.key is not None
-        return NewTaskRow(
-            bucket=self.bucket,
-            object_key=self.key,
-            media_type=self.media_type,
-            file_name=self.file_name,
-            size_bytes=self.size_bytes,
-            object_classes=self.classes,
-            uploaded_at=self.uploaded_at,
+        return NewTaskRow.model_validate(
+            dict(self) | {"object_key": self.key, "object_classes": self.classes}
         )
 
 
@@ -140,27 +137,23 @@ class TaskView(BaseModel):
 
     @classmethod
     def from_storage(cls, row: TaskRow) -> TaskView:
-        return cls(
-            id=row.id,
-            status=row.status,
-            object=Location(
-                bucket=row.bucket, key=row.object_key, uri=f"s3://{row.bucket}/{row.object_key}"
-            ),
-            media_type=row.media_type,
-            file_name=row.file_name,
-            size_bytes=row.size_bytes,
-            classes=row.object_classes,
-            uploaded_at=row.uploaded_at,
-            processing=Processing(
-                started_at=row.processing_started_at,
-                finished_at=row.processing_finished_at,
-                duration_ms=row.processing_ms,
-                attempts=row.attempts,
-            ),
-            anonymised=row.detections,
-            error=row.error,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
+        # Fields of the same name carry over (the claim's own fields stay behind); the
+        # object's location and the processing figures are grouped, two renamed.
+        location = f"s3://{row.bucket}/{row.object_key}"
+        processing = Processing(
+            started_at=row.processing_started_at,
+            finished_at=row.processing_finished_at,
+            duration_ms=row.processing_ms,
+            attempts=row.attempts,
+        )
+        return cls.model_validate(
+            dict(row)
+            | {
+                "object": Location(bucket=row.bucket, key=row.object_key, uri=location),
+                "classes": row.object_classes,
+                "processing": processing,
+                "anonymised": row.detections,
+            }
         )
 
 
@@ -173,13 +166,7 @@ class TaskEvent(BaseModel):
 
     @classmethod
     def from_storage(cls, row: TaskEventRow) -> TaskEvent:
-        return cls(
-            from_status=row.from_status,
-            to_status=row.to_status,
-            actor=row.actor,
-            detail=row.detail,
-            at=row.at,
-        )
+        return cls.model_validate(dict(row))  # the same names, less the ids
 
 
 class ClaimRequest(BaseModel):
@@ -196,106 +183,83 @@ class TaskQuery(Page):
 # ---- endpoints -------------------------------------------------------------------------------
 
 
-@bp.operation(
-    "/task",
-    "POST",
-    summary="Register an uploaded object for anonymisation",
-    body=TaskRequest,
-    response=TaskCreated,
-    status=201,
-)
-def create_task(body: TaskRequest) -> Reply:
-    """The task starts `new`, queued for a processor; `Location` points at it."""
-    with api_db().connection() as conn:
-        row = service.create_task(conn, body.to_storage())
+@bp.operation("/task", "POST", body=TaskRequest, response=TaskCreated, status=201)
+def create_task(conn: Conn, body: TaskRequest) -> Reply:
+    """Register an uploaded object for anonymisation
+
+    The task starts `new`, queued for a processor; `Location` points at it."""
+    row = service.create_task(conn, body.to_storage())
     return Reply(
         TaskCreated(id=row.id), 201, {"Location": url_for("tasks.get_task", task_id=str(row.id))}
     )
 
 
-@bp.operation(
-    "/task/<uuid:task_id>",
-    summary="A task's processing information",
-    response=TaskView,
-    errors=(404,),
-)
-def get_task(task_id: uuid.UUID) -> TaskView:
-    """Where the object is, what to anonymise, the task's status and, once processed,
+@bp.operation("/task/<uuid:task_id>", response=TaskView, errors=(404,))
+def get_task(conn: Conn, task_id: uuid.UUID) -> TaskView:
+    """A task's processing information
+
+    Where the object is, what to anonymise, the task's status and, once processed,
     how long it took and how many objects of each class were anonymised."""
-    with api_db().connection() as conn:
-        return TaskView.from_storage(service.get_task(conn, task_id))
+    return TaskView.from_storage(service.get_task(conn, task_id))
 
 
 @bp.operation(
     "/task/claim",
     "POST",
-    summary="Claim the oldest new task (processors)",
     body=ClaimRequest,
     response=ProcessorTask,
     empty={204: "The queue is empty."},
 )
-def claim_task(body: ClaimRequest) -> Reply:
-    """200 with the task and its claim token; 204 when the queue is empty.
+def claim_task(conn: Conn, body: ClaimRequest) -> Reply:
+    """Claim the oldest new task (processors)
+
+    200 with the task and its claim token; 204 when the queue is empty.
 
     A claim is a lease: report before `lease_expires_at`, or the task goes back to
     the queue (after too many expired leases it fails).
     """
-    with api_db().connection() as conn:
-        claimed = service.claim_task(conn, body.processor, lease_seconds=body.lease_seconds)
+    claimed = service.claim_task(conn, body.processor, lease_seconds=body.lease_seconds)
     return Reply(claimed, 200) if claimed else Reply(None, 204)
 
 
 @bp.operation(
     "/task/<uuid:task_id>/result",
     "POST",
-    summary="Record a processor's report",
     body=ProcessorReport,
     response=TaskView,
     errors=(404, 409),
 )
-def record_result(task_id: uuid.UUID, body: ProcessorReport) -> TaskView:
-    """`processed` stores counts and times; `failed` stores the error (requeued if
+def record_result(conn: Conn, task_id: uuid.UUID, body: ProcessorReport) -> TaskView:
+    """Record a processor's report
+
+    `processed` stores counts and times; `failed` stores the error (requeued if
     `retryable` and attempts remain). 409 unless the task is processing under this claim."""
-    with api_db().connection() as conn:
-        return TaskView.from_storage(service.record_result(conn, task_id, body))
+    return TaskView.from_storage(service.record_result(conn, task_id, body))
 
 
-@bp.operation(
-    "/task/<uuid:task_id>",
-    "DELETE",
-    summary="Mark a task deleted",
-    response=TaskView,
-    errors=(404, 409),
-)
-def delete_task(task_id: uuid.UUID) -> TaskView:
-    """The task is kept, marked `deleted`: it leaves the queue, and a processor that
+@bp.operation("/task/<uuid:task_id>", "DELETE", response=TaskView, errors=(404, 409))
+def delete_task(conn: Conn, task_id: uuid.UUID) -> TaskView:
+    """Mark a task deleted
+
+    The task is kept, marked `deleted`: it leaves the queue, and a processor that
     holds it can no longer report. 409 when it is deleted already."""
-    with api_db().connection() as conn:
-        return TaskView.from_storage(service.delete_task(conn, task_id))
+    return TaskView.from_storage(service.delete_task(conn, task_id))
 
 
-@bp.operation(
-    "/task/<uuid:task_id>/events",
-    summary="A task's status history",
-    query=Page,
-    response=list[TaskEvent],
-    errors=(404,),
-)
-def task_events(task_id: uuid.UUID, query: Page) -> Reply:
-    """Every status change of the task, oldest first, with who made it (the
+@bp.operation("/task/<uuid:task_id>/events", query=Page, response=list[TaskEvent], errors=(404,))
+def task_events(conn: Conn, task_id: uuid.UUID, query: Page) -> Reply:
+    """A task's status history
+
+    Every status change of the task, oldest first, with who made it (the
     processor that claimed or reported) and why."""
-    with api_db().connection() as conn:
-        events, total = service.task_events_page(
-            conn, task_id, limit=query.limit, offset=query.offset
-        )
+    events, total = service.task_events_page(conn, task_id, **query.args())
     return paged([TaskEvent.from_storage(e) for e in events], total, query)
 
 
-@bp.operation("/tasks", summary="List tasks (operators)", query=TaskQuery, response=list[TaskView])
-def list_tasks(query: TaskQuery) -> Reply:
-    """Every task, filtered by status, in creation order."""
-    with api_db().connection() as conn:
-        rows, total = service.list_tasks(
-            conn, status=query.status, limit=query.limit, offset=query.offset
-        )
+@bp.operation("/tasks", query=TaskQuery, response=list[TaskView])
+def list_tasks(conn: Conn, query: TaskQuery) -> Reply:
+    """List tasks (operators)
+
+    Every task, filtered by status, in creation order."""
+    rows, total = service.list_tasks(conn, **query.args())
     return paged([TaskView.from_storage(r) for r in rows], total, query)
