@@ -352,32 +352,38 @@ def test_two_concurrent_loads_of_one_folder_store_each_document_once(
 def test_a_lost_database_stops_the_run_as_transient_and_a_rerun_loads(
     db: Database, tmp_path: Path, good: Path
 ) -> None:
-    """The connection writing the document is killed mid-file: the run stops with
+    """The connection writing a document is killed mid-file: the run stops with
     DatabaseUnavailable (transient: an orchestrator retries), is recorded failed
-    with that error, leaves no partial document, and the file after it is not
-    reported failed; the same command once the database is back loads both."""
+    with that error and the file it finished, leaves no partial document, and the
+    file after it is not reported failed; the same command once the database is
+    back finishes the job."""
     from etl_toolkit.errors import DatabaseUnavailable, is_transient
     from etl_toolkit.runs import list_runs
 
     big = write_pdf(tmp_path / "big.pdf", long_document(400))
+    last = tmp_path / "last.pdf"
+    last.write_bytes(write_pdf(tmp_path / "x.pdf", [text_page(["omega"])]).read_bytes())
     lost = f"lost the database while loading {big}"
     with (
         connection_killer(db, LOADING_DOCUMENT) as killed,
         pytest.raises(DatabaseUnavailable, match=lost) as stopped,
     ):
-        load_pdfs(db, [big, good], workers=1)
+        load_pdfs(db, [good, big, last], workers=1)
     assert killed and is_transient(stopped.value)
     run = list_runs(db, limit=1)[0]
-    assert run.status == "failed"
-    assert run.error == str(stopped.value)
+    assert (run.status, run.error) == ("failed", str(stopped.value))
+    assert (run.counts["files"], run.counts["loaded"], run.counts["failed"]) == (1, 1, 0)
     with db.connect() as conn:
         found, total = jobs.list_jobs(conn)
-    assert total == 1  # the file after it never started
-    assert (found[0].status, found[0].error_message) == ("failed", run.error)
-    assert _count(db, "documents") == _count(db, "pages") == 0
-    again = load_pdfs(db, [big, good], workers=1)
-    assert [f.status for f in again.files] == ["loaded", "loaded"]
-    assert again.files[0].pages == 400
+    assert total == 2  # the file after it never started
+    assert [(j.status, j.error_message) for j in found] == [
+        ("completed", None),
+        ("failed", run.error),
+    ]
+    assert _count(db, "documents") == 1 and _count(db, "pages") == 2  # good.pdf only
+    again = load_pdfs(db, [good, big, last], workers=1)
+    assert [f.status for f in again.files] == ["unchanged", "loaded", "loaded"]
+    assert again.files[1].pages == 400
 
 
 def test_report_file_holds_the_json_body_and_a_bad_one_fails_before_the_run(

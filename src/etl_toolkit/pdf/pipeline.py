@@ -18,6 +18,7 @@ import psycopg
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import InputError
+from etl_toolkit.jsonable import jsonable
 from etl_toolkit.log import get_logger
 from etl_toolkit.pdf import jobs
 from etl_toolkit.pdf.discover import discover
@@ -100,8 +101,14 @@ def load_pdfs(
                     # Pages, not bytes, measure a PDF's progress: extraction reads out of order.
                     reporter.start(label or str(path), "extract")
                     finish(load_one(db, conn, by_path[path], items, force, run.id, reporter, label))
-        except psycopg.OperationalError as exc:  # the jobs connection, between files
-            raise lost_database(exc, "during load-pdf") from exc
+        except BaseException as exc:
+            # The run stops (the database went away, Ctrl-C): the files it finished
+            # stay counted in its ledger row, which track_run closes as failed.
+            run.counts = PdfReport(run.id, done).totals
+            run.report = {"files": jsonable(done)}
+            if isinstance(exc, psycopg.OperationalError):  # the jobs connection, between files
+                raise lost_database(exc, "during load-pdf") from exc
+            raise
         order = {labels.get(p, str(p)): i for i, p in enumerate(files)}
         done.sort(key=lambda fr: order[fr.path])
         report = PdfReport(run.id, done, time.perf_counter() - started)
