@@ -2,7 +2,8 @@
 
     pyflyte run workflows/pdf.py pdf_pipeline --folder samples/pdf
 
-A file that fails fails its subtask only: the map task accepts any share of
+A file that fails fails its subtask only (a lost database is transient: the
+subtask is retried, see workflows/common.py): the map task accepts any share of
 failures but a total one (then nothing loaded, and the workflow fails, which
 alerts); the report says which files loaded and which did not.
 """
@@ -14,8 +15,7 @@ from pathlib import Path
 
 from flytekit import map_task, task, workflow
 
-from etl_toolkit.errors import InputError
-from etl_toolkit.pdf.load import discover, load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdf_file, pdf_files
 from workflows.common import RETRIES, database, retry_transient
 
 # Any positive ratio below 1/len(files): at least one document must load.
@@ -43,16 +43,14 @@ class PdfReport:
 @task(retries=RETRIES)
 @retry_transient
 def list_pdfs(folder: str) -> list[str]:
-    return [str(p) for p in discover([Path(folder)])]
+    return [str(p) for p in pdf_files(Path(folder))]
 
 
 @task(retries=RETRIES)
 @retry_transient
 def load_one(path: str) -> PdfResult:
-    report = load_pdfs(database(), [Path(path)], workers=1)
-    f = report.files[0]
-    if f.status == "failed":
-        raise InputError(f"{path}: {f.error}")  # this subtask fails; the others go on
+    # A failed file fails this subtask only (terminal); a lost database is retried.
+    f = load_pdf_file(database(), Path(path))
     return PdfResult(path, f.status, f.document_id or "", f.pages, f.words)
 
 

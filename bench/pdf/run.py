@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.common import fresh_database
 
 from etl_toolkit.db.queries import query
-from etl_toolkit.pdf.load import load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
 
 CORPUS = Path(
     os.environ.get("PDF_CORPUS", Path(__file__).resolve().parents[3] / "shared/corpus/pdf")

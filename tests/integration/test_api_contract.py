@@ -19,7 +19,7 @@ from api.jsonbody import MAX_JSON_DEPTH
 from etl_toolkit import runs
 from etl_toolkit.db.connect import Database
 from etl_toolkit.medly.load import migrate_medly
-from etl_toolkit.pdf.load import load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import text_page, write_pdf
 from tests.integration.test_api_tasks import VALID
 from tests.integration.test_medly import UID, write

@@ -9,14 +9,15 @@ import pytest
 from flask.testing import FlaskClient
 
 from etl_toolkit.db.connect import Database
-from etl_toolkit.pdf.load import LoadReport, load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
+from etl_toolkit.pdf.report import PdfReport
 from etl_toolkit.pdf.synth import SynthPage, text_page, write_pdf
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture
-def loaded(db: Database, tmp_path: Path) -> LoadReport:
+def loaded(db: Database, tmp_path: Path) -> PdfReport:
     return load_pdfs(
         db,
         [
@@ -40,7 +41,7 @@ def loaded(db: Database, tmp_path: Path) -> LoadReport:
     )
 
 
-def test_list_documents_paginated(client: FlaskClient, loaded: LoadReport) -> None:
+def test_list_documents_paginated(client: FlaskClient, loaded: PdfReport) -> None:
     r = client.get("/documents?limit=1")
     assert r.status_code == 200
     assert r.headers["X-Total-Count"] == "2"
@@ -64,7 +65,7 @@ def test_a_long_documents_pages_are_paged(
     assert client.get(f"{url}?pages_limit=101").status_code == 422
 
 
-def test_document_detail_and_404(client: FlaskClient, loaded: LoadReport) -> None:
+def test_document_detail_and_404(client: FlaskClient, loaded: PdfReport) -> None:
     doc_id = loaded.files[0].document_id
     r = client.get(f"/documents/{doc_id}")
     assert r.status_code == 200
@@ -75,7 +76,7 @@ def test_document_detail_and_404(client: FlaskClient, loaded: LoadReport) -> Non
     assert client.get("/documents/00000000-0000-4000-8000-000000000000").status_code == 404
 
 
-def test_page_with_words_and_boxes(client: FlaskClient, loaded: LoadReport) -> None:
+def test_page_with_words_and_boxes(client: FlaskClient, loaded: PdfReport) -> None:
     doc_id = loaded.files[1].document_id
     r = client.get(f"/documents/{doc_id}/pages/1")
     assert r.status_code == 200
@@ -88,7 +89,7 @@ def test_page_with_words_and_boxes(client: FlaskClient, loaded: LoadReport) -> N
     assert client.get(f"/documents/{doc_id}/pages/2").status_code == 404
 
 
-def test_page_svg_draws_every_word(client: FlaskClient, loaded: LoadReport) -> None:
+def test_page_svg_draws_every_word(client: FlaskClient, loaded: PdfReport) -> None:
     doc_id = loaded.files[1].document_id
     r = client.get(f"/documents/{doc_id}/pages/1.svg")
     assert r.status_code == 200
@@ -101,7 +102,7 @@ def test_page_svg_draws_every_word(client: FlaskClient, loaded: LoadReport) -> N
 
 
 def test_search_ranks_pages_and_returns_matching_boxes(
-    client: FlaskClient, loaded: LoadReport
+    client: FlaskClient, loaded: PdfReport
 ) -> None:
     r = client.get("/documents/search?q=pear")
     assert r.status_code == 200
@@ -122,7 +123,7 @@ def test_search_ranks_pages_and_returns_matching_boxes(
 
 
 def test_jobs_created_by_load_pdf_are_listed_by_document(
-    client: FlaskClient, loaded: LoadReport
+    client: FlaskClient, loaded: PdfReport
 ) -> None:
     for f in loaded.files:
         jobs = client.get(f"/extraction-jobs?document_id={f.document_id}").get_json()

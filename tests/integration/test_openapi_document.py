@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from api.openapi import EXAMPLES
 from etl_toolkit.db.connect import Database
 from etl_toolkit.medly.load import migrate_medly
-from etl_toolkit.pdf.load import load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import text_page, write_pdf
 from etl_toolkit.sales.pipeline import run_sales
 from tests.integration.test_api_tasks import VALID

@@ -35,7 +35,7 @@ from api.app import create_app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.medly.load import migrate_medly
-from etl_toolkit.pdf.load import load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.sales.pipeline import run_sales
 from tests.conftest import ROOT, _db_url, _drop, _fresh
 from tests.jwks import AUDIENCE, ISSUER, IdentityProvider, serve_idp

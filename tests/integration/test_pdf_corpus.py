@@ -10,7 +10,8 @@ import pytest
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
-from etl_toolkit.pdf.load import FileReport, LoadReport, load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
+from etl_toolkit.pdf.report import FileReport, PdfReport
 from tests.conftest import CORPUS
 
 # Every page of a document (the query pages, as the API does).
@@ -23,12 +24,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def loaded(module_db: Database) -> LoadReport:
+def loaded(module_db: Database) -> PdfReport:
     # Without a password: the encrypted file must fail with a clear reason.
     return load_pdfs(module_db, [CORPUS], workers=2)
 
 
-def _file(report: LoadReport, name: str) -> FileReport:
+def _file(report: PdfReport, name: str) -> FileReport:
     return next(f for f in report.files if Path(f.path).name == name)
 
 
@@ -38,7 +39,7 @@ def _words(db: Database, doc_id: str | None, page: int) -> list[tuple[Any, ...]]
     return [(r["text"], r["x0"], r["top"], r["x1"], r["bottom"]) for r in rows]
 
 
-def test_batch_goes_on_past_bad_files(loaded: LoadReport) -> None:
+def test_batch_goes_on_past_bad_files(loaded: PdfReport) -> None:
     statuses = {Path(f.path).name: f.status for f in loaded.files}
     assert statuses.pop("empty.pdf") == "failed"
     assert statuses.pop("password-example.pdf") == "failed"
@@ -47,7 +48,7 @@ def test_batch_goes_on_past_bad_files(loaded: LoadReport) -> None:
 
 
 def test_empty_file_is_reported_and_nothing_is_stored(
-    loaded: LoadReport, module_db: Database
+    loaded: PdfReport, module_db: Database
 ) -> None:
     f = _file(loaded, "empty.pdf")
     assert f.error == "empty file (0 bytes)"
@@ -57,7 +58,7 @@ def test_empty_file_is_reported_and_nothing_is_stored(
         ).fetchone() == {"n": 0}
 
 
-def test_encrypted_file_needs_the_password(loaded: LoadReport, module_db: Database) -> None:
+def test_encrypted_file_needs_the_password(loaded: PdfReport, module_db: Database) -> None:
     assert _file(loaded, "password-example.pdf").error == (
         "encrypted PDF: a password is required (--password)"
     )
@@ -67,14 +68,14 @@ def test_encrypted_file_needs_the_password(loaded: LoadReport, module_db: Databa
     assert (right.files[0].status, right.files[0].pages, right.files[0].words) == ("loaded", 4, 682)
 
 
-def test_inverted_mediabox_keeps_off_page_boxes(loaded: LoadReport, module_db: Database) -> None:
+def test_inverted_mediabox_keeps_off_page_boxes(loaded: PdfReport, module_db: Database) -> None:
     f = _file(loaded, "malformed-from-issue-932.pdf")
     words = _words(module_db, f.document_id, 1)
     assert len(words) == 3
     assert all(1300 < w[2] < 1360 for w in words)  # top, on an 842 pt page
 
 
-def test_broken_xref_gives_zero_pages(loaded: LoadReport, module_db: Database) -> None:
+def test_broken_xref_gives_zero_pages(loaded: PdfReport, module_db: Database) -> None:
     f = _file(loaded, "issue-297-example.pdf")
     assert (f.status, f.pages) == ("loaded", 0)
     with module_db.connect() as conn:
@@ -83,7 +84,7 @@ def test_broken_xref_gives_zero_pages(loaded: LoadReport, module_db: Database) -
     assert doc["page_count"] == 0
 
 
-def test_pages_without_text_layer_are_stored_empty(loaded: LoadReport, module_db: Database) -> None:
+def test_pages_without_text_layer_are_stored_empty(loaded: PdfReport, module_db: Database) -> None:
     f = _file(loaded, "issue-203-decimalize.pdf")
     assert (f.pages, f.words) == (3, 0)
     with module_db.connect() as conn:
@@ -108,7 +109,7 @@ def test_pages_without_text_layer_are_stored_empty(loaded: LoadReport, module_db
     ],
 )
 def test_hard_cases_form_words_like_the_reference(
-    loaded: LoadReport, module_db: Database, name: str, expected: set[str]
+    loaded: PdfReport, module_db: Database, name: str, expected: set[str]
 ) -> None:
     f = _file(loaded, name)
     texts = {w[0] for page in range(1, f.pages + 1) for w in _words(module_db, f.document_id, page)}
@@ -117,7 +118,7 @@ def test_hard_cases_form_words_like_the_reference(
 
 
 def test_every_loaded_page_equals_pdfplumber_exactly(
-    loaded: LoadReport, module_db: Database
+    loaded: PdfReport, module_db: Database
 ) -> None:
     for f in loaded.files:
         if f.status != "loaded" or f.pages == 0:
@@ -141,7 +142,7 @@ def test_every_loaded_page_equals_pdfplumber_exactly(
     ],
 )
 def test_page_size_and_rotation_are_pdfplumbers(
-    loaded: LoadReport, module_db: Database, name: str, rotation: int
+    loaded: PdfReport, module_db: Database, name: str, rotation: int
 ) -> None:
     f = _file(loaded, name)
     with module_db.connect() as conn:

@@ -16,7 +16,8 @@ import pytest
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
-from etl_toolkit.pdf.load import FileReport, load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
+from etl_toolkit.pdf.report import FileReport
 from tests.pdf_cases import ENCRYPTION_REQUIRED, ENCRYPTIONS, OWNER, USER, Case, all_cases
 
 # Every page of a document (the query pages, as the API does).

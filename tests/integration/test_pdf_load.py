@@ -14,9 +14,10 @@ from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.pdf import jobs
-from etl_toolkit.pdf.load import load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import SynthPage, long_document, text_page, write_pdf
 from tests.conftest import ROOT
+from tests.processes import LOADING_DOCUMENT, connection_killer
 
 runner = CliRunner()
 
@@ -346,3 +347,63 @@ def test_two_concurrent_loads_of_one_folder_store_each_document_once(
             "distinct_docs": 3 * (trial + 1),
             "pages": 3 * (trial + 1),
         }
+
+
+def test_a_lost_database_stops_the_run_as_transient_and_a_rerun_loads(
+    db: Database, tmp_path: Path, good: Path
+) -> None:
+    """The connection writing a document is killed mid-file: the run stops with
+    DatabaseUnavailable (transient: an orchestrator retries), is recorded failed
+    with that error and the file it finished, leaves no partial document, and the
+    file after it is not reported failed; the same command once the database is
+    back finishes the job."""
+    from etl_toolkit.errors import DatabaseUnavailable, is_transient
+    from etl_toolkit.runs import list_runs
+
+    big = write_pdf(tmp_path / "big.pdf", long_document(400))
+    last = tmp_path / "last.pdf"
+    last.write_bytes(write_pdf(tmp_path / "x.pdf", [text_page(["omega"])]).read_bytes())
+    lost = f"lost the database while loading {big}"
+    with (
+        connection_killer(db, LOADING_DOCUMENT) as killed,
+        pytest.raises(DatabaseUnavailable, match=lost) as stopped,
+    ):
+        load_pdfs(db, [good, big, last], workers=1)
+    assert killed and is_transient(stopped.value)
+    run = list_runs(db, limit=1)[0]
+    assert (run.status, run.error) == ("failed", str(stopped.value))
+    assert (run.counts["files"], run.counts["loaded"], run.counts["failed"]) == (1, 1, 0)
+    with db.connect() as conn:
+        found, total = jobs.list_jobs(conn)
+    assert total == 2  # the file after it never started
+    assert [(j.status, j.error_message) for j in found] == [
+        ("completed", None),
+        ("failed", run.error),
+    ]
+    assert _count(db, "documents") == 1 and _count(db, "pages") == 2  # good.pdf only
+    again = load_pdfs(db, [good, big, last], workers=1)
+    assert [f.status for f in again.files] == ["unchanged", "loaded", "loaded"]
+    assert again.files[1].pages == 400
+
+
+def test_report_file_holds_the_json_body_and_a_bad_one_fails_before_the_run(
+    settings: Settings, tmp_path: Path, good: Path
+) -> None:
+    out = tmp_path / "report.json"
+    r = runner.invoke(app, ["load-pdf", str(good), "--report-file", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(out.read_text())
+    assert body == json.loads(r.stdout)
+    assert (body["totals"]["loaded"], body["files"][0]["status"]) == (1, "loaded")
+    from etl_toolkit.runs import get_run
+
+    stored = get_run(settings_db(settings), body["run_id"]).report
+    assert stored == body  # the ledger keeps the same body
+    r = runner.invoke(
+        app, ["load-pdf", str(good), "--report-file", str(tmp_path / "no" / "r.json")]
+    )
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"Error: --report-file {tmp_path / 'no' / 'r.json'}: folder")
+    with settings_db(settings).connect() as conn:
+        runs = conn.execute("SELECT count(*) AS n FROM etl.runs").fetchone()
+    assert runs == {"n": 1}  # refused before a run was opened

@@ -17,7 +17,7 @@ PROBE = """
 import json, resource, sys
 from pathlib import Path
 from etl_toolkit.db.connect import Database
-from etl_toolkit.pdf.load import load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
 report = load_pdfs(Database(sys.argv[1], "external"), [Path(sys.argv[2])], workers=2)
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child of a big
 # test process would report its parent's peak.

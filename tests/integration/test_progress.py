@@ -20,7 +20,7 @@ from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.log import configure_logging
 from etl_toolkit.medly.load import migrate_medly
-from etl_toolkit.pdf.load import load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import text_page, write_pdf
 from etl_toolkit.progress import ProgressEvent
 from etl_toolkit.progress_cli import JsonView

@@ -20,7 +20,7 @@ from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.pdf import jobs
-from etl_toolkit.pdf.load import load_pdfs
+from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import long_document, text_page, write_pdf
 from tests.conftest import ROOT
 from tests.processes import scalar, wait_for
@@ -128,7 +128,7 @@ def test_partial_runs_in_the_api_and_metrics(
     bad = tmp_path / "bad.pdf"
     bad.write_text("not a pdf")
     report = load_pdfs(db, [bad, _good(tmp_path / "good.pdf")], workers=1)
-    run = runs.get_run(db, report.run_id or 0)
+    run = runs.get_run(db, report.run_id)
     assert run.status == "partial"
     listed = client.get("/runs?status=partial")
     assert listed.status_code == 200

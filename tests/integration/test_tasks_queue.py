@@ -141,3 +141,22 @@ def test_cli_claim_report_list(settings: Settings) -> None:
     again = runner.invoke(app, ["tasks", "report", str(task.id), "--token", claimed["claim_token"]])
     assert again.exit_code == 1
     assert "is processed" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--token", "nope"], "Error: bad report: --token: Input should be a valid UUID"),
+        (["--retryable"], "Error: --retryable requeues a failed task (add --failed ERROR)"),
+        (["--failed", "x" * 4001], "Error: bad report: --failed: String should have at most 4000"),
+    ],
+    ids=["token", "retryable", "long_error"],
+)
+def test_cli_report_with_bad_flags_is_one_error_naming_the_flag(
+    settings: Settings, args: list[str], error: str
+) -> None:
+    token = ["--token", str(uuid.uuid4())] if args[0] != "--token" else []
+    r = runner.invoke(app, ["tasks", "report", str(uuid.uuid4()), *token, *args])
+    assert r.exit_code == 1
+    assert r.stderr.startswith(error), r.stderr
+    assert "--debug" not in r.stderr  # an input error, not a crash

@@ -230,3 +230,27 @@ def test_pyflyte_run_on_the_samples(
         timeout=300,
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def test_pdf_a_lost_database_is_retried_not_failed(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    """The subtask's database goes away mid-file: the error reaches Flyte as
+    recoverable (retried, RETRIES times), not as the file's terminal failure; the
+    retry loads the file."""
+    from flytekit.exceptions.user import FlyteRecoverableException
+    from workflows.pdf import load_one
+
+    from etl_toolkit.errors import DatabaseUnavailable
+    from etl_toolkit.pdf.synth import long_document, write_pdf
+    from tests.processes import LOADING_DOCUMENT, connection_killer
+
+    big = write_pdf(tmp_path / "big.pdf", long_document(400))
+    with (
+        connection_killer(db, LOADING_DOCUMENT) as killed,
+        pytest.raises(FlyteRecoverableException, match="lost the database while loading") as raised,
+    ):
+        load_one(path=str(big))
+    assert killed and isinstance(raised.value.__cause__, DatabaseUnavailable)
+    assert _runs(db)[-1]["status"] == "failed"
+    assert load_one(path=str(big)).status == "loaded"

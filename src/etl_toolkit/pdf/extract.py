@@ -30,6 +30,8 @@ from pdfminer.pdfparser import PDFParser
 from pdfminer.psparser import PSLiteral
 from pdfminer.utils import apply_matrix_rect
 
+from etl_toolkit.errors import InputError
+
 TOLERANCE = 3.0  # pdfplumber's default x_tolerance and y_tolerance, in points
 LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}
 
@@ -39,8 +41,10 @@ Char = tuple[str, float, float, float, float, bool]
 Word = tuple[str, float, float, float, float]
 
 
-class PdfError(Exception):
-    """A file-level failure: the whole document is unusable (not a PDF, encrypted, ...)."""
+class PdfError(InputError):
+    """A file-level failure: the whole document is unusable (not a PDF, encrypted, ...).
+
+    Terminal: the file is at fault, a retry reads the same bytes."""
 
 
 @dataclass

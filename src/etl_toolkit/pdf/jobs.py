@@ -13,7 +13,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
-from etl_toolkit.db.queries import fetch_all, fetch_one, fetch_page
+from etl_toolkit.db.history import History, fetch_models
+from etl_toolkit.db.queries import fetch_all, fetch_one
 from etl_toolkit.errors import NotFound
 from etl_toolkit.ids import parse_uuid
 
@@ -109,23 +110,11 @@ def list_jobs(
 ) -> tuple[list[Job], int]:
     """A page of jobs in (created_at, id) order, and how many match in all."""
     params = {"document_id": document_id, "status": status, "limit": limit, "offset": offset}
-    rows, total = fetch_page(conn, "jobs", "list", "count", params)
-    return [Job.model_validate(r) for r in rows], total
+    return fetch_models(conn, "jobs", "list", "count", params, Job)
 
 
-def job_events(
-    conn: Conn, job_id: str | uuid.UUID, *, limit: int | None = None, offset: int = 0
-) -> list[JobEvent]:
-    """A job's history, oldest first (all of it unless `limit`)."""
-    return job_events_page(conn, job_id, limit=limit, offset=offset)[0]
-
-
-def job_events_page(
-    conn: Conn, job_id: str | uuid.UUID, *, limit: int | None, offset: int
-) -> tuple[list[JobEvent], int]:
-    """A page of a job's history and how many events it has in all."""
-    job = get_job(conn, job_id)
-    rows, total = fetch_page(
-        conn, "jobs", "events", "events_count", {"id": job.id, "limit": limit, "offset": offset}
-    )
-    return [JobEvent.model_validate(r) for r in rows], total
+# A job's history, oldest first: job_events (all of it unless `limit`) and
+# job_events_page (a page, and how many events in all); NotFound when there is no such job.
+_history = History("jobs", JobEvent, lambda conn, job_id: get_job(conn, job_id).id)
+job_events = _history.all
+job_events_page = _history.page

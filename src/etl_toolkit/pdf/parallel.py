@@ -17,12 +17,14 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import multiprocessing.pool
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from etl_toolkit.errors import EtlError
 from etl_toolkit.pdf.encode import EncodedPage, encode_page
 from etl_toolkit.pdf.extract import (
     DocumentInfo,
@@ -35,6 +37,14 @@ from etl_toolkit.pdf.extract import (
 
 FIRST_CHUNK = 4
 MAX_CHUNK = 16
+DEFAULT_TIMEOUT = 300.0  # seconds per file
+# Extraction is CPU-bound (pdfminer in pure Python), so one worker per CPU this
+# process may run on; memory stays bounded per worker (tests/integration/test_pdf_memory.py:
+# under ~75 MB each at 1,000 pages). Affinity, not os.cpu_count(): a pinned process
+# (taskset, a cpuset container) gets only its CPUs. The CLI and the workflow use it too.
+DEFAULT_WORKERS = (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+)
 
 
 @dataclass
@@ -67,8 +77,12 @@ def run_chunk(
         return ChunkResult(error=f"unreadable PDF: {type(exc).__name__}: {exc}")
 
 
-class ExtractionTimeout(Exception):
-    pass
+class ExtractionTimeout(EtlError):
+    """A file outlived the per-file timeout. Terminal for that file: a retry parses
+    the same bytes as slowly (the fix is a larger --timeout), so it fails like a bad file."""
+
+    http_status = 422
+    title = "Extraction timeout"
 
 
 @dataclass

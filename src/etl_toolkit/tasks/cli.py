@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from etl_toolkit.clikit import JsonOption, fmt_time, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
@@ -72,6 +73,19 @@ def _counts(values: list[str]) -> dict[str, int]:
     return counts
 
 
+_FLAGS = {
+    "claim_token": "--token",
+    "anonymised": "--count",
+    "duration_ms": "--duration-ms",
+    "error": "--failed",
+    "retryable": "--retryable",
+}
+
+
+def _flag(loc: tuple[int | str, ...]) -> str:
+    return _FLAGS.get(str(loc[0]), str(loc[0])) if loc else "report"
+
+
 @app.command("report")
 def report_cmd(
     task_id: Annotated[str, typer.Argument(help="The claimed task.")],
@@ -86,16 +100,22 @@ def report_cmd(
 
     Example: `etl tasks report $ID --token $TOKEN --count face=3 --count license_plate=1`
     """
-    report = ProcessorReport.model_validate(
-        {
-            "claim_token": token,
-            "outcome": "failed" if failed else "processed",
-            "anonymised": _counts(count),
-            "duration_ms": duration_ms,
-            "error": failed,
-            "retryable": retryable,
-        }
-    )
+    if retryable and not failed:
+        raise InputError("--retryable requeues a failed task", hint="add --failed ERROR")
+    try:
+        report = ProcessorReport.model_validate(
+            {
+                "claim_token": token,
+                "outcome": "failed" if failed else "processed",
+                "anonymised": _counts(count),
+                "duration_ms": duration_ms,
+                "error": failed,
+                "retryable": retryable,
+            }
+        )
+    except ValidationError as exc:  # the flags' values, said as the flags
+        reasons = "; ".join(f"{_flag(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"bad report: {reasons}") from None
     with resolve().connect() as conn:
         row = service.record_result(conn, task_id, report)
     if json:

@@ -16,7 +16,8 @@ from typing import Any
 
 import psycopg
 
-from etl_toolkit.db.queries import fetch_one, fetch_page, query
+from etl_toolkit.db.history import History, fetch_models
+from etl_toolkit.db.queries import fetch_one, query
 from etl_toolkit.errors import Conflict, InputError, NotFound
 from etl_toolkit.ids import parse_uuid
 from etl_toolkit.tasks.processor import ProcessorReport, ProcessorTask
@@ -140,24 +141,13 @@ def delete_task(conn: Conn, task_id: str | uuid.UUID) -> TaskRow:
 def list_tasks(
     conn: Conn, *, status: TaskStatus | None = None, limit: int = 20, offset: int = 0
 ) -> tuple[list[TaskRow], int]:
+    """A page of tasks in creation order, and how many match in all."""
     params = {"status": status, "limit": limit, "offset": offset}
-    rows, total = fetch_page(conn, "tasks", "list", "count", params)
-    return [TaskRow.model_validate(r) for r in rows], total
+    return fetch_models(conn, "tasks", "list", "count", params, TaskRow)
 
 
-def task_events(
-    conn: Conn, task_id: str | uuid.UUID, *, limit: int | None = None, offset: int = 0
-) -> list[TaskEventRow]:
-    """A task's history, oldest first (all of it unless `limit`)."""
-    return task_events_page(conn, task_id, limit=limit, offset=offset)[0]
-
-
-def task_events_page(
-    conn: Conn, task_id: str | uuid.UUID, *, limit: int | None, offset: int
-) -> tuple[list[TaskEventRow], int]:
-    """A page of a task's history and how many events it has in all."""
-    task = get_task(conn, task_id)
-    rows, total = fetch_page(
-        conn, "tasks", "events", "events_count", {"id": task.id, "limit": limit, "offset": offset}
-    )
-    return [TaskEventRow.model_validate(r) for r in rows], total
+# A task's history, oldest first: task_events (all of it unless `limit`) and
+# task_events_page (a page, and how many events in all); NotFound when there is no such task.
+_history = History("tasks", TaskEventRow, lambda conn, task_id: get_task(conn, task_id).id)
+task_events = _history.all
+task_events_page = _history.page
