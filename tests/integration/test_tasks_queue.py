@@ -15,7 +15,7 @@ from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import Conflict
-from etl_toolkit.tasks import service
+from etl_toolkit.tasks import queue, read
 from etl_toolkit.tasks.processor import ProcessorReport
 from etl_toolkit.tasks.storage import NewTaskRow
 
@@ -34,7 +34,7 @@ def _new(n: int = 0) -> NewTaskRow:
 
 def test_eight_concurrent_claimers_drain_200_tasks_each_exactly_once(db: Database) -> None:
     with db.connect() as conn:
-        created = {service.create_task(conn, _new(i)).id for i in range(200)}
+        created = {queue.create_task(conn, _new(i)).id for i in range(200)}
     claims: list[uuid.UUID] = []
     lock = threading.Lock()
     errors: list[BaseException] = []
@@ -44,13 +44,13 @@ def test_eight_concurrent_claimers_drain_200_tasks_each_exactly_once(db: Databas
         try:
             with db.connect(autocommit=True) as conn:
                 start.wait()
-                while (task := service.claim_task(conn, name)) is not None:
+                while (task := queue.claim_task(conn, name)) is not None:
                     with lock:
                         claims.append(task.task_id)
                     report = ProcessorReport(
                         claim_token=task.claim_token, outcome="processed", anonymised={"face": 1}
                     )
-                    service.record_result(conn, task.task_id, report)
+                    queue.record_result(conn, task.task_id, report)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -64,41 +64,41 @@ def test_eight_concurrent_claimers_drain_200_tasks_each_exactly_once(db: Databas
     assert set(counts) == created  # none lost
     assert max(counts.values()) == 1  # none twice
     with db.connect() as conn:
-        _, processed = service.list_tasks(conn, status="processed", limit=100)
-        _, left = service.list_tasks(conn, status="new")
-        claimers = {e.actor for t in created for e in service.task_events(conn, t)} - {None}
+        _, processed = read.list_tasks(conn, status="processed", limit=100)
+        _, left = read.list_tasks(conn, status="new")
+        claimers = {e.actor for t in created for e in read.task_events(conn, t)} - {None}
     assert (processed, left) == (200, 0)
     assert len(claimers) > 1  # the work really was shared
 
 
 def test_an_expired_lease_is_reclaimed_and_the_old_claim_is_refused(db: Database) -> None:
     with db.connect(autocommit=True) as conn:
-        task = service.create_task(conn, _new())
-        first = service.claim_task(conn, "slow", lease_seconds=0)
+        task = queue.create_task(conn, _new())
+        first = queue.claim_task(conn, "slow", lease_seconds=0)
         assert first is not None
         time.sleep(0.05)
-        second = service.claim_task(conn, "fast")
+        second = queue.claim_task(conn, "fast")
         assert second is not None
         assert (second.task_id, second.attempt) == (task.id, 2)
         assert second.claim_token != first.claim_token
         late = ProcessorReport(claim_token=first.claim_token, outcome="processed")
         with pytest.raises(Conflict, match="no longer this processor's"):
-            service.record_result(conn, task.id, late)
+            queue.record_result(conn, task.id, late)
         ok = ProcessorReport(claim_token=second.claim_token, outcome="processed")
-        assert service.record_result(conn, task.id, ok).status == "processed"
+        assert queue.record_result(conn, task.id, ok).status == "processed"
 
 
 def test_a_task_whose_leases_keep_expiring_fails(db: Database) -> None:
     with db.connect(autocommit=True) as conn:
-        task = service.create_task(conn, _new())
-        for _ in range(service.MAX_ATTEMPTS):
-            assert service.claim_task(conn, "crashy", lease_seconds=0) is not None
+        task = queue.create_task(conn, _new())
+        for _ in range(queue.MAX_ATTEMPTS):
+            assert queue.claim_task(conn, "crashy", lease_seconds=0) is not None
             time.sleep(0.02)
-        assert service.claim_task(conn, "next") is None
-        row = service.get_task(conn, task.id)
+        assert queue.claim_task(conn, "next") is None
+        row = read.get_task(conn, task.id)
     assert row.status == "failed"
     assert (
-        row.error == f"lease expired {service.MAX_ATTEMPTS} time(s): no processor reported a result"
+        row.error == f"lease expired {queue.MAX_ATTEMPTS} time(s): no processor reported a result"
     )
 
 
@@ -106,7 +106,7 @@ def test_cli_claim_report_list(settings: Settings) -> None:
     from etl_toolkit.db.connect import resolve
 
     with resolve(settings).connect() as conn:
-        task = service.create_task(conn, _new())
+        task = queue.create_task(conn, _new())
     r = runner.invoke(app, ["tasks", "claim", "--processor", "script", "--json"])
     assert r.exit_code == 0, r.output
     claimed = json.loads(r.stdout)

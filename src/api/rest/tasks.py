@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, mod
 from api.db import Conn
 from api.openapi import ApiBlueprint, Page, Reply, paged
 from api.types import NonBlankText, Text
-from etl_toolkit.tasks import service
+from etl_toolkit.tasks import queue, read
 from etl_toolkit.tasks.processor import ProcessorReport, ProcessorTask
 from etl_toolkit.tasks.storage import (
     MediaType,
@@ -173,7 +173,7 @@ class ClaimRequest(BaseModel):
     processor: NonBlankText = Field(
         default="anonymous", max_length=200, description="who claims (for the history)"
     )
-    lease_seconds: int = Field(default=service.DEFAULT_LEASE_SECONDS, ge=10, le=86_400)
+    lease_seconds: int = Field(default=queue.DEFAULT_LEASE_SECONDS, ge=10, le=86_400)
 
 
 class TaskQuery(Page):
@@ -188,7 +188,7 @@ def create_task(conn: Conn, body: TaskRequest) -> Reply:
     """Register an uploaded object for anonymisation
 
     The task starts `new`, queued for a processor; `Location` points at it."""
-    row = service.create_task(conn, body.to_storage())
+    row = queue.create_task(conn, body.to_storage())
     return Reply(
         TaskCreated(id=row.id), 201, {"Location": url_for("tasks.get_task", task_id=str(row.id))}
     )
@@ -200,7 +200,7 @@ def get_task(conn: Conn, task_id: uuid.UUID) -> TaskView:
 
     Where the object is, what to anonymise, the task's status and, once processed,
     how long it took and how many objects of each class were anonymised."""
-    return TaskView.from_storage(service.get_task(conn, task_id))
+    return TaskView.from_storage(read.get_task(conn, task_id))
 
 
 @bp.operation(
@@ -218,7 +218,7 @@ def claim_task(conn: Conn, body: ClaimRequest) -> Reply:
     A claim is a lease: report before `lease_expires_at`, or the task goes back to
     the queue (after too many expired leases it fails).
     """
-    claimed = service.claim_task(conn, body.processor, lease_seconds=body.lease_seconds)
+    claimed = queue.claim_task(conn, body.processor, lease_seconds=body.lease_seconds)
     return Reply(claimed, 200) if claimed else Reply(None, 204)
 
 
@@ -234,7 +234,7 @@ def record_result(conn: Conn, task_id: uuid.UUID, body: ProcessorReport) -> Task
 
     `processed` stores counts and times; `failed` stores the error (requeued if
     `retryable` and attempts remain). 409 unless the task is processing under this claim."""
-    return TaskView.from_storage(service.record_result(conn, task_id, body))
+    return TaskView.from_storage(queue.record_result(conn, task_id, body))
 
 
 @bp.operation("/task/<uuid:task_id>", "DELETE", response=TaskView, errors=(404, 409))
@@ -243,7 +243,7 @@ def delete_task(conn: Conn, task_id: uuid.UUID) -> TaskView:
 
     The task is kept, marked `deleted`: it leaves the queue, and a processor that
     holds it can no longer report. 409 when it is deleted already."""
-    return TaskView.from_storage(service.delete_task(conn, task_id))
+    return TaskView.from_storage(queue.delete_task(conn, task_id))
 
 
 @bp.operation("/task/<uuid:task_id>/events", query=Page, response=list[TaskEvent], errors=(404,))
@@ -252,7 +252,7 @@ def task_events(conn: Conn, task_id: uuid.UUID, query: Page) -> Reply:
 
     Every status change of the task, oldest first, with who made it (the
     processor that claimed or reported) and why."""
-    events, total = service.task_events_page(conn, task_id, **query.args())
+    events, total = read.task_events_page(conn, task_id, **query.args())
     return paged([TaskEvent.from_storage(e) for e in events], total, query)
 
 
@@ -261,5 +261,5 @@ def list_tasks(conn: Conn, query: TaskQuery) -> Reply:
     """List tasks (operators)
 
     Every task, filtered by status, in creation order."""
-    rows, total = service.list_tasks(conn, **query.args())
+    rows, total = read.list_tasks(conn, **query.args())
     return paged([TaskView.from_storage(r) for r in rows], total, query)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from etl_toolkit.clikit import JsonOption, fmt_time, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.errors import InputError
-from etl_toolkit.tasks import service
+from etl_toolkit.tasks import queue, read
 from etl_toolkit.tasks.processor import ProcessorReport
 from etl_toolkit.tasks.storage import OBJECT_CLASSES, TaskStatus
 
@@ -23,7 +23,7 @@ def claim_cmd(
     lease: Annotated[
         int,
         typer.Option(min=10, max=86_400, help="Seconds to report before the task is reclaimed."),
-    ] = service.DEFAULT_LEASE_SECONDS,
+    ] = queue.DEFAULT_LEASE_SECONDS,
     json: JsonOption = False,
 ) -> None:
     """Claim the oldest new task (atomically; safe with many processors).
@@ -34,7 +34,7 @@ def claim_cmd(
     Example: `etl tasks claim --processor gpu-3 --json`
     """
     with resolve().connect() as conn:
-        task = service.claim_task(conn, processor, lease_seconds=lease)
+        task = queue.claim_task(conn, processor, lease_seconds=lease)
     if task is None:
         typer.echo("queue is empty", err=True)
         if json:
@@ -117,7 +117,7 @@ def report_cmd(
         reasons = "; ".join(f"{_flag(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise InputError(f"bad report: {reasons}") from None
     with resolve().connect() as conn:
-        row = service.record_result(conn, task_id, report)
+        row = queue.record_result(conn, task_id, report)
     if json:
         print_json(row)
     else:
@@ -136,7 +136,7 @@ def list_cmd(
     Example: `etl tasks list --status new --limit 50`
     """
     with resolve().connect() as conn:
-        rows, total = service.list_tasks(conn, status=status, limit=limit, offset=offset)
+        rows, total = read.list_tasks(conn, status=status, limit=limit, offset=offset)
     if json:
         print_json({"total": total, "tasks": rows})
         return

@@ -1,4 +1,5 @@
-"""The task queue: create, read, claim (FOR UPDATE SKIP LOCKED, with leases), report, delete.
+"""The task queue's transitions: create, claim (FOR UPDATE SKIP LOCKED, with leases),
+record a result, delete. Reads are in tasks/read.py.
 
 Transitions are guarded in SQL (`WHERE status = ...`): an illegal one matches
 no row, changes nothing, and is reported as Conflict (409) naming the state.
@@ -16,20 +17,15 @@ from typing import Any
 
 import psycopg
 
-from etl_toolkit.db.history import History, fetch_models
 from etl_toolkit.db.queries import fetch_one, query
 from etl_toolkit.errors import Conflict, InputError, NotFound
-from etl_toolkit.ids import parse_uuid
 from etl_toolkit.tasks.processor import ProcessorReport, ProcessorTask
-from etl_toolkit.tasks.storage import NewTaskRow, TaskEventRow, TaskRow, TaskStatus
+from etl_toolkit.tasks.read import get_task, parse_id
+from etl_toolkit.tasks.storage import NewTaskRow, TaskRow
 
 Conn = psycopg.Connection[Any]
 DEFAULT_LEASE_SECONDS = 300
 MAX_ATTEMPTS = 3
-
-
-def _id(task_id: str | uuid.UUID) -> uuid.UUID:
-    return parse_uuid(task_id, "task")
 
 
 def _fetch(conn: Conn, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -42,13 +38,6 @@ def create_task(conn: Conn, new: NewTaskRow) -> TaskRow:
     row = _fetch(conn, "insert", params)
     assert row is not None
     return get_task(conn, row["id"])
-
-
-def get_task(conn: Conn, task_id: str | uuid.UUID) -> TaskRow:
-    row = _fetch(conn, "get", {"id": _id(task_id)})
-    if row is None:
-        raise NotFound(f"task {task_id} not found")
-    return TaskRow.model_validate(row)
 
 
 def _refuse(conn: Conn, task_id: uuid.UUID, action: str) -> Conflict:
@@ -85,7 +74,7 @@ def record_result(
     max_attempts: int = MAX_ATTEMPTS,
 ) -> TaskRow:
     """Apply a processor's report; only the current claim's token is accepted."""
-    tid = _id(task_id)
+    tid = parse_id(task_id)
     with conn.transaction():
         current = get_task(conn, tid)
         extra = set(report.anonymised) - set(current.object_classes)
@@ -131,23 +120,8 @@ def record_result(
 
 
 def delete_task(conn: Conn, task_id: str | uuid.UUID) -> TaskRow:
-    tid = _id(task_id)
+    tid = parse_id(task_id)
     with conn.transaction():
         if _fetch(conn, "delete", {"id": tid}) is None:
             raise _refuse(conn, tid, "delete")
     return get_task(conn, tid)
-
-
-def list_tasks(
-    conn: Conn, *, status: TaskStatus | None = None, limit: int = 20, offset: int = 0
-) -> tuple[list[TaskRow], int]:
-    """A page of tasks in creation order, and how many match in all."""
-    params = {"status": status, "limit": limit, "offset": offset}
-    return fetch_models(conn, "tasks", "list", "count", params, TaskRow)
-
-
-# A task's history, oldest first: task_events (all of it unless `limit`) and
-# task_events_page (a page, and how many events in all); NotFound when there is no such task.
-_history = History("tasks", TaskEventRow, lambda conn, task_id: get_task(conn, task_id).id)
-task_events = _history.all
-task_events_page = _history.page
