@@ -1,4 +1,4 @@
--- What the API reads of documents, pages and words (etl_toolkit.pdf.documents).
+-- What the API reads of documents, pages and words (etl_toolkit.pdf.read).
 
 -- name: list_documents
 SELECT id, name, sha256, size_bytes, page_count, word_count, failed_pages, metadata, loaded_at,

@@ -11,9 +11,9 @@ from api.db import Conn
 from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
 from api.types import NonBlankText
 from etl_toolkit.db.queries import Window
-from etl_toolkit.pdf import documents
-from etl_toolkit.pdf.documents import DocumentDetail, DocumentSummary, SearchHit
-from etl_toolkit.pdf.documents import Page as DocumentPage
+from etl_toolkit.pdf import read
+from etl_toolkit.pdf.read import DocumentDetail, DocumentSummary, SearchHit
+from etl_toolkit.pdf.read import Page as DocumentPage
 
 bp = ApiBlueprint(
     "documents",
@@ -39,7 +39,7 @@ def list_documents(conn: Conn, query: Page) -> Reply:
     """List documents, newest first
 
     Every loaded PDF, newest first: file name, title, page and word counts, checksum."""
-    items, total = documents.list_documents(conn, **query.args())
+    items, total = read.list_documents(conn, **query.args())
     return paged(items, total, query)
 
 
@@ -48,7 +48,7 @@ def search_documents(conn: Conn, query: SearchQuery) -> Reply:
     """Full-text search over pages
 
     Matching pages ranked by relevance, with a snippet and the boxes of matching words."""
-    hits, total = documents.search(conn, **query.args())
+    hits, total = read.search(conn, **query.args())
     return paged(hits, total, query)
 
 
@@ -63,7 +63,7 @@ def get_document(conn: Conn, document_id: uuid.UUID, query: BaseModel) -> Docume
 
     A document's metadata and a page of its pages' summaries (size, word count,
     error): `pages_limit` / `pages_offset`, `pages_total` counts them all."""
-    return documents.get_document(conn, document_id, pages=Window(*window(query, "pages")))
+    return read.get_document(conn, document_id, pages=Window(*window(query, "pages")))
 
 
 @bp.operation(
@@ -74,7 +74,7 @@ def get_page(conn: Conn, document_id: uuid.UUID, page_number: int) -> DocumentPa
 
     A page's text in reading order and every word with its box, in PDF points from
     the page's top-left corner."""
-    return documents.get_page(conn, document_id, page_number)
+    return read.get_page(conn, document_id, page_number)
 
 
 @bp.operation(
@@ -88,5 +88,5 @@ def get_page_svg(conn: Conn, document_id: uuid.UUID, page_number: int) -> Respon
 
     The page at its size in points, each word drawn as its box and its text: what
     the extraction saw, to check it by eye."""
-    page = documents.get_page(conn, document_id, page_number)
-    return Response(documents.render_svg(page), mimetype="image/svg+xml")
+    page = read.get_page(conn, document_id, page_number)
+    return Response(read.render_svg(page), mimetype="image/svg+xml")

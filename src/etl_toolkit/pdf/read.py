@@ -1,4 +1,5 @@
-"""Reading loaded documents: lists, pages with their words, search, SVG rendering."""
+"""Reading loaded documents (what the API serves): lists, pages with their words, search,
+SVG rendering."""
 
 from __future__ import annotations
 
