@@ -1,6 +1,6 @@
--- Anonymisation tasks (schema tasks). Transitions are guarded in the WHERE
--- clause: an UPDATE that matches no row is an illegal transition (or an
--- unknown id), and leaves the row untouched.
+-- The anonymisation task queue's transitions (etl_toolkit.tasks.queue, schema tasks).
+-- Transitions are guarded in the WHERE clause: an UPDATE that matches no row is an
+-- illegal transition (or an unknown id), and leaves the row untouched.
 
 -- name: insert
 -- One clock reading for created_at and updated_at (see jobs.sql: create).
@@ -11,12 +11,6 @@ SELECT %(bucket)s, %(object_key)s, %(media_type)s, %(file_name)s, %(size_bytes)s
        %(object_classes)s, coalesce(%(uploaded_at)s, now()), clock.ts, clock.ts
 FROM clock
 RETURNING id
-
--- name: get
-SELECT t.*, coalesce((SELECT jsonb_object_agg(d.object_class, d.anonymised)
-                      FROM tasks.detections d WHERE d.task_id = t.id), '{}'::jsonb) AS detections
-FROM tasks.tasks t
-WHERE t.id = %(id)s
 
 -- name: status_of
 SELECT status FROM tasks.tasks WHERE id = %(id)s
@@ -96,26 +90,3 @@ SET status = 'deleted', claim_token = NULL, lease_expires_at = NULL,
     updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
 WHERE id = %(id)s AND status <> 'deleted'
 RETURNING id
-
--- name: list
-SELECT t.*, coalesce((SELECT jsonb_object_agg(d.object_class, d.anonymised)
-                      FROM tasks.detections d WHERE d.task_id = t.id), '{}'::jsonb) AS detections,
-       count(*) OVER () AS total
-FROM tasks.tasks t
-WHERE (%(status)s::text IS NULL OR t.status = %(status)s)
-ORDER BY t.created_at, t.id
-LIMIT %(limit)s OFFSET %(offset)s
-
--- name: count
-SELECT count(*) AS total FROM tasks.tasks WHERE (%(status)s::text IS NULL OR status = %(status)s)
-
--- name: events
--- A task's history, oldest first; a NULL limit reads it all.
-SELECT id, task_id, from_status, to_status, actor, detail, at, count(*) OVER () AS total
-FROM tasks.task_events
-WHERE task_id = %(id)s
-ORDER BY id
-LIMIT %(limit)s OFFSET %(offset)s
-
--- name: events_count
-SELECT count(*) AS total FROM tasks.task_events WHERE task_id = %(id)s
