@@ -38,10 +38,10 @@ from etl_toolkit.sales.pipeline import (
     begin_run,
     check_stage,
     end_run,
-    gate_error,
     load_stage,
     refresh_stage,
 )
+from etl_toolkit.sales.report import gate_error
 from workflows.common import RETRIES, database, execution, retry_transient
 
 

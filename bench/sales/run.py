@@ -42,10 +42,10 @@ PROBE = """
 import json, sys
 from pathlib import Path
 from etl_toolkit.db.connect import Database
-from etl_toolkit.sales.pipeline import report_dict, run_sales
+from etl_toolkit.sales.pipeline import run_sales
 r = run_sales(Database(sys.argv[1], "external"), Path(sys.argv[2]), incremental=sys.argv[3] == "1")
 hwm = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM"))
-print(json.dumps(report_dict(r) | {"rss_mb": int(hwm.split()[1]) / 1024}))
+print(json.dumps(r.body | {"rss_mb": int(hwm.split()[1]) / 1024}))
 """
 
 

@@ -12,37 +12,17 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.runs import finish_run, start_run, track_run
-from etl_toolkit.sales.checks import CheckResult, check, describe
+from etl_toolkit.sales.checks import CheckResult, check
 from etl_toolkit.sales.load import LoadResult, load
 from etl_toolkit.sales.lock import run_lock
 from etl_toolkit.sales.refresh import RefreshResult, refresh
-
-
-@dataclass(frozen=True)
-class SalesReport:
-    run_id: int
-    load: LoadResult
-    checks: CheckResult | None
-    refresh: RefreshResult | None
-    seconds: float
-
-    @property
-    def status(self) -> str:
-        if self.checks is None:
-            return "nothing new"
-        return "succeeded" if self.checks.passed else "failed"
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
+from etl_toolkit.sales.report import SalesReport
 
 
 def pending(db: Database) -> bool:
@@ -69,109 +49,12 @@ def run_sales(
         reporter.overall("check")
         checks, refreshed = _check_and_refresh(db, loaded, reporter)
         report = SalesReport(run.id, loaded, checks, refreshed, time.perf_counter() - started)
-        run.counts = counts(report)
-        run.report = report_dict(report)
+        run.counts = report.counts
+        run.report = report.body
         if report.failed:
             run.status = "failed"
-            run.error = gate_error(checks)
+            run.error = report.error
     return report
-
-
-def counts(r: SalesReport) -> dict[str, Any]:
-    files = r.load.processed
-    return {
-        "files": len(files),
-        "files_skipped": len(r.load.files) - len(files),
-        "files_failed": sum(f.status == "failed" for f in files),
-        "read": sum(f.read for f in files),
-        "inserted": sum(f.inserted for f in files),
-        "updated": sum(f.updated for f in files),
-        "unchanged": sum(f.unchanged for f in files),
-        "rejected": sum(f.rejected for f in files),
-        "cleaned": sum(sum(f.cleaned.values()) for f in files),
-        "parked": sum(f.parked for f in files),
-        "retried": sum(x.retried for x in r.load.retries.values()),
-        "retried_loaded": sum(x.loaded for x in r.load.retries.values()),
-    }
-
-
-def retry_summary(r: SalesReport) -> str:
-    """What the re-try of parked rows did, per entity ("" when nothing was re-tried)."""
-    parts = []
-    for x in r.load.retries.values():
-        if not x.retried:
-            continue
-        still = x.retried - x.loaded - x.unchanged - x.rejected
-        parts.append(
-            f"{x.entity} re-tried {x.retried}, loaded {x.loaded}"
-            + (f", unchanged {x.unchanged}" if x.unchanged else "")
-            + (f", rejected {x.rejected}" if x.rejected else "")
-            + (f", still parked {still}" if still else "")
-            + (f" (failed: {x.error})" if x.error else "")
-        )
-    return ("parked rows: " + "; ".join(parts)) if parts else ""
-
-
-def report_dict(r: SalesReport) -> dict[str, Any]:
-    return {
-        "run_id": r.run_id,
-        "status": r.status,
-        "data_dir": r.load.data_dir,
-        "incremental": r.load.incremental,
-        "totals": counts(r),
-        "files": [
-            {
-                "file": f.file,
-                "entity": f.entity,
-                "delivery": f.delivery,
-                "status": f.status,
-                "mode": f.mode,
-                "read": f.read,
-                "inserted": f.inserted,
-                "updated": f.updated,
-                "unchanged": f.unchanged,
-                "rejected": f.rejected,
-                "parked": f.parked,
-                "superseded": f.superseded,
-                "flagged": f.flagged,
-                "balanced": f.balanced,
-                "reasons": dict(sorted(f.reasons.items(), key=lambda kv: -kv[1])),
-                "cleaned": dict(sorted(f.cleaned.items())),
-                "error": f.error,
-                "seconds": round(f.seconds, 3),
-            }
-            for f in r.load.files
-        ],
-        "ignored_files": r.load.ignored,
-        "retried": {
-            x.entity: {
-                "retried": x.retried,
-                "inserted": x.inserted,
-                "updated": x.updated,
-                "unchanged": x.unchanged,
-                "rejected": x.rejected,
-                "error": x.error,
-            }
-            for x in r.load.retries.values()
-            if x.retried or x.error
-        },
-        "parked": r.load.parked,
-        "checks": [vars(c) for c in r.checks.results] if r.checks else [],
-        "checks_seconds": round(r.checks.seconds, 3) if r.checks else None,
-        "load_seconds": round(r.load.seconds, 3),
-        "wal_level": r.load.wal_level,
-        "refresh": (
-            {
-                "mode": r.refresh.mode,
-                "orders": r.refresh.orders,
-                "seconds": round(r.refresh.seconds, 3),
-                "steps": {k: round(v, 3) for k, v in r.refresh.steps.items()},
-            }
-            if r.refresh
-            else None
-        ),
-        "seconds": round(r.seconds, 3),
-    }
 
 
 # Stages for an orchestrator: each its own task, the database the only state
@@ -249,14 +132,8 @@ def end_run(
         db,
         loaded.run_id,
         "failed" if report.failed else "succeeded",
-        counts=counts(report),
-        report=report_dict(report),
-        error=gate_error(checks) if report.failed else None,
+        counts=report.counts,
+        report=report.body,
+        error=report.error,
     )
     return report
-
-
-def gate_error(checks: CheckResult | None) -> str:
-    """The run's error: each failed check with its detail (which files, why)."""
-    failed = checks.failed_errors if checks else []
-    return "data-quality gate failed: " + "; ".join(describe(r) for r in failed)
