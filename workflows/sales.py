@@ -38,6 +38,7 @@ from etl_toolkit.sales.pipeline import (
     begin_run,
     check_stage,
     end_run,
+    gate_passed,
     load_stage,
     refresh_stage,
 )
@@ -71,7 +72,7 @@ def load_new(run_id: int, data_dir: str) -> LoadResult:
 @retry_transient
 def check_quality(loaded: LoadResult) -> Gate:
     checks = check_stage(database(), loaded)
-    return Gate(passed=checks is None or checks.passed, checks=checks)
+    return Gate(passed=gate_passed(checks), checks=checks)
 
 
 @task(retries=RETRIES)
