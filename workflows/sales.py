@@ -33,7 +33,6 @@ from flytekit.types.error import FlyteError
 from etl_toolkit.errors import EtlError
 from etl_toolkit.runs import fail_execution_runs
 from etl_toolkit.sales.checks import CheckResult
-from etl_toolkit.sales.load import LoadResult
 from etl_toolkit.sales.pipeline import (
     begin_run,
     check_stage,
@@ -42,6 +41,7 @@ from etl_toolkit.sales.pipeline import (
     load_stage,
     refresh_stage,
 )
+from etl_toolkit.sales.records import LoadResult
 from etl_toolkit.sales.report import gate_error
 from workflows.common import RETRIES, database, execution, retry_transient
 

@@ -23,8 +23,9 @@ from etl_toolkit.db.queries import query
 from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.runs import finish_run, start_run, track_run
 from etl_toolkit.sales.checks import CheckResult, check
-from etl_toolkit.sales.load import LoadResult, load
+from etl_toolkit.sales.load import load
 from etl_toolkit.sales.lock import run_lock
+from etl_toolkit.sales.records import LoadResult
 from etl_toolkit.sales.refresh import RefreshResult, refresh
 from etl_toolkit.sales.report import SalesReport
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from etl_toolkit.report import Detail, Section
 from etl_toolkit.sales.checks import CheckResult, describe
-from etl_toolkit.sales.load import LoadResult
+from etl_toolkit.sales.records import LoadResult
 from etl_toolkit.sales.refresh import RefreshResult
 
 FILE_COLUMNS = (
