@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from bench.common import fresh_database  # noqa: E402
 from etl_toolkit.db.connect import Database  # noqa: E402
 from etl_toolkit.db.queries import parse_queries  # noqa: E402
-from etl_toolkit.sales.generate import Scale, generate, generate_delivery  # noqa: E402
+from etl_toolkit.sales.generate import Scale, generate  # noqa: E402
+from etl_toolkit.sales.generate_delivery import generate_delivery  # noqa: E402
 from etl_toolkit.sales.source import COLUMNS, ENTITIES  # noqa: E402
 
 SCALE: Scale = os.environ.get("SALES_SCALE", "full")  # type: ignore[assignment]

@@ -20,7 +20,8 @@ from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import Conflict
-from etl_toolkit.sales.generate import delivery_suffix, generate, generate_delivery
+from etl_toolkit.sales.generate import generate
+from etl_toolkit.sales.generate_delivery import delivery_suffix, generate_delivery
 from etl_toolkit.sales.lock import run_lock
 from etl_toolkit.sales.pipeline import run_sales
 from etl_toolkit.sales.refresh import DERIVED, refresh

@@ -18,7 +18,8 @@ from etl_toolkit.clikit import (
 )
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.progress_cli import shown
-from etl_toolkit.sales.generate import DIALECTS, Dialect, Scale, generate, generate_delivery
+from etl_toolkit.sales.generate import DIALECTS, Dialect, Scale, generate
+from etl_toolkit.sales.generate_delivery import generate_delivery
 from etl_toolkit.sales.pipeline import run_sales
 
 app = new_app(
