@@ -42,7 +42,6 @@ from etl_toolkit.sales.pipeline import (
     refresh_stage,
 )
 from etl_toolkit.sales.records import LoadResult
-from etl_toolkit.sales.report import gate_error
 from workflows.common import RETRIES, database, execution, retry_transient
 
 
@@ -89,7 +88,7 @@ def refresh_and_report(loaded: LoadResult, checks: CheckResult | None) -> str:
 def stop_at_gate(loaded: LoadResult, checks: CheckResult | None) -> str:
     """Record the failed run, then fail the workflow here."""
     report = end_run(database(), loaded, checks, None, loaded.seconds)
-    message = f"sales run {loaded.run_id}: {gate_error(checks)}"
+    message = f"sales run {loaded.run_id}: {report.error}"
     if report.failed:
         raise GateFailed(message)
     return message  # not reached: the gate sends only failed checks here

@@ -52,8 +52,12 @@ class SalesReport:
 
     @property
     def error(self) -> str | None:
-        """The run's error in the ledger: the failed gate, None when it passed."""
-        return gate_error(self.checks) if self.failed else None
+        """The run's error in the ledger (None when the gate passed): each failed
+        check with its detail (which files, why)."""
+        if not self.failed or self.checks is None:
+            return None
+        failed = "; ".join(describe(r) for r in self.checks.failed_errors)
+        return "data-quality gate failed: " + failed
 
     @cached_property
     def counts(self) -> dict[str, Any]:
@@ -250,9 +254,3 @@ class SalesReport:
         # The failed checks are already on stdout (summary and details), naming
         # the files and why; stderr stays as it was before the shared renderer.
         return []
-
-
-def gate_error(checks: CheckResult | None) -> str:
-    """The run's error: each failed check with its detail (which files, why)."""
-    failed = checks.failed_errors if checks else []
-    return "data-quality gate failed: " + "; ".join(describe(r) for r in failed)
