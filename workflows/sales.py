@@ -33,12 +33,12 @@ from flytekit.types.error import FlyteError
 from etl_toolkit.errors import EtlError
 from etl_toolkit.runs import fail_execution_runs
 from etl_toolkit.sales.checks import CheckResult
-from etl_toolkit.sales.load import LoadResult
+from etl_toolkit.sales.load_results import LoadResult
 from etl_toolkit.sales.pipeline import (
     begin_run,
     check_stage,
     end_run,
-    gate_error,
+    gate_passed,
     load_stage,
     refresh_stage,
 )
@@ -71,7 +71,7 @@ def load_new(run_id: int, data_dir: str) -> LoadResult:
 @retry_transient
 def check_quality(loaded: LoadResult) -> Gate:
     checks = check_stage(database(), loaded)
-    return Gate(passed=checks is None or checks.passed, checks=checks)
+    return Gate(passed=gate_passed(checks), checks=checks)
 
 
 @task(retries=RETRIES)
@@ -88,7 +88,7 @@ def refresh_and_report(loaded: LoadResult, checks: CheckResult | None) -> str:
 def stop_at_gate(loaded: LoadResult, checks: CheckResult | None) -> str:
     """Record the failed run, then fail the workflow here."""
     report = end_run(database(), loaded, checks, None, loaded.seconds)
-    message = f"sales run {loaded.run_id}: {gate_error(checks)}"
+    message = f"sales run {loaded.run_id}: {report.error}"
     if report.failed:
         raise GateFailed(message)
     return message  # not reached: the gate sends only failed checks here

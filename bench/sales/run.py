@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from bench.common import fresh_database, server_cpu_seconds  # noqa: E402
 from etl_toolkit.db.connect import Database  # noqa: E402
 from etl_toolkit.db.queries import parse_queries  # noqa: E402
-from etl_toolkit.sales.generate import Scale, generate, generate_delivery  # noqa: E402
+from etl_toolkit.sales.generate import Scale, generate  # noqa: E402
+from etl_toolkit.sales.generate_delivery import generate_delivery  # noqa: E402
 from etl_toolkit.sales.source import COLUMNS, ENTITIES  # noqa: E402
 
 SCALE: Scale = os.environ.get("SALES_SCALE", "full")  # type: ignore[assignment]
@@ -42,11 +43,11 @@ PROBE = """
 import json, resource, sys
 from pathlib import Path
 from etl_toolkit.db.connect import Database
-from etl_toolkit.sales.pipeline import report_dict, run_sales
+from etl_toolkit.sales.pipeline import run_sales
 r = run_sales(Database(sys.argv[1], "external"), Path(sys.argv[2]), incremental=sys.argv[3] == "1")
 hwm = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM"))
 cpu = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps(report_dict(r) | {
+print(json.dumps(r.body | {
     "rss_mb": int(hwm.split()[1]) / 1024, "cpu_s": cpu.ru_utime + cpu.ru_stime,
 }))
 """

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from etl_toolkit.db.connect import Database
-from etl_toolkit.sales.generate import SCALES, generate
+from etl_toolkit.sales.generate import SCALES, Sizes, generate
 
 TMUX = shutil.which("tmux")
 pytestmark = [
@@ -33,7 +33,7 @@ ITEMS_ROW = re.compile(r"order_items\.csv.*?\b(copy|index|loaded)\s+([\d,]+) row
 def _input(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """150,000 orders and about 600,000 items (three batches of items): a few
     seconds of work on an empty database."""
-    monkeypatch.setitem(SCALES, "sample", (60, 1_000, 20_000, 150_000))
+    monkeypatch.setitem(SCALES, "sample", Sizes(60, 1_000, 20_000, 150_000))
     generate(folder / "sales", scale="sample", seed=3)
     return folder / "sales"
 

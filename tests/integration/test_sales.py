@@ -20,10 +20,12 @@ from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import Conflict
-from etl_toolkit.sales.generate import delivery_suffix, generate, generate_delivery
+from etl_toolkit.sales.generate import generate
+from etl_toolkit.sales.generate_delivery import delivery_suffix, generate_delivery
 from etl_toolkit.sales.lock import run_lock
-from etl_toolkit.sales.pipeline import SalesReport, run_sales
+from etl_toolkit.sales.pipeline import run_sales
 from etl_toolkit.sales.refresh import DERIVED, refresh
+from etl_toolkit.sales.report import SalesReport
 from tests.conftest import FIXTURES, ROOT
 
 BASE = FIXTURES / "sales" / "base"
@@ -587,7 +589,7 @@ def test_one_run_at_a_time_across_processes(db: Database) -> None:
     assert _rows(db, "SELECT status FROM etl.runs") == [{"status": "succeeded"}]
 
 
-def test_cli_report_on_the_samples(settings: Settings, tmp_path: Path) -> None:
+def test_cli_report_on_the_samples(settings: Settings, db: Database, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     result = CliRunner().invoke(
         app,
@@ -603,6 +605,8 @@ def test_cli_report_on_the_samples(settings: Settings, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     body = json.loads(out.read_text())
     assert body["status"] == "succeeded"
+    # One body per run: the ledger stores what --report-file wrote.
+    assert _rows(db, "SELECT report FROM etl.runs")[0]["report"] == body
     assert all(f["balanced"] for f in body["files"])
     assert sum(f["rejected"] for f in body["files"]) > 0  # the samples have dirty rows
     assert "rejected rows (in sales.rejects)" in result.output

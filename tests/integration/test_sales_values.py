@@ -17,8 +17,10 @@ from etl_toolkit import clikit
 from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
-from etl_toolkit.sales.generate import Dialect, generate, generate_delivery
-from etl_toolkit.sales.pipeline import SalesReport, run_sales
+from etl_toolkit.sales.generate import Dialect, generate
+from etl_toolkit.sales.generate_delivery import generate_delivery
+from etl_toolkit.sales.pipeline import run_sales
+from etl_toolkit.sales.report import SalesReport
 from tests.conftest import FIXTURES
 from tests.integration.test_sales import derived_snapshot
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from etl_toolkit.sales.checks import describe, file_checks
-from etl_toolkit.sales.load import FileReport, LoadResult
+from etl_toolkit.sales.load_results import FileReport, LoadResult
 
 
 def _failed(name: str, error: str | None) -> FileReport:

@@ -156,7 +156,11 @@ def test_dirty_rate_injects_each_defect(tmp_path: Path) -> None:
 def test_delivery_has_new_orders_status_moves_and_price_changes(
     clean: Path, tmp_path: Path
 ) -> None:
-    from etl_toolkit.sales.generate import NEXT_STATUS, delivery_suffix, generate_delivery
+    from etl_toolkit.sales.generate_delivery import (
+        NEXT_STATUS,
+        delivery_suffix,
+        generate_delivery,
+    )
 
     report = generate_delivery(tmp_path, 1, scale="sample", seed=1)
     suffix = delivery_suffix(1)

@@ -357,3 +357,272 @@ def test_header_requirements_match_the_row_rules() -> None:
     for entity, spec in rules.SPEC.items():
         assert {c for c, col in spec.items() if col.required} == REQUIRED[entity], entity
         assert list(spec) == list(COLUMNS[entity]), entity
+
+
+# Properties of the rules over generated rows ------------------------------------
+#
+# Rows are drawn valid but spelled the ways real exports spell values (padding,
+# case, integral decimals, float noise, `T` timestamps, dates alone), then
+# given any subset of independent defects, each with the one reason it must add.
+
+PAD = st.sampled_from(["", " ", "  "])
+
+
+def _padded(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.builds(lambda left, v, right: f"{left}{v}{right}", PAD, values, PAD)
+
+
+def _any_case(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda v, flips: "".join(
+            c.upper() if f else c.lower() for c, f in zip(v, flips, strict=False)
+        ),
+        values,
+        st.lists(st.booleans(), min_size=40, max_size=40),
+    )
+
+
+def _integer(low: int, high: int) -> st.SearchStrategy[str]:
+    """An integer in [low, high], plain or as an integral decimal (`21.0`, `+21.00`)."""
+    return _padded(
+        st.builds(
+            lambda n, zeros, plus: (
+                ("+" if plus else "") + str(n) + ("." + "0" * zeros if zeros else "")
+            ),
+            st.integers(low, high),
+            st.integers(0, 3),
+            st.booleans(),
+        )
+    )
+
+
+def _money(cents: st.SearchStrategy[int]) -> st.SearchStrategy[str]:
+    """An amount: two decimals, its shortest float form, or float noise on it."""
+    return _padded(
+        st.one_of(
+            cents.map(lambda n: f"{n / 100:.2f}"),
+            cents.map(lambda n: repr(n / 100)),
+            # not for zero: 0 + 1e-9 is written 1e-09, an exponent (refused)
+            cents.map(lambda n: repr(n / 100 + 1e-9) if n else "0.0"),
+        )
+    )
+
+
+CENTS = st.integers(0, 10**8)
+STAMPS = st.datetimes(datetime(1971, 1, 1), datetime(2099, 12, 31))
+TIMESTAMP = _padded(
+    st.builds(
+        lambda d, shape: d.strftime(shape),
+        STAMPS,
+        st.sampled_from(
+            ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S.%f"]
+        ),
+    )
+)
+ENUM_SEPARATORS = st.sampled_from([" ", "_", "-", "  "])
+
+
+def _enum(choices: Sequence[str]) -> st.SearchStrategy[str]:
+    return _padded(
+        _any_case(
+            st.builds(lambda v, sep: v.replace(" ", sep), st.sampled_from(choices), ENUM_SEPARATORS)
+        )
+    )
+
+
+WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
+EMAIL = _padded(
+    _any_case(
+        st.builds(
+            lambda u, d, tld: f"{u}@{d}.{tld}", WORD, WORD, st.sampled_from(["com", "org", "co.uk"])
+        )
+    )
+)
+COUNTRY = _padded(_any_case(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=2)))
+TEXT = _padded(WORD)
+
+
+@st.composite
+def _valid_item(draw: st.DrawFn) -> dict[str, str]:
+    quantity = draw(st.integers(1, 50))
+    price = draw(CENTS)
+    discount = draw(st.integers(0, price * quantity)) // 100 * 100  # whole units: no rounding edge
+    return {
+        "order_item_id": draw(_integer(1, rules.INT64)),
+        "order_id": draw(_integer(1, rules.INT64)),
+        "product_id": draw(_integer(1, rules.INT32)),
+        "quantity": draw(_integer(quantity, quantity)),
+        "price": draw(_money(st.just(price))),
+        "discount": draw(_money(st.just(discount))),
+        "total": draw(_money(CENTS)),  # a wrong total is a flag, not a reject
+    }
+
+
+@st.composite
+def _valid_order(draw: st.DrawFn) -> dict[str, str]:
+    return {
+        "order_id": draw(_integer(1, rules.INT64)),
+        "customer_id": draw(_integer(1, rules.INT64)),
+        "order_date": draw(TIMESTAMP),
+        "status": draw(_enum(rules.STATUSES)),
+        "payment_method": draw(_enum(rules.PAYMENTS)),
+        "shipping_city": draw(TEXT),
+        "shipping_country": draw(COUNTRY),
+        "total_amount": draw(_money(CENTS)),
+    }
+
+
+@st.composite
+def _valid_product(draw: st.DrawFn) -> dict[str, str]:
+    return {
+        "product_id": draw(_integer(1, rules.INT32)),
+        "name": draw(TEXT),
+        "price": draw(_money(CENTS)),
+        "cost": draw(_money(CENTS)),
+        "category_id": draw(_integer(1, rules.INT32)),
+        "sku": draw(TEXT),
+        "inventory_count": draw(_integer(0, rules.INT32)),
+        "weight": draw(_padded(st.decimals(0, 10**6, places=3).map(str))),
+        "created_at": draw(TIMESTAMP),
+        "is_active": draw(_padded(_any_case(st.sampled_from(sorted(rules.BOOLS))))),
+    }
+
+
+@st.composite
+def _valid_customer(draw: st.DrawFn) -> dict[str, str]:
+    return {
+        "customer_id": draw(_integer(1, rules.INT64)),
+        "email": draw(EMAIL),
+        "first_name": draw(TEXT),
+        "country": draw(COUNTRY),
+        "registration_date": draw(TIMESTAMP),
+    }
+
+
+VALID = {
+    "order_items": _valid_item(),
+    "orders": _valid_order(),
+    "products": _valid_product(),
+    "customers": _valid_customer(),
+}
+# Per entity: defects that break one rule each, whatever the rest of the row
+# holds (a valid row as drawn above), with the reason each must add.
+DEFECTS: dict[str, dict[str, tuple[str | None, str]]] = {
+    "order_items": {
+        "order_item_id": ("x1", "order_item_id: not a positive integer"),
+        "order_id": (None, "order_id: required"),
+        "product_id": ("0", "product_id: not a positive integer"),
+        "quantity": ("2.5", "quantity: not a positive integer"),
+        "price": ("10.505", "price: not a number with at most two decimals"),
+        "discount": ("-1.00", "discount: negative"),
+        "total": ("1e3", "total: not a number with at most two decimals"),
+        EXTRA: ("surplus", "row has more fields than the header"),
+    },
+    "orders": {
+        "order_id": ("-5", "order_id: not a positive integer"),
+        "customer_id": ("  ", "customer_id: required"),
+        "status": ("Lost", f"status: not one of {', '.join(rules.STATUSES)}"),
+        "payment_method": ("Cash", f"payment_method: not one of {', '.join(rules.PAYMENTS)}"),
+        "shipping_country": ("USA", "shipping_country: not an ISO country code"),
+        "total_amount": ("-3.00", "total_amount: negative"),
+        "delivery_date": ("1970-06-01", "delivery_date: before an earlier lifecycle date"),
+    },
+    "products": {
+        "product_id": ("0", "product_id: not a positive integer"),
+        "name": (None, "name: required"),
+        "price": ("-1.00", "price: negative"),
+        "cost": ("x", "cost: not a number with at most two decimals"),
+        "category_id": ("21.5", "category_id: not a positive integer"),
+        "inventory_count": ("-1", "inventory_count: not a non-negative integer"),
+        "weight": ("1.2.3", "weight: not a number"),
+        "is_active": ("maybe", "is_active: not True/False"),
+        "created_at": (
+            "2024-02-30",
+            "created_at: not a timestamp (YYYY-MM-DD HH:MM:SS, 1970-2100)",
+        ),
+    },
+    "customers": {
+        "customer_id": ("abc", "customer_id: not a positive integer"),
+        "email": ("ada at example.com", "email: not an email address"),
+        "country": ("u1", "country: not an ISO country code"),
+        "registration_date": (
+            "2101-01-01",
+            "registration_date: not a timestamp (YYYY-MM-DD HH:MM:SS, 1970-2100)",
+        ),
+    },
+}
+
+
+@st.composite
+def _rows_with_defects(draw: st.DrawFn) -> tuple[str, list[dict[str, str | None]], list[set[str]]]:
+    entity = draw(st.sampled_from(sorted(VALID)))
+    rows: list[dict[str, str | None]] = []
+    expected: list[set[str]] = []
+    for _ in range(draw(st.integers(1, 8))):
+        row: dict[str, str | None] = dict(draw(VALID[entity]))
+        broken = draw(st.sets(st.sampled_from(sorted(DEFECTS[entity]))))
+        for column in broken:
+            row[column] = DEFECTS[entity][column][0]
+        rows.append(row)
+        expected.append({DEFECTS[entity][c][1] for c in broken})
+    return entity, rows, expected
+
+
+def _frame(entity: str, rows: Sequence[dict[str, str | None]]) -> pl.DataFrame:
+    return pl.concat([_row(entity, **row) for row in rows])
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=_rows_with_defects())
+def test_a_row_is_rejected_iff_a_rule_fails_and_with_every_failing_reason(
+    case: tuple[str, list[dict[str, str | None]], list[set[str]]],
+) -> None:
+    entity, rows, expected = case
+    out = rules.check(entity, _frame(entity, rows))
+    got = rules.reasons_list(out["_reasons"])
+    for row, reasons, want in zip(rows, got, expected, strict=True):
+        assert set(reasons) == want, row
+        assert len(reasons) == len(want), row  # each reason once
+    assert [r is None for r in out["_reasons"]] == [not w for w in expected]
+
+
+@settings(max_examples=150, deadline=None)
+@given(entity=st.sampled_from(sorted(VALID)), data=st.data())
+def test_cleaning_is_idempotent(entity: str, data: st.DataObject) -> None:
+    """A valid row's clean values, checked again, are valid, the same, and need
+    no more cleaning."""
+    rows = data.draw(st.lists(VALID[entity], min_size=1, max_size=8))
+    once = rules.check(entity, _frame(entity, rows))
+    assert once["_reasons"].null_count() == once.height, rows
+    columns = list(COLUMNS[entity])
+    again = rules.check(entity, _frame(entity, once.select(columns).to_dicts()))
+    assert again["_reasons"].null_count() == again.height
+    assert again.select(columns).equals(once.select(columns))
+    assert rules.cleaned_counts(again) == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    column=st.sampled_from(INTEGER_COLUMNS),
+    value=st.integers(0, rules.INT64),
+    zeros=st.integers(1, 6),
+    plus=st.booleans(),
+    pad=PAD,
+)
+def test_any_integral_decimal_spelling_of_an_integer_is_that_integer(
+    column: tuple[str, str, str], value: int, zeros: int, plus: bool, pad: str
+) -> None:
+    entity, name, kind = column
+    low, high = (
+        (1 if kind.startswith("id") else 0),
+        (rules.INT64 if kind == "id64" else rules.INT32),
+    )
+    spelled = f"{pad}{'+' if plus else ''}{value}.{'0' * zeros}{pad}"
+    out = _int_check(entity, name, [spelled, str(value)])
+    if low <= value <= high:
+        assert out[name].to_list() == [str(value), str(value)]
+        assert _int_reasons(entity, name, out) == [False, False]
+        assert out[f"{rules.CLEANED}{name}"].to_list() == [True, False]
+    else:  # out of the column's range: refused in either spelling
+        assert out[name].to_list() == [None, None]
+        assert _int_reasons(entity, name, out) == [True, True]

@@ -26,7 +26,7 @@ import psycopg
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
-from etl_toolkit.sales.load import FileReport, LoadResult
+from etl_toolkit.sales.load_results import FileReport, LoadResult
 
 Severity = Literal["error", "warn"]
 REJECT_RATE = 0.05

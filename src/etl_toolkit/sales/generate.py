@@ -10,9 +10,9 @@ the full set (5M orders, 20M items) is written with bounded memory. With
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, NamedTuple
 
 import polars as pl
 
@@ -27,11 +27,21 @@ Scale = Literal["sample", "small", "full"]
 # sums of those); booleans `True`/`False` (as plain).
 Dialect = Literal["plain", "pandas"]
 DIALECTS = ("plain", "pandas")
-SCALES: dict[str, tuple[int, int, int, int]] = {
-    # categories, products, customers, orders (items ~ 4 per order)
-    "sample": (60, 1_000, 2_000, 5_000),
-    "small": (500, 10_000, 100_000, 500_000),
-    "full": (500, 100_000, 1_000_000, 5_000_000),
+
+
+class Sizes(NamedTuple):
+    """Rows of each entity in a generated set (items: about 4 per order)."""
+
+    categories: int
+    products: int
+    customers: int
+    orders: int
+
+
+SCALES: dict[str, Sizes] = {
+    "sample": Sizes(60, 1_000, 2_000, 5_000),
+    "small": Sizes(500, 10_000, 100_000, 500_000),
+    "full": Sizes(500, 100_000, 1_000_000, 5_000_000),
 }
 ROOTS = [
     "Electronics",
@@ -142,7 +152,7 @@ class GenerateReport:
     dirty: dict[str, int] = field(default_factory=dict)
 
 
-def _u(col: str, seed: int, salt: int) -> pl.Expr:
+def uniform(col: str, seed: int, salt: int) -> pl.Expr:
     """A uniform float in [0, 1) from a row id column, deterministic per (seed, salt)."""
     return (pl.col(col).hash(seed=seed * 1_000 + salt) % 1_000_003).cast(pl.Float64) / 1_000_003
 
@@ -150,6 +160,15 @@ def _u(col: str, seed: int, salt: int) -> pl.Expr:
 def _pick(col: str, seed: int, salt: int, choices: list[str]) -> pl.Expr:
     idx = (pl.col(col).hash(seed=seed * 1_000 + salt) % len(choices)).cast(pl.Int64)
     return pl.lit(pl.Series(choices)).gather(idx)
+
+
+def _title(col: str, seed: int, salt: int) -> pl.Expr:
+    """A name: a word and a noun (`Bright Lamp`)."""
+    return pl.format(
+        "{} {}",
+        _pick(col, seed, salt, WORDS).str.to_titlecase(),
+        _pick(col, seed, salt + 1, NOUNS),
+    )
 
 
 def _ts(seconds: pl.Expr) -> pl.Expr:
@@ -174,7 +193,7 @@ def write_csv(
 
 
 def _dirty(col: str, seed: int, salt: int, rate: float) -> pl.Expr:
-    return _u(col, seed, 900 + salt) < rate
+    return uniform(col, seed, 900 + salt) < rate
 
 
 def categories(n: int, seed: int) -> pl.DataFrame:
@@ -184,13 +203,7 @@ def categories(n: int, seed: int) -> pl.DataFrame:
     return df.with_columns(
         name=pl.when(pl.col("category_id") <= roots)
         .then(pl.lit(pl.Series(ROOTS[:roots])).gather((pl.col("category_id") - 1) % roots))
-        .otherwise(
-            pl.format(
-                "{} {}",
-                _pick("category_id", seed, 1, WORDS).str.to_titlecase(),
-                _pick("category_id", seed, 2, NOUNS),
-            )
-        ),
+        .otherwise(_title("category_id", seed, 1)),
         description=pl.format(
             'Everything "{}", from {} to {}.',
             _pick("category_id", seed, 3, WORDS),
@@ -198,19 +211,15 @@ def categories(n: int, seed: int) -> pl.DataFrame:
             _pick("category_id", seed, 5, NOUNS),
         ),
         parent_id=pl.when(pl.col("category_id") <= roots).then(None).otherwise(parent),
-        created_at=_ts((_u("category_id", seed, 6) * 3600 * 24 * 30).cast(pl.Int64)),
+        created_at=_ts((uniform("category_id", seed, 6) * 3600 * 24 * 30).cast(pl.Int64)),
     )
 
 
 def products(n: int, n_categories: int, seed: int, rate: float) -> pl.DataFrame:
     df = pl.DataFrame({"product_id": pl.int_range(1, n + 1, eager=True)})
-    price = (_u("product_id", seed, 10) * 500 + 1).round(2)
+    price = (uniform("product_id", seed, 10) * 500 + 1).round(2)
     df = df.with_columns(
-        name=pl.format(
-            "{} {}",
-            _pick("product_id", seed, 11, WORDS).str.to_titlecase(),
-            _pick("product_id", seed, 12, NOUNS),
-        ),
+        name=_title("product_id", seed, 11),
         description=pl.format(
             'The "{}" {}, {} and {}; ships fast.',
             _pick("product_id", seed, 13, WORDS),
@@ -219,13 +228,13 @@ def products(n: int, n_categories: int, seed: int, rate: float) -> pl.DataFrame:
             _pick("product_id", seed, 16, WORDS),
         ),
         price=price,
-        cost=(price * (0.4 + _u("product_id", seed, 17) * 0.4)).round(2),
+        cost=(price * (0.4 + uniform("product_id", seed, 17) * 0.4)).round(2),
         category_id=1 + (pl.col("product_id").hash(seed=seed + 18) % n_categories).cast(pl.Int64),
         sku=pl.format("SKU-{}", pl.col("product_id").cast(pl.String).str.zfill(8)),
-        inventory_count=(_u("product_id", seed, 19) * 1000).cast(pl.Int64),
-        weight=(_u("product_id", seed, 20) * 20 + 0.05).round(2),
-        created_at=_ts((_u("product_id", seed, 21) * 3600 * 24 * 60).cast(pl.Int64)),
-        is_active=pl.when(_u("product_id", seed, 22) < 0.9)
+        inventory_count=(uniform("product_id", seed, 19) * 1000).cast(pl.Int64),
+        weight=(uniform("product_id", seed, 20) * 20 + 0.05).round(2),
+        created_at=_ts((uniform("product_id", seed, 21) * 3600 * 24 * 60).cast(pl.Int64)),
+        is_active=pl.when(uniform("product_id", seed, 22) < 0.9)
         .then(pl.lit("True"))
         .otherwise(pl.lit("False")),
     )
@@ -245,22 +254,22 @@ def customers(ids: pl.Series, seed: int, rate: float) -> pl.DataFrame:
         last_name=_pick("customer_id", seed, 32, LAST),
         street_address=pl.format(
             "{} {}, Apt {}",
-            (1 + _u("customer_id", seed, 33) * 9000).cast(pl.Int64),
+            (1 + uniform("customer_id", seed, 33) * 9000).cast(pl.Int64),
             _pick("customer_id", seed, 34, STREETS),
-            (1 + _u("customer_id", seed, 35) * 40).cast(pl.Int64),
+            (1 + uniform("customer_id", seed, 35) * 40).cast(pl.Int64),
         ),
         city=pl.lit(pl.Series([c[0] for c in CITIES])).gather(city),
         state=pl.lit(pl.Series([c[1] for c in CITIES])).gather(city),
         zip_code=pl.format(
             "{}{}",
             pl.lit(pl.Series([c[2] for c in CITIES])).gather(city),
-            (10 + _u("customer_id", seed, 36) * 89).cast(pl.Int64),
+            (10 + uniform("customer_id", seed, 36) * 89).cast(pl.Int64),
         ),
         country=pl.lit("US"),
         phone=pl.format(
-            "+1-555-{}", (1_000_000 + _u("customer_id", seed, 37) * 8_999_999).cast(pl.Int64)
+            "+1-555-{}", (1_000_000 + uniform("customer_id", seed, 37) * 8_999_999).cast(pl.Int64)
         ),
-        registration_date=_ts((_u("customer_id", seed, 38) * SPAN_S / 2).cast(pl.Int64)),
+        registration_date=_ts((uniform("customer_id", seed, 38) * SPAN_S / 2).cast(pl.Int64)),
     )
     df = df.with_columns(
         email=pl.format(
@@ -269,7 +278,7 @@ def customers(ids: pl.Series, seed: int, rate: float) -> pl.DataFrame:
             pl.col("last_name").str.to_lowercase(),
             pl.col("customer_id"),
         ),
-        last_login=_ts((_u("customer_id", seed, 39) * SPAN_S).cast(pl.Int64)),
+        last_login=_ts((uniform("customer_id", seed, 39) * SPAN_S).cast(pl.Int64)),
     )
     # Defect: a malformed email.
     df = df.with_columns(
@@ -283,8 +292,7 @@ def customers(ids: pl.Series, seed: int, rate: float) -> pl.DataFrame:
 def order_chunk(
     first: int,
     last: int,
-    n_customers: int,
-    n_products: int,
+    sizes: Sizes,
     seed: int,
     rate: float,
     *,
@@ -301,9 +309,9 @@ def order_chunk(
 
     orders = pl.DataFrame({"order_id": pl.int_range(first, last + 1, eager=True)})
     orders = orders.with_columns(
-        customer_id=1 + (pl.col("order_id").hash(seed=seed + 40) % n_customers).cast(pl.Int64),
+        customer_id=1 + (pl.col("order_id").hash(seed=seed + 40) % sizes.customers).cast(pl.Int64),
         n_items=(1 + pl.col("order_id").hash(seed=seed + 41) % 7).cast(pl.Int64),
-        order_s=t0 + (_u("order_id", seed, 42) * span).cast(pl.Int64),
+        order_s=t0 + (uniform("order_id", seed, 42) * span).cast(pl.Int64),
         status=_pick("order_id", seed, 43, STATUSES),
         payment_method=_pick("order_id", seed, 44, PAYMENTS),
     )
@@ -316,16 +324,16 @@ def order_chunk(
     items = (
         items.with_columns(
             product_id=1
-            + (pl.col("order_item_id").hash(seed=seed + 50) % n_products).cast(pl.Int64),
+            + (pl.col("order_item_id").hash(seed=seed + 50) % sizes.products).cast(pl.Int64),
             quantity=(1 + pl.col("order_item_id").hash(seed=seed + 51) % 5).cast(pl.Int64),
-            price=(_u("order_item_id", seed, 52) * 500 + 1).round(2),
+            price=(uniform("order_item_id", seed, 52) * 500 + 1).round(2),
         )
         .with_columns(
-            discount=pl.when(_u("order_item_id", seed, 53) < 0.3)
+            discount=pl.when(uniform("order_item_id", seed, 53) < 0.3)
             .then(
-                (pl.col("price") * pl.col("quantity") * _u("order_item_id", seed, 54) * 0.3).round(
-                    2
-                )
+                (
+                    pl.col("price") * pl.col("quantity") * uniform("order_item_id", seed, 54) * 0.3
+                ).round(2)
             )
             .otherwise(0.0),
         )
@@ -337,7 +345,7 @@ def order_chunk(
         .then(-pl.col("quantity"))
         .otherwise(pl.col("quantity")),
         product_id=pl.when(_dirty("order_item_id", seed, 4, rate / 2))
-        .then(pl.lit(n_products + 12345))
+        .then(pl.lit(sizes.products + 12345))
         .otherwise(pl.col("product_id")),
     )
     totals = items.group_by("order_id").agg(total_amount=cents(pl.col("total").sum()))
@@ -345,13 +353,13 @@ def order_chunk(
     day = 24 * 3600
     orders = orders.join(totals, on="order_id", how="left").with_columns(
         processing_date=pl.when(pl.col("status") != "Cancelled").then(
-            _ts(step + (_u("order_id", seed, 45) * day).cast(pl.Int64))
+            _ts(step + (uniform("order_id", seed, 45) * day).cast(pl.Int64))
         ),
         shipping_date=pl.when(
             pl.col("status").is_in(["Shipped", "In Transit", "Delivered", "Returned"])
-        ).then(_ts(step + day + (_u("order_id", seed, 46) * 2 * day).cast(pl.Int64))),
+        ).then(_ts(step + day + (uniform("order_id", seed, 46) * 2 * day).cast(pl.Int64))),
         delivery_date=pl.when(pl.col("status").is_in(["Delivered", "Returned"])).then(
-            _ts(step + 4 * day + (_u("order_id", seed, 47) * 5 * day).cast(pl.Int64))
+            _ts(step + 4 * day + (uniform("order_id", seed, 47) * 5 * day).cast(pl.Int64))
         ),
         order_date=_ts(step),
     )
@@ -391,94 +399,6 @@ def _duplicate(df: pl.DataFrame, key: str, seed: int, rate: float) -> pl.DataFra
     return pl.concat([df, dup]) if dup.height else df
 
 
-NEXT_STATUS = {
-    "Processing": "Shipped",
-    "Shipped": "In Transit",
-    "In Transit": "Delivered",
-    "Delivered": "Returned",
-}
-DELIVERY_SHARE = 0.01  # a delivery's new orders, as a share of the full set's
-
-
-WEEK_S = 7 * 24 * 3600
-
-
-def delivery_window(n: int) -> int:
-    """Seconds after EPOCH at which delivery n's week starts: right after the base span."""
-    return SPAN_S + (n - 1) * WEEK_S
-
-
-def delivery_suffix(n: int) -> str:
-    """The file suffix of delivery n: the last day of its week."""
-    day = (EPOCH + timedelta(seconds=delivery_window(n) + WEEK_S)).date()
-    return day.isoformat()
-
-
-def generate_delivery(
-    out: Path,
-    n: int,
-    *,
-    scale: Scale = "sample",
-    seed: int = 42,
-    dirty: float = 0.0,
-    dialect: Dialect = "plain",
-) -> GenerateReport:
-    """The n-th incremental delivery (n >= 1): `<entity>_<date>.csv` files with new orders and
-    their items, status changes of earlier orders, and product price changes."""
-    if n < 1:
-        raise ValueError("deliveries are numbered from 1")
-    _, n_prod, n_cust, n_orders = SCALES[scale]
-    out.mkdir(parents=True, exist_ok=True)
-    suffix = delivery_suffix(n)
-    report = GenerateReport(out)
-    new = max(1, int(n_orders * DELIVERY_SHARE))
-    first = n_orders + (n - 1) * new + 1
-    # New orders, placed during the delivery's week (after everything before them).
-    orders, items = order_chunk(
-        first,
-        first + new - 1,
-        n_cust,
-        n_prod,
-        seed + n,
-        dirty,
-        t0=delivery_window(n),
-        span=WEEK_S,
-        dialect=dialect,
-    )
-    # Orders placed this week are still being processed (later deliveries move them on).
-    orders = orders.with_columns(
-        status=pl.lit("Processing"),
-        shipping_date=pl.lit(None, dtype=pl.String),
-        delivery_date=pl.lit(None, dtype=pl.String),
-    )
-    # Status changes: a contiguous block of earlier orders, regenerated exactly as first
-    # written and moved one step along their lifecycle.
-    block = max(1, new // 2)
-    start = 1 + (n * 7919) % max(1, n_orders - block)
-    earlier, _ = order_chunk(start, start + block - 1, n_cust, n_prod, seed, 0.0, dialect=dialect)
-    moved = earlier.filter(pl.col("status").is_in(list(NEXT_STATUS))).with_columns(
-        status=pl.col("status").replace_strict(NEXT_STATUS),
-        shipping_date=pl.coalesce("shipping_date", "processing_date"),
-        delivery_date=pl.when(pl.col("status").is_in(["In Transit", "Delivered"]))
-        .then(pl.coalesce("delivery_date", "shipping_date", "processing_date"))
-        .otherwise(pl.col("delivery_date")),
-    )
-    # Price changes: about 1% of products, +-10%.
-    prods = products(n_prod, SCALES[scale][0], seed, 0.0)
-    changed = prods.filter(_u("product_id", seed + n, 60) < 0.01).with_columns(
-        price=(pl.col("price") * (0.9 + _u("product_id", seed + n, 61) * 0.2)).round(2)
-    )
-
-    def write(df: pl.DataFrame, name: str) -> None:
-        write_csv(df, out / f"{name}_{suffix}.csv", dialect)
-        report.rows[name] = report.rows.get(name, 0) + df.height
-
-    write(pl.concat([orders, moved]), "orders")
-    write(items, "order_items")
-    write(changed, "products")
-    return report
-
-
 def generate(
     out: Path,
     *,
@@ -488,7 +408,8 @@ def generate(
     dialect: Dialect = "plain",
 ) -> GenerateReport:
     """Write the five CSVs into `out` (created)."""
-    n_cat, n_prod, n_cust, n_orders = SCALES[scale]
+    sizes = SCALES[scale]
+    n_cat, n_prod, n_cust, n_orders = sizes
     out.mkdir(parents=True, exist_ok=True)
     report = GenerateReport(out)
 
@@ -504,15 +425,8 @@ def generate(
         ids = pl.int_range(start, min(start + 500_000, n_cust + 1), eager=True)
         write(customers(ids.alias("customer_id"), seed, dirty), "customers", append=start > 1)
     for start in range(1, n_orders + 1, CHUNK_ORDERS):
-        orders, items = order_chunk(
-            start,
-            min(start + CHUNK_ORDERS - 1, n_orders),
-            n_cust,
-            n_prod,
-            seed,
-            dirty,
-            dialect=dialect,
-        )
+        last = min(start + CHUNK_ORDERS - 1, n_orders)
+        orders, items = order_chunk(start, last, sizes, seed, dirty, dialect=dialect)
         write(_duplicate(orders, "order_id", seed, dirty), "orders", append=start > 1)
         write(items, "order_items", append=start > 1)
     return report

@@ -1,8 +1,10 @@
 """`etl sales`: load -> check -> (gate) -> refresh, recorded as one run.
 
-Each stage is a library function with typed inputs and outputs (load.load,
-checks.check, refresh.refresh), so an orchestrator can run them as separate
-tasks; `run_sales` is the composition the CLI uses. When an `error` check
+One composition: the stage functions here (load_stage, check_stage,
+refresh_stage; typed inputs and outputs) and the end-of-run recording are used
+by `run_sales` (the CLI: one process, the run lock held throughout) and by an
+orchestrator (workflows/sales.py: begin_run, each stage a task, end_run); the
+report is etl_toolkit.sales.report.SalesReport. When an `error` check
 fails, everything is recorded (rows, rejects, results, the run as failed) and
 the derived tables are left as they were: the refresh queue keeps the pending
 orders, and the next run checks them again before refreshing.
@@ -12,37 +14,20 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.runs import finish_run, start_run, track_run
-from etl_toolkit.sales.checks import CheckResult, check, describe
-from etl_toolkit.sales.load import LoadResult, load
+from etl_toolkit.sales.checks import CheckResult, check
+from etl_toolkit.sales.load import load
+from etl_toolkit.sales.load_results import LoadResult
 from etl_toolkit.sales.lock import run_lock
 from etl_toolkit.sales.refresh import RefreshResult, refresh
-
-
-@dataclass(frozen=True)
-class SalesReport:
-    run_id: int
-    load: LoadResult
-    checks: CheckResult | None
-    refresh: RefreshResult | None
-    seconds: float
-
-    @property
-    def status(self) -> str:
-        if self.checks is None:
-            return "nothing new"
-        return "succeeded" if self.checks.passed else "failed"
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
+from etl_toolkit.sales.report import SalesReport
 
 
 def pending(db: Database) -> bool:
@@ -59,153 +44,109 @@ def run_sales(
     incremental: bool = False,
     progress: Progress | None = None,
 ) -> SalesReport:
+    """The whole run in this process: the run lock held throughout, the run held
+    in the ledger (track_run), then the same stages and recording an
+    orchestrator runs task by task."""
     started = time.perf_counter()
     reporter = Reporter(progress, "sales")
-    with (
-        run_lock(db),
-        track_run(db, "sales", {"data_dir": str(data_dir), "incremental": incremental}) as run,
-    ):
-        loaded = load(db, data_dir, run_id=run.id, incremental=incremental, progress=reporter)
+    with run_lock(db), track_run(db, "sales", _arguments(data_dir, incremental)) as run:
+        loaded = load_stage(
+            db, data_dir, run.id, incremental=incremental, progress=reporter, locked=True
+        )
         reporter.overall("check")
         checks, refreshed = _check_and_refresh(db, loaded, reporter)
         report = SalesReport(run.id, loaded, checks, refreshed, time.perf_counter() - started)
-        run.counts = counts(report)
-        run.report = report_dict(report)
-        if report.failed:
-            run.status = "failed"
-            run.error = gate_error(checks)
+        ended = _ending(report)
+        run.status, run.counts, run.report, run.error = ended
     return report
 
 
-def counts(r: SalesReport) -> dict[str, Any]:
-    files = r.load.processed
-    return {
-        "files": len(files),
-        "files_skipped": len(r.load.files) - len(files),
-        "files_failed": sum(f.status == "failed" for f in files),
-        "read": sum(f.read for f in files),
-        "inserted": sum(f.inserted for f in files),
-        "updated": sum(f.updated for f in files),
-        "unchanged": sum(f.unchanged for f in files),
-        "rejected": sum(f.rejected for f in files),
-        "cleaned": sum(sum(f.cleaned.values()) for f in files),
-        "parked": sum(f.parked for f in files),
-        "retried": sum(x.retried for x in r.load.retries.values()),
-        "retried_loaded": sum(x.loaded for x in r.load.retries.values()),
-    }
+class _Ending(NamedTuple):
+    """What etl.runs records at a run's end (both paths: track_run and end_run)."""
+
+    status: str
+    counts: dict[str, Any]
+    report: dict[str, Any]
+    error: str | None
 
 
-def retry_summary(r: SalesReport) -> str:
-    """What the re-try of parked rows did, per entity ("" when nothing was re-tried)."""
-    parts = []
-    for x in r.load.retries.values():
-        if not x.retried:
-            continue
-        still = x.retried - x.loaded - x.unchanged - x.rejected
-        parts.append(
-            f"{x.entity} re-tried {x.retried}, loaded {x.loaded}"
-            + (f", unchanged {x.unchanged}" if x.unchanged else "")
-            + (f", rejected {x.rejected}" if x.rejected else "")
-            + (f", still parked {still}" if still else "")
-            + (f" (failed: {x.error})" if x.error else "")
-        )
-    return ("parked rows: " + "; ".join(parts)) if parts else ""
+def _ending(report: SalesReport) -> _Ending:
+    status = "failed" if report.failed else "succeeded"
+    return _Ending(status, report.counts, report.body, report.error)
 
 
-def report_dict(r: SalesReport) -> dict[str, Any]:
-    return {
-        "run_id": r.run_id,
-        "status": r.status,
-        "data_dir": r.load.data_dir,
-        "incremental": r.load.incremental,
-        "totals": counts(r),
-        "files": [
-            {
-                "file": f.file,
-                "entity": f.entity,
-                "delivery": f.delivery,
-                "status": f.status,
-                "mode": f.mode,
-                "read": f.read,
-                "inserted": f.inserted,
-                "updated": f.updated,
-                "unchanged": f.unchanged,
-                "rejected": f.rejected,
-                "parked": f.parked,
-                "superseded": f.superseded,
-                "flagged": f.flagged,
-                "balanced": f.balanced,
-                "reasons": dict(sorted(f.reasons.items(), key=lambda kv: -kv[1])),
-                "cleaned": dict(sorted(f.cleaned.items())),
-                "error": f.error,
-                "seconds": round(f.seconds, 3),
-            }
-            for f in r.load.files
-        ],
-        "ignored_files": r.load.ignored,
-        "retried": {
-            x.entity: {
-                "retried": x.retried,
-                "inserted": x.inserted,
-                "updated": x.updated,
-                "unchanged": x.unchanged,
-                "rejected": x.rejected,
-                "error": x.error,
-            }
-            for x in r.load.retries.values()
-            if x.retried or x.error
-        },
-        "parked": r.load.parked,
-        "checks": [vars(c) for c in r.checks.results] if r.checks else [],
-        "checks_seconds": round(r.checks.seconds, 3) if r.checks else None,
-        "load_seconds": round(r.load.seconds, 3),
-        "wal_level": r.load.wal_level,
-        "refresh": (
-            {
-                "mode": r.refresh.mode,
-                "orders": r.refresh.orders,
-                "seconds": round(r.refresh.seconds, 3),
-                "steps": {k: round(v, 3) for k, v in r.refresh.steps.items()},
-            }
-            if r.refresh
-            else None
-        ),
-        "seconds": round(r.seconds, 3),
-    }
+def _arguments(data_dir: str | Path, incremental: bool, **more: Any) -> dict[str, Any]:
+    return {"data_dir": str(data_dir), "incremental": incremental, **more}
 
 
-# Stages for an orchestrator: each its own task, the database the only state
-# between them (a run is opened, each stage takes the run lock for itself).
-# Between two stages another run may load (the lock is not held across tasks):
+def gate_passed(checks: CheckResult | None) -> bool:
+    """The gate: the refresh runs when no `error` check failed (or nothing was checked)."""
+    return checks is None or checks.passed
+
+
+# The stages, shared by run_sales and an orchestrator (workflows/sales.py: each
+# its own task, the database the only state between them; a run is opened, each
+# stage takes the run lock for itself unless its caller holds it, `locked`).
+# Between two tasks another run may load (the lock is not held across tasks):
 # the checks pass on the digest of the queue they covered, and the refresh
 # publishes nothing else (it defers to the next run instead).
 
 
 def begin_run(db: Database, data_dir: str, *, execution: str, kickoff: str | None) -> int:
     """Open an incremental run in etl.runs; `execution` names the orchestrator's run."""
-    args = {"data_dir": data_dir, "incremental": True, "execution": execution, "kickoff": kickoff}
+    args = _arguments(data_dir, True, execution=execution, kickoff=kickoff)
     return start_run(db, "sales", args).id
 
 
-def load_stage(db: Database, data_dir: str, run_id: int) -> LoadResult:
-    with run_lock(db, current=run_id):
-        return load(db, Path(data_dir), run_id=run_id, incremental=True)
+def _lock(db: Database, run_id: int, locked: bool) -> AbstractContextManager[None]:
+    return nullcontext() if locked else run_lock(db, current=run_id)
+
+
+def load_stage(
+    db: Database,
+    data_dir: str | Path,
+    run_id: int,
+    *,
+    incremental: bool = True,
+    progress: Reporter | None = None,
+    locked: bool = False,
+) -> LoadResult:
+    """Every new file into its table (incremental: only files the ledger has not loaded)."""
+    with _lock(db, run_id, locked):
+        return load(db, Path(data_dir), run_id=run_id, incremental=incremental, progress=progress)
+
+
+def check_stage(db: Database, loaded: LoadResult, *, locked: bool = False) -> CheckResult | None:
+    """The checks, stored; None when nothing was loaded and nothing waits."""
+    with _lock(db, loaded.run_id, locked):
+        if not loaded.processed and not pending(db):
+            return None
+        return check(db, loaded)
+
+
+def refresh_stage(db: Database, checks: CheckResult, *, locked: bool = False) -> RefreshResult:
+    """The refresh of what `checks` covered, or nothing (`deferred`) when data
+    came after them."""
+    with _lock(db, checks.run_id, locked):
+        return refresh(db, checks.queue)
 
 
 def _check_and_refresh(
     db: Database, loaded: LoadResult, reporter: Reporter
 ) -> tuple[CheckResult | None, RefreshResult | None]:
-    """The checks, then the refresh if they pass. After a first load this process
-    streamed, both at once: the checks are the server's work, deriving the tables
-    is Polars'; the refresh commits only if the checks pass on the queue it saw."""
+    """The checks, then the refresh if they pass (the run lock is held). After a
+    first load this process streamed, both at once: the checks are the server's
+    work, deriving the tables is Polars'; the refresh commits only if the checks
+    pass on the queue it saw."""
     streamed = loaded.streamed if loaded.streamed is not None and loaded.streamed.usable else None
     if streamed is None:
-        checks = _check(db, loaded)
+        checks = check_stage(db, loaded, locked=True)
         reporter.overall("refresh")
-        passed = checks is not None and checks.passed
-        return checks, refresh(db, checks.queue) if passed and checks else None
+        if checks is None or not checks.passed:
+            return checks, None
+        return checks, refresh_stage(db, checks, locked=True)
     with ThreadPoolExecutor(1, thread_name_prefix="sales-checks") as pool:
-        gate = pool.submit(_check, db, loaded)
+        gate = pool.submit(check_stage, db, loaded, locked=True)
 
         def verdict() -> str | None:
             checks = gate.result()
@@ -217,25 +158,6 @@ def _check_and_refresh(
     return checks, refreshed if checks is not None and checks.passed else None
 
 
-def _check(db: Database, loaded: LoadResult) -> CheckResult | None:
-    if not loaded.processed and not pending(db):
-        return None
-    return check(db, loaded)
-
-
-def check_stage(db: Database, loaded: LoadResult) -> CheckResult | None:
-    """The checks, stored; None when nothing was loaded and nothing waits."""
-    with run_lock(db, current=loaded.run_id):
-        return _check(db, loaded)
-
-
-def refresh_stage(db: Database, checks: CheckResult) -> RefreshResult:
-    """The refresh of what `checks` covered, or nothing (`deferred`) when data
-    came after them."""
-    with run_lock(db, current=checks.run_id):
-        return refresh(db, checks.queue)
-
-
 def end_run(
     db: Database,
     loaded: LoadResult,
@@ -243,20 +165,11 @@ def end_run(
     refreshed: RefreshResult | None,
     seconds: float,
 ) -> SalesReport:
-    """Record the run's end: failed when an error check failed, else succeeded."""
+    """Record the run's end (a run begin_run opened): failed when an error check
+    failed, else succeeded."""
     report = SalesReport(loaded.run_id, loaded, checks, refreshed, seconds)
+    ended = _ending(report)
     finish_run(
-        db,
-        loaded.run_id,
-        "failed" if report.failed else "succeeded",
-        counts=counts(report),
-        report=report_dict(report),
-        error=gate_error(checks) if report.failed else None,
+        db, loaded.run_id, ended.status, counts=ended.counts, report=ended.report, error=ended.error
     )
     return report
-
-
-def gate_error(checks: CheckResult | None) -> str:
-    """The run's error: each failed check with its detail (which files, why)."""
-    failed = checks.failed_errors if checks else []
-    return "data-quality gate failed: " + "; ".join(describe(r) for r in failed)

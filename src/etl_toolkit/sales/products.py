@@ -76,13 +76,11 @@ def update_product(db: Database, product_id: int, change: ProductChange) -> Upda
     errors, price = _validate(change)
     moved = False
     with db.connect() as conn:
-        row = conn.execute(query("sales", "api_lock_product"), {"id": product_id}).fetchone()
+        row = conn.execute(query("sales", "lock_product"), {"id": product_id}).fetchone()
         if row is None:
             return UpdateResult(errors=[("id", f"no product {product_id}")])
         if change.category_id is not None and (
-            conn.execute(
-                query("sales", "api_category_exists"), {"id": change.category_id}
-            ).fetchone()
+            conn.execute(query("sales", "category_exists"), {"id": change.category_id}).fetchone()
             is None
         ):
             errors.append(("categoryId", f"no category {change.category_id}"))
@@ -94,12 +92,12 @@ def update_product(db: Database, product_id: int, change: ProductChange) -> Upda
         moved = change.category_id is not None and change.category_id != row["category_id"]
         if moved:
             conn.execute(query("sales", "create_affected"))
-            conn.execute(query("sales", "api_affected_by_product"), {"id": product_id})
+            conn.execute(query("sales", "affected_by_product"), {"id": product_id})
             conn.execute(query("sales", "queue_before"))
             conn.execute(query("sales", "queue_orders"), {"run_id": API_RUN})
             conn.execute(query("sales", "touch_pending_rebuild"))
         conn.execute(
-            query("sales", "api_update_product"),
+            query("sales", "update_product"),
             {
                 "id": product_id,
                 "name": change.name.strip() if change.name is not None else row["name"],

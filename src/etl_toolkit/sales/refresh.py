@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.copy import Conn, copy_frame, deferred_indexes, table_ident
 from etl_toolkit.db.queries import query
+from etl_toolkit.errors import EtlError
 
 if TYPE_CHECKING:  # the API refreshes too (a product's category): no Polars there
     from etl_toolkit.sales.derive import Streamed
@@ -74,8 +75,13 @@ class RefreshResult:
 Gate = Callable[[], "str | None"]
 
 
-class _Unpublished(Exception):
+class _Unpublished(EtlError):
+    """Raised inside the refresh's transaction to roll it back when its work may
+    not be published (the checks failed, or the queue changed after them); the
+    refresh returns `mode` as its result. Never leaves `refresh`."""
+
     def __init__(self, mode: str) -> None:
+        super().__init__(f"derived data not published: {mode}")
         self.mode = mode
 
 

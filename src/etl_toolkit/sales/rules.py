@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl_toolkit.sales.source import EXTRA, SHORT
+from etl_toolkit.sales.source import EXTRA, KEYS, SHORT
 
 STATUSES = ("Processing", "Shipped", "In Transit", "Delivered", "Cancelled", "Returned")
 PAYMENTS = ("Credit Card", "PayPal", "Apple Pay", "Google Pay", "Gift Card")
@@ -141,6 +141,17 @@ def integer_value(t: pl.Expr) -> pl.Expr:
         t.cast(pl.Int64, strict=False),
         pl.when(decimal).then(head.str.strip_suffix(".").cast(pl.Int64, strict=False)),
     )
+
+
+def duplicate_keys(entity: str) -> dict[str, pl.Expr]:
+    """The keys a file must not repeat, as comparable values (`21.0` is `21`)."""
+    key = KEYS[entity]
+    keys = {key: integer_value(pl.col(key).str.strip_chars())}
+    if entity == "customers":
+        keys["email"] = pl.col("email").str.strip_chars().str.to_lowercase()
+    if entity == "products":
+        keys["sku"] = pl.col("sku").str.strip_chars()
+    return keys
 
 
 def _decimal(c: str, places: int | None) -> tuple[pl.Expr, pl.Expr]:

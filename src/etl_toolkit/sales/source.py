@@ -83,6 +83,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "total",
     ),
 }
+# Target columns written from a file (order_items.total is generated; the
+# file's total is kept as reported_total when it disagrees).
+TARGET: dict[str, tuple[str, ...]] = {
+    **{e: COLUMNS[e] for e in ENTITIES if e != "order_items"},
+    "order_items": (*(c for c in COLUMNS["order_items"] if c != "total"), "reported_total"),
+}
 KEYS = {
     "product_categories": "category_id",
     "products": "product_id",
