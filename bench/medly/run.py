@@ -41,8 +41,8 @@ PROBE = """
 import json, sys
 from pathlib import Path
 from etl_toolkit.db.connect import Database
-from etl_toolkit.medly.load import migrate_medly
-r = migrate_medly(Database(sys.argv[1], "external"), Path(sys.argv[2]))
+from etl_toolkit.medly.pipeline import run_medly
+r = run_medly(Database(sys.argv[1], "external"), Path(sys.argv[2]))
 hwm = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM"))
 print(json.dumps({"seconds": r.seconds, "read": sum(e.read for e in r.entities.values()),
                   "changed": r.changed, "rss_mb": int(hwm.split()[1]) / 1024,

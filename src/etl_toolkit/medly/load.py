@@ -1,25 +1,12 @@
-"""`etl medly`: the four JSON sources into schema medly, idempotently.
-
-One transaction for the whole migration (a failed run leaves the previous state
-intact). Before anything is written, each file's top-level shape is checked (a
-file of the wrong shape fails the run). Files are parsed as streams (ijson):
-records go through parse.py into staging temp tables by COPY in batches,
-skipped records into medly.skipped with their reason (once per record of a
-file's content: a re-run does not store them again). Then, entity by entity
-in foreign-key order: deduplicate in SQL (the last occurrence wins; for items,
-the exam appearance is canonical), resolve references (lessons, items), merge
-(`INSERT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM`: unchanged rows
-are not rewritten) and move `last_seen_at` on every row seen.
-"""
+"""The medly sources into staging tables, then merged entity by entity (see pipeline.py)."""
 
 from __future__ import annotations
 
 import hashlib
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -27,11 +14,9 @@ import ijson
 import psycopg
 from psycopg.rows import dict_row
 
-from etl_toolkit.db.connect import Database
 from etl_toolkit.db.copy import copy_rows, create_staging, dedupe, merge, touch
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import InputError
-from etl_toolkit.log import get_logger
 from etl_toolkit.medly.parse import (
     ATTEMPT_COLUMNS,
     ITEM_COLUMNS,
@@ -47,22 +32,14 @@ from etl_toolkit.medly.parse import (
     question_rows,
     raw_json,
 )
-from etl_toolkit.progress import Progress, Reporter
-from etl_toolkit.runs import track_run
+from etl_toolkit.medly.report import EntityReport, FileCounts, MigrationReport
+from etl_toolkit.progress import Reporter
 
-log = get_logger("etl_toolkit.medly")
 T = TypeVar("T")
 BATCH = 20_000
 # Records between two progress reports of a file (a report costs a tell()).
 PROGRESS_EVERY = 5_000
 EXAMPLES = 3
-# Above this share of skipped records a file is not dirty but wrong (integers in
-# a spelling we refuse, another format, the wrong file): the run fails and
-# nothing is written, as the sales pipeline's `file_rejected` gate does for a
-# CSV (issue 13, section 4). A file with no records at all is valid (a new
-# subject with no papers yet).
-SKIPPED_MAX = 0.9
-TOP_REASONS = 3
 
 
 @dataclass(frozen=True)
@@ -181,60 +158,6 @@ RESOLVED = {"item_lessons": ("lesson_id",), "attempts": ("item_ref",)}
 
 
 @dataclass
-class EntityReport:
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deduplicated: int = 0
-    skipped: int = 0
-
-    @property
-    def balanced(self) -> bool:
-        return self.read == (
-            self.inserted + self.updated + self.unchanged + self.deduplicated + self.skipped
-        )
-
-
-@dataclass
-class FileCounts:
-    """Records judged in one file (every level: units, papers, items, attempts...),
-    how many were skipped and why."""
-
-    records: int = 0
-    skipped: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def share(self) -> float:
-        return self.skipped / self.records if self.records else 0.0
-
-
-@dataclass
-class MigrationReport:
-    data_dir: str
-    entities: dict[str, EntityReport] = field(default_factory=dict)
-    skip_reasons: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Skipped records stored by this run vs. already stored by an earlier run of the same content.
-    skipped_stored: dict[str, int] = field(default_factory=dict)
-    # Integral decimals loaded as integers, per file and field (`3.0` -> 3).
-    cleaned: dict[str, Cleaned] = field(default_factory=dict)
-    unresolved: dict[str, dict[str, Any]] = field(default_factory=dict)
-    files: dict[str, FileCounts] = field(default_factory=dict)
-    stages: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    run_id: int | None = None
-
-    @property
-    def changed(self) -> bool:
-        return any(e.inserted or e.updated for e in self.entities.values())
-
-    @property
-    def skipped(self) -> int:
-        return sum(f.skipped for f in self.files.values())
-
-
-@dataclass
 class DataDir:
     root: Path
     user_data: Path
@@ -271,7 +194,7 @@ def discover(root: Path) -> DataDir:
     return DataDir(root, user_data, subjects)
 
 
-class _Stager:
+class Stager:
     """One staging temp table per entity, fed by COPY in batches."""
 
     def __init__(self, conn: psycopg.Connection[Any], entity: Entity) -> None:
@@ -330,7 +253,7 @@ SKIP_COLUMNS = [
 ]
 
 
-class _Skips:
+class Skips:
     """Skipped records: counted in the report, staged, then stored once per record."""
 
     def __init__(
@@ -549,81 +472,18 @@ def _rel(path: Path, root: Path) -> str:
     return str(path.relative_to(root))
 
 
-def migrate_medly(
-    db: Database, data_dir: Path, *, progress: Progress | None = None
-) -> MigrationReport:
-    """Run the whole migration in one transaction; returns the report (stored with the run)."""
-    started = time.perf_counter()
-    dd = discover(data_dir)
-    reporter = Reporter(progress, "medly", items_total=3 * len(dd.subjects) + 1, unit="records")
-    report = MigrationReport(str(data_dir))
-    with track_run(db, "medly", {"data_dir": str(data_dir)}) as run:
-        report.run_id = run.id
-        check_shapes(dd)
-        with db.connect() as conn:
-            conn.execute(query("medly", "tune_session"))
-            stagers = {e.name: _Stager(conn, e) for e in ENTITIES}
-            skips = _Skips(conn, run.id, report, dd.root)
-            t0 = time.perf_counter()
-            _read_curriculum(dd, stagers, skips, reporter)
-            report.stages["read curriculum"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            _read_user_data(dd, stagers, skips, reporter)
-            wrong = wrong_files(report)
-            if wrong:
-                report.seconds = time.perf_counter() - started
-                run.report = report_dict(report)
-                raise wrong_files_error(wrong, dd.root)
-            report.skipped_stored = skips.store()
-            report.stages["read user data"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            for e in ENTITIES:
-                reporter.overall(f"merge {e.name}")
-                report.entities[e.name] = stagers[e.name].finish(_resolver(conn, e.name))
-            for name, n in skips.by_entity.items():
-                report.entities.setdefault(name, EntityReport()).skipped += n
-                report.entities[name].read += n
-            with conn.cursor(row_factory=dict_row) as cur:
-                for row in cur.execute(query("medly", "unresolved")).fetchall():
-                    if row["n"]:
-                        report.unresolved[row["reference"]] = {
-                            "count": int(row["n"]),
-                            "examples": list(row["examples"] or []),
-                        }
-            report.stages["merge"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        reporter.overall("vacuum")
-        with db.connect(autocommit=True) as conn:
-            conn.execute(query("medly", "vacuum"))
-        report.stages["vacuum"] = time.perf_counter() - t0
-        report.seconds = time.perf_counter() - started
-        run.counts = {name: vars(e) for name, e in report.entities.items()}
-        run.report = report_dict(report)
-    log.info("medly migrated", seconds=round(report.seconds, 2), changed=report.changed)
-    return report
+def unresolved(conn: psycopg.Connection[Any]) -> dict[str, dict[str, Any]]:
+    """References this run kept without a target: how many, a few examples each."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query("medly", "unresolved")).fetchall()
+    return {
+        row["reference"]: {"count": int(row["n"]), "examples": list(row["examples"] or [])}
+        for row in rows
+        if row["n"]
+    }
 
 
-def wrong_files(report: MigrationReport) -> dict[str, FileCounts]:
-    """The files with records, more than SKIPPED_MAX of them skipped."""
-    return {f: c for f, c in report.files.items() if c.records and c.share > SKIPPED_MAX}
-
-
-def wrong_files_error(wrong: dict[str, FileCounts], root: Path) -> InputError:
-    def one(src: str, c: FileCounts) -> str:
-        top = ", ".join(f"{r} ({n})" for r, n in c.reasons.most_common(TOP_REASONS))
-        return (
-            f"{root / src}: {c.skipped} of {c.records} records skipped ({c.share:.1%}), "
-            f"more than {SKIPPED_MAX:.0%}: {top}"
-        )
-
-    return InputError(
-        "; ".join(one(src, c) for src, c in sorted(wrong.items())),
-        hint="a file this wrong is not loaded in part: fix it (docs/formats/medly.md) and "
-        "run again; nothing was written",
-    )
-
-
-def _resolver(conn: psycopg.Connection[Any], name: str) -> Callable[[], None] | None:
+def resolver(conn: psycopg.Connection[Any], name: str) -> Callable[[], None] | None:
     names = {
         "subjects": "keep_subject_attributes",
         "items": "keep_exam_items",
@@ -645,9 +505,7 @@ def _start(reporter: Reporter, path: Path, src: str) -> None:
         reporter.start(src, "read", bytes_total=path.stat().st_size)
 
 
-def _read_curriculum(
-    dd: DataDir, st: dict[str, _Stager], skips: _Skips, reporter: Reporter
-) -> None:
+def read_curriculum(dd: DataDir, st: dict[str, Stager], skips: Skips, reporter: Reporter) -> None:
     for subject in dd.subjects:
         path = dd.course(subject)
         src = _rel(path, dd.root)
@@ -666,14 +524,14 @@ def _read_curriculum(
         for s in bad:
             skips.add(s, src)
         reporter.finish()
-        _read_exams(dd, subject, st, skips, reporter)
-        _read_practices(dd, subject, st, skips, reporter)
+        read_exams(dd, subject, st, skips, reporter)
+        read_practices(dd, subject, st, skips, reporter)
 
 
 def _add_question(
     q: Any,
-    st: dict[str, _Stager],
-    skips: _Skips,
+    st: dict[str, Stager],
+    skips: Skips,
     src: str,
     position: str,
     *,
@@ -703,8 +561,8 @@ def _add_question(
         skips.add(s, src)
 
 
-def _read_exams(
-    dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips, reporter: Reporter
+def read_exams(
+    dd: DataDir, subject: str, st: dict[str, Stager], skips: Skips, reporter: Reporter
 ) -> None:
     path = dd.exams(subject)
     src = _rel(path, dd.root)
@@ -749,8 +607,8 @@ def _read_exams(
     reporter.finish()
 
 
-def _read_practices(
-    dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips, reporter: Reporter
+def read_practices(
+    dd: DataDir, subject: str, st: dict[str, Stager], skips: Skips, reporter: Reporter
 ) -> None:
     path = dd.practices(subject)
     src = _rel(path, dd.root)
@@ -779,7 +637,7 @@ def _read_practices(
     reporter.finish()
 
 
-def _read_user_data(dd: DataDir, st: dict[str, _Stager], skips: _Skips, reporter: Reporter) -> None:
+def read_user_data(dd: DataDir, st: dict[str, Stager], skips: Skips, reporter: Reporter) -> None:
     src = _rel(dd.user_data, dd.root)
     _start(reporter, dd.user_data, src)
     cleaned = skips.cleaned(src)
@@ -793,20 +651,3 @@ def _read_user_data(dd: DataDir, st: dict[str, _Stager], skips: _Skips, reporter
         st["attempts"].add(row)
         st["users"].add((row[0], src))
     reporter.finish()
-
-
-def report_dict(r: MigrationReport) -> dict[str, Any]:
-    return {
-        "data_dir": r.data_dir,
-        "entities": {k: {**vars(v), "balanced": v.balanced} for k, v in r.entities.items()},
-        "skip_reasons": r.skip_reasons,
-        "skipped_stored": r.skipped_stored,
-        "cleaned": {f: dict(sorted(c.items())) for f, c in r.cleaned.items() if c},
-        "unresolved": r.unresolved,
-        "files": {
-            f: {"records": c.records, "skipped": c.skipped} for f, c in sorted(r.files.items())
-        },
-        "stages_seconds": {k: round(v, 3) for k, v in r.stages.items()},
-        "seconds": round(r.seconds, 3),
-        "changed": r.changed,
-    }
