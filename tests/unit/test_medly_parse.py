@@ -14,17 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etl_toolkit.medly.parse import (
-    INT_MAX,
-    INT_MIN,
-    Invalid,
-    Skip,
-    course_rows,
-    json_int,
-    own_key,
-    parse_attempt,
-    question_rows,
-)
+from etl_toolkit.medly.parse import INT_MAX, INT_MIN, Invalid, Skip, json_int, own_key
+from etl_toolkit.medly.parse_curriculum import course_rows, question_rows
+from etl_toolkit.medly.parse_user import parse_attempt
 
 in_range = st.integers(min_value=INT_MIN, max_value=INT_MAX)
 

@@ -18,7 +18,7 @@ from api.db import api_db
 from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
 from api.types import JSON_OBJECT_SCHEMA, JsonObject, NonBlankText, Text
 from etl_toolkit.db.queries import Window
-from etl_toolkit.medly import read
+from etl_toolkit.medly import read, write
 from etl_toolkit.medly.read import Activity, Item, Lesson, Paper, UserProfile
 
 bp = ApiBlueprint(
@@ -96,7 +96,7 @@ def patch_user(uid: str, body: UserPatch) -> UserProfile:
     the whole object (send `{}` to clear it)."""
     changes = {k: getattr(body, k) for k in body.model_fields_set & {"name", "metadata"}}
     with api_db().connection() as conn:
-        return read.update_user(conn, uid, changes)
+        return write.update_user(conn, uid, changes)
 
 
 @bp.operation(

@@ -24,18 +24,11 @@ from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import InputError
 from etl_toolkit.log import get_logger
-from etl_toolkit.medly.load import (
-    ENTITIES,
-    Skips,
-    Stager,
-    check_shapes,
-    discover,
-    read_curriculum,
-    read_user_data,
-    resolver,
-    unresolved,
-)
+from etl_toolkit.medly.load import Loader
 from etl_toolkit.medly.report import EntityReport, FileCounts, MigrationReport
+from etl_toolkit.medly.skips import Skips
+from etl_toolkit.medly.source import check_shapes, discover
+from etl_toolkit.medly.staging import Staging, unresolved
 from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.runs import track_run
 
@@ -59,13 +52,14 @@ def run_medly(db: Database, data_dir: Path, *, progress: Progress | None = None)
         check_shapes(dd)
         with db.connect() as conn:
             conn.execute(query("medly", "tune_session"))
-            stagers = {e.name: Stager(conn, e) for e in ENTITIES}
+            staging = Staging(conn)
             skips = Skips(conn, run.id, report, dd.root)
+            loader = Loader(dd, staging, skips, reporter)
             t0 = time.perf_counter()
-            read_curriculum(dd, stagers, skips, reporter)
+            loader.curriculum()
             report.stages["read curriculum"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            read_user_data(dd, stagers, skips, reporter)
+            loader.user_data()
             wrong = wrong_files(report)
             if wrong:
                 report.seconds = time.perf_counter() - started
@@ -74,9 +68,9 @@ def run_medly(db: Database, data_dir: Path, *, progress: Progress | None = None)
             report.skipped_stored = skips.store()
             report.stages["read user data"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            for e in ENTITIES:
-                reporter.overall(f"merge {e.name}")
-                report.entities[e.name] = stagers[e.name].finish(resolver(conn, e.name))
+            for name, stager in staging.stagers.items():
+                reporter.overall(f"merge {name}")
+                report.entities[name] = stager.finish()
             for name, n in skips.by_entity.items():
                 report.entities.setdefault(name, EntityReport()).skipped += n
                 report.entities[name].read += n
