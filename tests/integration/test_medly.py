@@ -199,6 +199,20 @@ def test_clean_load_then_idempotent(db: Database, tmp_path: Path) -> None:
     assert after["t"] > before["t"]  # only last_seen_at moves
 
 
+def test_the_report_body_is_the_ledger_report_and_names_its_run(
+    db: Database, tmp_path: Path
+) -> None:
+    r = run_medly(db, write(tmp_path))
+    assert r.body["run_id"] == r.run_id
+    assert r.body is r.body  # computed once: the ledger, --json and --report-file share it
+    with db.connect() as conn:
+        run = conn.execute(
+            "SELECT report FROM etl.runs WHERE id = %(id)s", {"id": r.run_id}
+        ).fetchone()
+    assert run is not None
+    assert run["report"] == json.loads(json.dumps(r.body))
+
+
 def test_a_changed_record_updates_exactly_that_row(db: Database, tmp_path: Path) -> None:
     run_medly(db, write(tmp_path))
     targets = _targets()

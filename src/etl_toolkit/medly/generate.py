@@ -56,12 +56,12 @@ INT_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def _as_floats(value: Any, key: str | None = None) -> Any:
+def as_floats(value: Any, key: str | None = None) -> Any:
     """The value with every integer of an integer field written as a float."""
     if isinstance(value, dict):
-        return {k: _as_floats(v, k) for k, v in value.items()}
+        return {k: as_floats(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [_as_floats(v, key) for v in value]
+        return [as_floats(v, key) for v in value]
     if key in INT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
@@ -92,7 +92,7 @@ def generate(
     """Write <out>/user_data/user_data.json and <out>/curriculum_data/<subject>_*.json."""
     rng = random.Random(seed)
     dirt = Dirt(rng, dirty)
-    spell = _as_floats if dialect == "pandas" else _as_written
+    spell = as_floats if dialect == "pandas" else _as_written
     (out / "user_data").mkdir(parents=True, exist_ok=True)
     (out / "curriculum_data").mkdir(parents=True, exist_ok=True)
     chosen = SUBJECTS[: max(1, min(subjects, len(SUBJECTS)))]
