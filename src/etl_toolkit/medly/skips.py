@@ -38,11 +38,20 @@ class Skips:
 
     def cleaned(self, source_file: str) -> Cleaned:
         """The counter of normalised integers for this file (the parsers add to it)."""
-        return self.report.cleaned.setdefault(source_file, Counter())
+        found = self.report.cleaned.get(source_file)
+        if found is None:  # not setdefault: called per record, it would build a Counter each time
+            found = self.report.cleaned[source_file] = Counter()
+        return found
+
+    def _counts(self, source_file: str) -> FileCounts:
+        found = self.report.files.get(source_file)
+        if found is None:
+            found = self.report.files[source_file] = FileCounts()
+        return found
 
     def accepted(self, source_file: str, n: int = 1) -> None:
         """Records of the file that passed (0: the file is known, even when empty)."""
-        self.report.files.setdefault(source_file, FileCounts()).records += n
+        self._counts(source_file).records += n
 
     def _sha(self, source_file: str) -> str:
         if source_file not in self.sha:
@@ -53,7 +62,7 @@ class Skips:
     def add(self, skip: Skip, source_file: str) -> None:
         self.by_entity[skip.entity] = self.by_entity.get(skip.entity, 0) + 1
         reason = f"{skip.entity}: {skip.reason}"
-        counts = self.report.files.setdefault(source_file, FileCounts())
+        counts = self._counts(source_file)
         counts.records += 1
         counts.skipped += 1
         counts.reasons[reason] += 1
