@@ -59,12 +59,11 @@ def server_cpu_seconds(db: Database) -> float | None:
 
     The difference over a stage is the server's share of the work; with the
     client's own CPU it says what the stage costs in CPU, whatever the wall time."""
-    with db.connect() as conn:
-        backend = conn.info.backend_pid
-    stat = Path(f"/proc/{backend}/stat")
-    if not stat.exists():
-        return None
-    postmaster = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    with db.connect() as conn:  # the backend's /proc entry goes with its connection
+        stat = Path(f"/proc/{conn.info.backend_pid}/stat")
+        if not stat.exists():
+            return None
+        postmaster = int(stat.read_text().rsplit(")", 1)[1].split()[1])
     tick = os.sysconf("SC_CLK_TCK")
 
     def times(pid: int, reaped: bool) -> int:

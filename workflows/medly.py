@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flytekit import task, workflow
 
-from etl_toolkit.medly.load import migrate_medly, report_dict
+from etl_toolkit.medly.pipeline import run_medly
 from workflows.common import RETRIES, database, retry_transient
 
 
@@ -17,8 +17,7 @@ from workflows.common import RETRIES, database, retry_transient
 @retry_transient
 def migrate(data_dir: str) -> dict[str, object]:
     """One transaction: a retry after a transient error starts from the same state."""
-    r = migrate_medly(database(), Path(data_dir))
-    return report_dict(r) | {"run_id": r.run_id}
+    return run_medly(database(), Path(data_dir)).body
 
 
 @workflow

@@ -28,21 +28,24 @@ from etl_toolkit.db.connect import Database  # noqa: E402
 from etl_toolkit.db.copy import copy_rows, create_staging, dedupe, merge  # noqa: E402
 from etl_toolkit.db.queries import parse_queries  # noqa: E402
 from etl_toolkit.medly.generate import generate  # noqa: E402
-from etl_toolkit.medly.load import _targets  # noqa: E402
-from etl_toolkit.medly.parse import ATTEMPT_COLUMNS, Skip, parse_attempt  # noqa: E402
+from etl_toolkit.medly.parse import Skip  # noqa: E402
+from etl_toolkit.medly.parse_user import parse_attempt  # noqa: E402
+from etl_toolkit.medly.records import Attempt  # noqa: E402
+from etl_toolkit.medly.source import targets  # noqa: E402
 
 DATA = Path(os.environ.get("MEDLY_BENCH_DATA", ROOT / "bench" / "data" / "medly-100x"))
 USERS = int(os.environ.get("MEDLY_USERS", "5000"))
 ATTEMPTS = int(os.environ.get("MEDLY_ATTEMPTS", "1000000"))
 PARTS = int(os.environ.get("MEDLY_PARTS", "1000000"))
 SQL = parse_queries(Path(__file__).with_name("anchors.sql").read_text())
+ATTEMPT_COLUMNS = list(Attempt._fields)
 
 PROBE = """
 import json, sys
 from pathlib import Path
 from etl_toolkit.db.connect import Database
-from etl_toolkit.medly.load import migrate_medly
-r = migrate_medly(Database(sys.argv[1], "external"), Path(sys.argv[2]))
+from etl_toolkit.medly.pipeline import run_medly
+r = run_medly(Database(sys.argv[1], "external"), Path(sys.argv[2]))
 hwm = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM"))
 print(json.dumps({"seconds": r.seconds, "read": sum(e.read for e in r.entities.values()),
                   "changed": r.changed, "rss_mb": int(hwm.split()[1]) / 1024,
@@ -65,7 +68,7 @@ def migrate(db: Database) -> dict[str, Any]:
 
 def slice_rows(n: int) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    for path, rec in _targets(DATA / "user_data" / "user_data.json"):
+    for path, rec in targets(DATA / "user_data" / "user_data.json"):
         row = parse_attempt(path, rec, "user_data/user_data.json")
         if not isinstance(row, Skip):
             rows.append(row)

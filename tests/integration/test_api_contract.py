@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from api.jsonbody import MAX_JSON_DEPTH
 from etl_toolkit import runs
 from etl_toolkit.db.connect import Database
-from etl_toolkit.medly.load import migrate_medly
+from etl_toolkit.medly.pipeline import run_medly
 from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import text_page, write_pdf
 from tests.integration.test_api_tasks import VALID
@@ -43,7 +43,7 @@ def seeded(client: FlaskClient, db: Database, tmp_path: Path) -> dict[str, str]:
             write_pdf(tmp_path / "b.pdf", [text_page(["Pears ripen late."])]),
         ],
     )
-    migrate_medly(db, write(tmp_path / "medly"))
+    run_medly(db, write(tmp_path / "medly"))
     for status in ("succeeded", "failed"):
         runs.finish_run(db, runs.start_run(db, "sales", {}).id, status)
     for n in range(2):
@@ -197,7 +197,7 @@ def test_json_that_python_or_postgresql_cannot_take_is_a_4xx_on_every_body(
 def test_nesting_up_to_the_limit_is_stored(
     client: FlaskClient, db: Database, tmp_path: Path
 ) -> None:
-    migrate_medly(db, write(tmp_path / "medly"))
+    run_medly(db, write(tmp_path / "medly"))
     metadata: Any = {}
     for _ in range(MAX_JSON_DEPTH - 2):  # the body and metadata objects are two levels
         metadata = {"k": metadata}

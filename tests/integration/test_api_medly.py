@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from etl_toolkit.db.connect import Database
-from etl_toolkit.medly.load import migrate_medly
+from etl_toolkit.medly.pipeline import run_medly
 from tests.integration.test_medly import UID, P, S, _attempt, _exams, _item, _path, _targets, write
 
 
@@ -18,7 +18,7 @@ from tests.integration.test_medly import UID, P, S, _attempt, _exams, _item, _pa
 def loaded(db: Database, tmp_path: Path) -> None:
     targets = _targets()
     targets[_path(f"{S}_9_9_ZZZ")] = _attempt(f"{S}_9_9_ZZZ", "2025-09-03T10:00:00Z")
-    migrate_medly(db, write(tmp_path, targets=targets))
+    run_medly(db, write(tmp_path, targets=targets))
 
 
 def test_user_profile(client: FlaskClient, loaded: None) -> None:
@@ -135,7 +135,7 @@ def _big_exams() -> list[Any]:
 
 @pytest.fixture
 def big(db: Database, tmp_path: Path) -> None:
-    migrate_medly(db, write(tmp_path, exams=_big_exams(), targets={}))
+    run_medly(db, write(tmp_path, exams=_big_exams(), targets={}))
 
 
 @pytest.mark.parametrize(

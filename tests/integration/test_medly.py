@@ -15,7 +15,8 @@ from etl_toolkit.clikit import stdout as cli_stdout
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import InputError
-from etl_toolkit.medly.load import MigrationReport, migrate_medly
+from etl_toolkit.medly.pipeline import run_medly
+from etl_toolkit.medly.report import MigrationReport
 from tests.conftest import ROOT
 
 S = "aqaGCSEBio"
@@ -178,7 +179,7 @@ def _count(db: Database, sql: str) -> int:
 
 def test_clean_load_then_idempotent(db: Database, tmp_path: Path) -> None:
     root = write(tmp_path)
-    first = migrate_medly(db, root)
+    first = run_medly(db, root)
     _balanced(first)
     assert first.entities["attempts"].inserted == 2
     assert first.entities["items"].inserted == 3  # A appears twice but is one item
@@ -186,7 +187,7 @@ def test_clean_load_then_idempotent(db: Database, tmp_path: Path) -> None:
     assert first.unresolved == {}
     with db.connect() as conn:
         before = conn.execute("SELECT max(last_seen_at) AS t FROM medly.attempts").fetchone()
-    second = migrate_medly(db, root)
+    second = run_medly(db, root)
     _balanced(second)
     assert not second.changed
     assert all(e.inserted == 0 and e.updated == 0 for e in second.entities.values())
@@ -198,18 +199,32 @@ def test_clean_load_then_idempotent(db: Database, tmp_path: Path) -> None:
     assert after["t"] > before["t"]  # only last_seen_at moves
 
 
+def test_the_report_body_is_the_ledger_report_and_names_its_run(
+    db: Database, tmp_path: Path
+) -> None:
+    r = run_medly(db, write(tmp_path))
+    assert r.body["run_id"] == r.run_id
+    assert r.body is r.body  # computed once: the ledger, --json and --report-file share it
+    with db.connect() as conn:
+        run = conn.execute(
+            "SELECT report FROM etl.runs WHERE id = %(id)s", {"id": r.run_id}
+        ).fetchone()
+    assert run is not None
+    assert run["report"] == json.loads(json.dumps(r.body))
+
+
 def test_a_changed_record_updates_exactly_that_row(db: Database, tmp_path: Path) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     targets = _targets()
     targets[_path(f"{S}_1_2_B")]["userMark"] = 2
-    again = migrate_medly(db, write(tmp_path, targets=targets))
+    again = run_medly(db, write(tmp_path, targets=targets))
     assert again.entities["attempts"].updated == 1
     assert again.entities["attempts"].unchanged == 1
     assert sum(e.updated for e in again.entities.values()) == 1
 
 
 def test_canonical_item_is_the_exam_appearance(db: Database, tmp_path: Path) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     with db.connect() as conn:
         item = conn.execute(
             f"SELECT question_id, part FROM medly.items WHERE question_ref = '{S}_1_1_A'"
@@ -268,7 +283,7 @@ def test_bad_attempts_are_skipped_with_a_reason(
         rec["userID"] = "someone-else"
     elif case == "not_an_object":
         targets[bad_key] = ["not", "an", "object"]
-    r = migrate_medly(db, write(tmp_path, targets=targets))
+    r = run_medly(db, write(tmp_path, targets=targets))
     _balanced(r)
     assert _skip_reason(r) == [reason]
     assert r.entities["attempts"].skipped == 1
@@ -280,7 +295,7 @@ def test_bad_attempts_are_skipped_with_a_reason(
 
 
 def test_both_timestamp_forms_are_valid(db: Database, tmp_path: Path) -> None:
-    r = migrate_medly(db, write(tmp_path))  # one 'Z' attempt, one '+00:00' attempt
+    r = run_medly(db, write(tmp_path))  # one 'Z' attempt, one '+00:00' attempt
     assert r.entities["attempts"].inserted == 2
     assert r.skip_reasons == {}
 
@@ -288,7 +303,7 @@ def test_both_timestamp_forms_are_valid(db: Database, tmp_path: Path) -> None:
 def test_unknown_question_id_is_kept_unresolved(db: Database, tmp_path: Path) -> None:
     targets = _targets()
     targets[_path(f"{S}_9_9_ZZZ")] = _attempt(f"{S}_9_9_ZZZ")
-    r = migrate_medly(db, write(tmp_path, targets=targets))
+    r = run_medly(db, write(tmp_path, targets=targets))
     assert r.entities["attempts"].inserted == 3
     assert r.unresolved["attempt questionID"] == {"count": 1, "examples": [f"{S}_9_9_ZZZ"]}
     assert _count(db, "SELECT count(*) FROM medly.attempts WHERE item_ref IS NULL") == 1
@@ -299,7 +314,7 @@ def test_unknown_lesson_id_is_kept_as_an_unresolved_link(db: Database, tmp_path:
     exams[0]["papers"][0]["questions"][0]["items"][1]["lessonIDs"] = [f"{S}9.9.9"]
     practices = _practices()
     practices[0]["lessonID"] = f"{S}8.8.8"
-    r = migrate_medly(db, write(tmp_path, exams=exams, practices=practices))
+    r = run_medly(db, write(tmp_path, exams=exams, practices=practices))
     assert r.unresolved["item lessonID"]["count"] == 3  # the exam link and both bank items
     assert r.unresolved["practice bank lessonID"] == {"count": 1, "examples": [f"{S}8.8.8"]}
     assert _count(db, "SELECT count(*) FROM medly.item_lessons WHERE lesson_id IS NULL") == 3
@@ -314,7 +329,7 @@ def test_empty_or_missing_arrays(db: Database, tmp_path: Path) -> None:
     rec = targets[_path(f"{S}_1_1_A")]
     rec["canvas"] = {"textboxes": []}  # maths and paths missing: empty
     rec["options"] = []
-    r = migrate_medly(db, write(tmp_path, exams=exams, practices=practices, targets=targets))
+    r = run_medly(db, write(tmp_path, exams=exams, practices=practices, targets=targets))
     assert r.skip_reasons == {}
     assert r.entities["attempts"].inserted == 2
     with db.connect() as conn:
@@ -327,7 +342,7 @@ def test_empty_or_missing_arrays(db: Database, tmp_path: Path) -> None:
 def test_wrong_types_in_items_are_skipped(db: Database, tmp_path: Path) -> None:
     exams = _exams()
     exams[0]["papers"][0]["questions"][0]["items"][1]["markmax"] = "three"
-    r = migrate_medly(db, write(tmp_path, exams=exams))
+    r = run_medly(db, write(tmp_path, exams=exams))
     _balanced(r)
     assert _skip_reason(r) == ["items: markmax is not an integer"]
     assert r.unresolved["attempt questionID"]["examples"] == [f"{S}_1_2_B"]
@@ -338,17 +353,17 @@ def test_duplicate_records_are_deduplicated(db: Database, tmp_path: Path) -> Non
     first = json.dumps(_attempt(f"{S}_1_1_A", userMark=0))
     later = json.dumps(_attempt(f"{S}_1_1_A", userMark=2))
     raw = '{"targets": {' + f"{json.dumps(key)}: {first}, {json.dumps(key)}: {later}" + "}}"
-    r = migrate_medly(db, write(tmp_path, raw_user_data=raw))
+    r = run_medly(db, write(tmp_path, raw_user_data=raw))
     _balanced(r)
     assert (r.entities["attempts"].inserted, r.entities["attempts"].deduplicated) == (1, 1)
     assert _count(db, "SELECT user_mark FROM medly.attempts") == 2  # the last occurrence wins
 
 
 def test_a_failed_run_leaves_the_previous_state(db: Database, tmp_path: Path) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     broken = write(tmp_path / "broken", raw_user_data='{"targets": {"a": ')
     with pytest.raises(InputError, match="not valid JSON"):
-        migrate_medly(db, broken)
+        run_medly(db, broken)
     assert _count(db, "SELECT count(*) FROM medly.attempts") == 2
     assert _count(db, "SELECT count(*) FROM etl.runs WHERE status = 'failed'") == 1
 
@@ -357,7 +372,7 @@ def test_missing_files_are_named(db: Database, tmp_path: Path) -> None:
     root = write(tmp_path)
     (root / "curriculum_data" / f"{S}_exams.json").unlink()
     with pytest.raises(InputError, match=f"{S}_exams.json"):
-        migrate_medly(db, root)
+        run_medly(db, root)
 
 
 def test_cli_report_on_samples_balances_and_second_run_is_unchanged(
@@ -449,7 +464,7 @@ def test_integral_decimals_load_as_integers_and_are_reported(db: Database, tmp_p
     _write_spelled(root, "exams", exams, spellings)
     _write_spelled(root, "practices", practices, spellings)
     _write_spelled(root, "user_data", {"targets": targets}, spellings)
-    r = migrate_medly(db, root)
+    r = run_medly(db, root)
     _balanced(r)
     assert r.skip_reasons == {}
     assert {f: dict(c) for f, c in r.cleaned.items() if c} == {
@@ -497,7 +512,7 @@ def test_integral_decimals_load_as_integers_and_are_reported(db: Database, tmp_p
         "mark": 1,
     }
     # the same input again: nothing changes (3.0 and 3 are the same value)
-    assert not migrate_medly(db, root).changed
+    assert not run_medly(db, root).changed
 
 
 def test_cleaned_values_are_in_the_table_and_json_reports(
@@ -615,7 +630,7 @@ def test_numbers_that_are_not_integers_are_refused_with_a_reason(
         else:
             bank["items"][0]["items"][0][field] = "@n"
     _write_spelled(root, source, value, {"@n": spelling})
-    r = migrate_medly(db, root)
+    r = run_medly(db, root)
     _balanced(r)
     if reason is None:
         assert r.skip_reasons == {}
@@ -641,7 +656,7 @@ def test_a_number_too_large_for_a_float_is_kept_whole_in_the_skipped_record(
     targets = _targets()
     targets[_A]["userMark"] = "@n"
     _write_spelled(root, "user_data", {"targets": targets}, {"@n": "1e400"})
-    migrate_medly(db, root)
+    run_medly(db, root)
     with db.connect() as conn:
         row = conn.execute(
             "SELECT raw ->> 'userMark' AS mark, position FROM medly.skipped"
@@ -652,13 +667,13 @@ def test_a_number_too_large_for_a_float_is_kept_whole_in_the_skipped_record(
 def test_nan_is_not_json_and_fails_the_file_leaving_the_database(
     db: Database, tmp_path: Path
 ) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     before = _medly_state(db)
     targets = _targets()
     targets[_A]["userMark"] = "@n"
     _write_spelled(tmp_path, "user_data", {"targets": targets}, {"@n": "NaN"})
     with pytest.raises(InputError, match=r"user_data\.json: not valid JSON"):
-        migrate_medly(db, tmp_path)
+        run_medly(db, tmp_path)
     assert _medly_state(db) == before
 
 
@@ -720,11 +735,11 @@ def _medly_state(db: Database) -> dict[str, Any]:
 def test_a_file_of_the_wrong_shape_fails_the_run_and_changes_nothing(
     db: Database, tmp_path: Path, source: str, body: Any, message: str
 ) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     before = _medly_state(db)
     _write_spelled(tmp_path, source, body(), {})
     with pytest.raises(InputError) as info:
-        migrate_medly(db, tmp_path)
+        run_medly(db, tmp_path)
     assert message in str(info.value)
     assert str(tmp_path) in str(info.value)  # the path, to find the file
     assert _medly_state(db) == before
@@ -752,8 +767,8 @@ def test_a_rerun_counts_skips_again_but_stores_them_once(db: Database, tmp_path:
     exams = _exams()
     exams[0]["papers"][0]["questions"][0]["items"][1]["markmax"] = "three"
     root = write(tmp_path, targets=targets, exams=exams)
-    first = migrate_medly(db, root)
-    second = migrate_medly(db, root)
+    first = run_medly(db, root)
+    second = run_medly(db, root)
     for r in (first, second):
         assert sorted(r.skip_reasons) == [
             "attempts: createdAt missing",
@@ -782,7 +797,7 @@ def test_a_rerun_counts_skips_again_but_stores_them_once(db: Database, tmp_path:
     ]
     # New content is new records: the changed file's skips are stored, the other's are not.
     targets[_path(f"{S}_1_2_B")]["isMarked"] = "no"
-    third = migrate_medly(db, write(tmp_path, targets=targets, exams=exams))
+    third = run_medly(db, write(tmp_path, targets=targets, exams=exams))
     assert third.skipped_stored == {"stored": 2, "already stored": 1}
     assert _count(db, "SELECT count(*) FROM medly.skipped") == 4
 
@@ -797,11 +812,11 @@ def test_pandas_dialect_loads_the_same_values_and_reports_them_cleaned(
     generate(tmp_path / "pandas", dialect="pandas", **sizes)
     sample = (tmp_path / "pandas" / "user_data" / "user_data.json").read_text()
     assert '"userMark": ' in sample and ".0" in sample
-    first = migrate_medly(db, tmp_path / "plain")
+    first = run_medly(db, tmp_path / "plain")
     assert first.changed and not any(first.cleaned.values())
     # The same values spelt as floats: the second run changes nothing, and says
     # which integers it rewrote.
-    second = migrate_medly(db, tmp_path / "pandas")
+    second = run_medly(db, tmp_path / "pandas")
     _balanced(second)
     assert second.skip_reasons == first.skip_reasons == {}
     assert not second.changed
@@ -854,7 +869,7 @@ def _subject(db: Database) -> dict[str, Any] | None:
 def test_an_empty_exams_file_keeps_the_subject_and_the_exam_items(
     db: Database, tmp_path: Path
 ) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     before = _content(db)
     assert _subject(db) == {
         "board": "aqa",
@@ -864,7 +879,7 @@ def test_an_empty_exams_file_keeps_the_subject_and_the_exam_items(
     }
     # The practice bank still lists the exam item A (as its part 2): the exam's
     # values stay, the bank only adds its appearance (already stored).
-    r = migrate_medly(db, write(tmp_path, exams=[]))
+    r = run_medly(db, write(tmp_path, exams=[]))
     _balanced(r)
     assert (r.entities["subjects"].updated, r.entities["items"].updated) == (0, 0)
     assert not r.changed
@@ -885,9 +900,9 @@ def test_an_empty_exams_file_keeps_the_subject_and_the_exam_items(
 def test_an_empty_source_erases_nothing_other_files_gave(
     db: Database, tmp_path: Path, empty: dict[str, Any]
 ) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     before = _content(db)
-    r = migrate_medly(db, write(tmp_path, **empty))  # zero records: a valid file, no gate
+    r = run_medly(db, write(tmp_path, **empty))  # zero records: a valid file, no gate
     _balanced(r)
     assert not r.changed
     assert r.skipped == 0
@@ -895,11 +910,11 @@ def test_an_empty_source_erases_nothing_other_files_gave(
 
 
 def test_a_stated_subject_value_still_replaces_the_stored_one(db: Database, tmp_path: Path) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     exams = _exams()
     exams[0]["board_title"] = "AQA"
     del exams[0]["subject_title"]  # not stated: kept
-    r = migrate_medly(db, write(tmp_path, exams=exams))
+    r = run_medly(db, write(tmp_path, exams=exams))
     assert r.entities["subjects"].updated == 1
     assert _subject(db) == {
         "board": "AQA",
@@ -913,7 +928,7 @@ def test_a_subject_takes_values_from_any_paper_set_of_the_run(db: Database, tmp_
     exams = _exams()
     second = json.loads(json.dumps(exams[0]).replace("Sept_Mock", "June_Mock"))
     del second["board_title"]  # the later set, which wins, does not state the board
-    migrate_medly(db, write(tmp_path, exams=[*exams, second]))
+    run_medly(db, write(tmp_path, exams=[*exams, second]))
     assert _subject(db) == {
         "board": "aqa",
         "qualification": "GCSE",
@@ -940,7 +955,7 @@ def _all_integers_as(value: Any, spelling: str) -> str:
 def test_every_integer_as_a_fraction_fails_the_run_and_changes_nothing(
     settings: Settings, db: Database, tmp_path: Path
 ) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     before = _medly_state(db)
     _write_spelled(tmp_path, "user_data", {"targets": _targets()}, {})
     root = tmp_path
@@ -976,10 +991,10 @@ def test_every_integer_as_a_fraction_fails_the_run_and_changes_nothing(
 
 
 def test_a_course_of_strings_fails_the_run(db: Database, tmp_path: Path) -> None:
-    migrate_medly(db, write(tmp_path))
+    run_medly(db, write(tmp_path))
     before = _medly_state(db)
     with pytest.raises(InputError) as info:
-        migrate_medly(db, write(tmp_path, course=["a", "b"]))
+        run_medly(db, write(tmp_path, course=["a", "b"]))
     assert str(info.value).startswith(
         f"{tmp_path / 'curriculum_data' / f'{S}_course.json'}: 2 of 2 records skipped (100.0%),"
         " more than 90%: units: unit is not an object (2)"
@@ -1000,11 +1015,11 @@ def _attempts(n: int, bad: int) -> dict[str, Any]:
 
 
 def test_ninety_percent_skipped_still_loads_more_fails(db: Database, tmp_path: Path) -> None:
-    r = migrate_medly(db, write(tmp_path, targets=_attempts(10, 9)))  # 90%: not more
+    r = run_medly(db, write(tmp_path, targets=_attempts(10, 9)))  # 90%: not more
     assert r.entities["attempts"].inserted == 1
     assert r.files["user_data/user_data.json"].share == 0.9
     with pytest.raises(InputError, match=r"user_data\.json: 10 of 10 records skipped \(100\.0%\)"):
-        migrate_medly(db, write(tmp_path, targets=_attempts(10, 10)))
+        run_medly(db, write(tmp_path, targets=_attempts(10, 10)))
 
 
 def test_the_summary_line_says_how_many_records_were_skipped(
@@ -1048,7 +1063,7 @@ def test_skip_examples_name_the_record_own_key_and_position(
     practices[0]["chunks_used"][0]["chunk_index"] = "y"
     bad_stem = json.loads(json.dumps(exams[0]["papers"][0]["questions"][0]).replace("_1_", "_2_"))
     exams[0]["papers"][0]["questions"].append({**bad_stem, "question_number": "two"})
-    r = migrate_medly(db, write(tmp_path, course=course, exams=exams, practices=practices))
+    r = run_medly(db, write(tmp_path, course=course, exams=exams, practices=practices))
     examples = {k: v["examples"] for k, v in r.skip_reasons.items()}
     ex = f"curriculum_data/{S}_exams.json"
     pr = f"curriculum_data/{S}_practices.json"
@@ -1097,12 +1112,12 @@ _FILES = {
 
 
 def test_a_utf8_byte_order_mark_is_accepted_in_every_file(db: Database, tmp_path: Path) -> None:
-    plain = migrate_medly(db, write(tmp_path / "plain"))
+    plain = run_medly(db, write(tmp_path / "plain"))
     root = write(tmp_path / "bom")
     for name in _FILES.values():
         path = root / name
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    r = migrate_medly(db, root)
+    r = run_medly(db, root)
     assert r.skip_reasons == {}
     assert {k: e.read for k, e in r.entities.items()} == {
         k: e.read for k, e in plain.entities.items()
@@ -1139,6 +1154,6 @@ def test_another_start_is_refused_saying_what_it_found(
     root = write(tmp_path)
     (root / _FILES[name]).write_bytes(data)
     with pytest.raises(InputError) as info:
-        migrate_medly(db, root)
+        run_medly(db, root)
     assert f"{root / _FILES[name]}: " in str(info.value)
     assert found in str(info.value)

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from api.openapi import EXAMPLES
 from etl_toolkit.db.connect import Database
-from etl_toolkit.medly.load import migrate_medly
+from etl_toolkit.medly.pipeline import run_medly
 from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import text_page, write_pdf
 from etl_toolkit.sales.pipeline import run_sales
@@ -132,7 +132,7 @@ def _seed(client: FlaskClient, db: Database, tmp_path: Path) -> dict[str, Any]:
             write_pdf(tmp_path / "report.pdf", [text_page(["Pears ripen late."])]),
         ],
     )
-    migrate_medly(db, write(tmp_path / "medly"))
+    run_medly(db, write(tmp_path / "medly"))
     data = tmp_path / "sales"
     shutil.copytree(BASE, data)
     report = run_sales(db, data)

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from api.app import create_app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
-from etl_toolkit.medly.load import migrate_medly
+from etl_toolkit.medly.pipeline import run_medly
 from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.sales.pipeline import run_sales
 from tests.conftest import ROOT, _db_url, _drop, _fresh
@@ -66,7 +66,7 @@ def _seed(db: Database, app: Flask, token: str) -> dict[str, list[Any]]:
     """Load every sample with the real loaders; return the ids by path parameter."""
     pdf = load_pdfs(db, sorted((SAMPLES / "pdf").glob("*.pdf")), workers=1)
     assert pdf.totals["loaded"] == 3, pdf.totals
-    migrate_medly(db, SAMPLES / "medly")
+    run_medly(db, SAMPLES / "medly")
     assert run_sales(db, SAMPLES / "sales").status == "succeeded"
     client = app.test_client()
     for n in range(6):

@@ -19,7 +19,7 @@ from etl_toolkit.cli import app
 from etl_toolkit.config import Settings
 from etl_toolkit.db.connect import Database
 from etl_toolkit.log import configure_logging
-from etl_toolkit.medly.load import migrate_medly
+from etl_toolkit.medly.pipeline import run_medly
 from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import text_page, write_pdf
 from etl_toolkit.progress import ProgressEvent
@@ -65,7 +65,7 @@ def test_sales_reports_every_file_with_its_rows_bytes_and_stages(db: Database) -
 
 def test_medly_reports_each_file_read_to_its_end(db: Database) -> None:
     events: list[ProgressEvent] = []
-    migrate_medly(db, MEDLY, progress=events.append)
+    run_medly(db, MEDLY, progress=events.append)
     finished = [e for e in events if e.finished]
     files = sorted(str(p.relative_to(MEDLY)) for p in MEDLY.rglob("*.json"))
     assert sorted(e.item for e in finished if e.item) == files

@@ -18,7 +18,7 @@ from api.db import Conn
 from api.openapi import ApiBlueprint, Page, Reply, nested_pages, paged, window
 from api.types import JSON_OBJECT_SCHEMA, JsonObject, NonBlankText, Text
 from etl_toolkit.db.queries import Window
-from etl_toolkit.medly import read
+from etl_toolkit.medly import read, write
 from etl_toolkit.medly.read import Activity, Item, Lesson, Paper, UserProfile
 
 bp = ApiBlueprint(
@@ -91,7 +91,7 @@ def patch_user(conn: Conn, uid: str, body: UserPatch) -> UserProfile:
     Give `name`, `metadata` or both; what is left out stays. `metadata` replaces
     the whole object (send `{}` to clear it)."""
     changes = {k: getattr(body, k) for k in body.model_fields_set & {"name", "metadata"}}
-    return read.update_user(conn, uid, changes)
+    return write.update_user(conn, uid, changes)
 
 
 @bp.operation("/users/<uid>/activity", query=ActivityQuery, response=list[Activity], errors=(404,))

@@ -16,49 +16,18 @@ from __future__ import annotations
 
 import json
 import random
-import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from etl_toolkit.medly.generate_records import Dirt, course_units, question_record, rid, sentence
+
 SUBJECTS = [
     ("aqaGCSEBio", "aqa", "GCSE", "Biology"),
     ("aqaGCSEChem", "aqa", "GCSE", "Chemistry"),
     ("edexcelALevelMaths", "edexcel", "A Level", "Mathematics"),
-]
-TYPES = ["long_answer", "calculate", "mcq", "short_answer"]
-WORDS = [
-    "cell",
-    "membrane",
-    "enzyme",
-    "osmosis",
-    "diffusion",
-    "protein",
-    "nucleus",
-    "energy",
-    "respiration",
-    "glucose",
-    "oxygen",
-    "carbon",
-    "photosynthesis",
-    "chlorophyll",
-    "mitochondria",
-    "tissue",
-    "organ",
-    "heart",
-    "lung",
-    "blood",
-    "pressure",
-    "rate",
-    "reaction",
-    "temperature",
-    "acid",
-    "base",
-    "salt",
-    "ion",
-    "electron",
 ]
 
 
@@ -75,27 +44,6 @@ class GenerateResult:
     files: list[str] = field(default_factory=list)
 
 
-def _rid(rng: random.Random, n: int) -> str:
-    return "".join(rng.choices(string.ascii_letters + string.digits, k=n))
-
-
-def _sentence(rng: random.Random, n: int = 8) -> str:
-    return " ".join(rng.choices(WORDS, k=n)).capitalize() + "."
-
-
-class _Dirt:
-    """Decides, per record, whether and how to spoil it."""
-
-    def __init__(self, rng: random.Random, rate: float) -> None:
-        self.rng, self.rate, self.count = rng, rate, 0
-
-    def pick(self, kinds: list[str]) -> str | None:
-        if self.rate <= 0 or self.rng.random() >= self.rate:
-            return None
-        self.count += 1
-        return self.rng.choice(kinds)
-
-
 Dialect = Literal["plain", "pandas"]
 DIALECTS: tuple[Dialect, ...] = ("plain", "pandas")
 # The integer fields of the four sources (docs/formats/medly.md).
@@ -108,12 +56,12 @@ INT_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def _as_floats(value: Any, key: str | None = None) -> Any:
+def as_floats(value: Any, key: str | None = None) -> Any:
     """The value with every integer of an integer field written as a float."""
     if isinstance(value, dict):
-        return {k: _as_floats(v, k) for k, v in value.items()}
+        return {k: as_floats(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [_as_floats(v, key) for v in value]
+        return [as_floats(v, key) for v in value]
     if key in INT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
@@ -130,123 +78,6 @@ def _write_list(fp: TextIO, items: Iterator[dict[str, Any]], spell: Callable[[An
     fp.write("\n]\n")
 
 
-def _course(subject: str, rng: random.Random, units: int, topics: int, lessons: int) -> list[Any]:
-    return [
-        {
-            "unitIndex": u,
-            "unitTitle": f"Unit {u}: {_sentence(rng, 3)}",
-            "topics": [
-                {
-                    "topicIndex": t,
-                    "topicTitle": f"Topic {u}.{t}: {_sentence(rng, 3)}",
-                    "lessons": [
-                        {
-                            "lessonIndex": x,
-                            "lessonID": f"{subject}{u}.{t}.{x}",
-                            "lessonTitle": _sentence(rng, 4),
-                        }
-                        for x in range(lessons)
-                    ],
-                }
-                for t in range(topics)
-            ],
-        }
-        for u in range(units)
-    ]
-
-
-def _part(
-    rng: random.Random,
-    subject: str,
-    qnum: int,
-    part: int,
-    lesson_ids: list[str],
-    practice: bool,
-    dirt: _Dirt,
-    qid: str,
-) -> dict[str, Any]:
-    qtype = rng.choice(TYPES)
-    item: dict[str, Any] = {
-        "question_part": part,
-        "question_type": qtype,
-        "question_text": _sentence(rng, 12),
-        "markmax": rng.randint(1, 6),
-        "markscheme": _sentence(rng, 10),
-        "difficulty": rng.randint(1, 5),
-        "questionID": f"{subject}_{qnum}_{part}_{_rid(rng, 10)}",
-    }
-    if qtype == "mcq":
-        item["options"] = [_sentence(rng, 3) for _ in range(4)]
-        item["correct_answer_index"] = (
-            [rng.randrange(4)] if practice and rng.random() < 0.3 else rng.randrange(4)
-        )
-    if practice:
-        item["specification_point"] = f"{rng.randint(1, 9)}.{rng.randint(1, 9)} {_sentence(rng, 4)}"
-        if rng.random() < 0.1:
-            item["question_diagram"] = {
-                "required": True,
-                "items": [
-                    {
-                        "description": _sentence(rng, 5),
-                        "method": "generated",
-                        "attempts": [],
-                        "final": {"png_path": f"diagrams/{qid}_{part}.png"},
-                    }
-                ],
-            }
-    else:
-        item["lessonIDs"] = lesson_ids
-    spoil = dirt.pick(["unknown_lesson", "missing_difficulty", "wrong_markmax"])
-    if spoil == "unknown_lesson" and not practice:
-        item["lessonIDs"] = [*lesson_ids, f"{subject}99.99.99"]
-    elif spoil == "missing_difficulty":
-        item.pop("difficulty")
-    elif spoil == "wrong_markmax":
-        item["markmax"] = "three"
-    return item
-
-
-def _question(
-    rng: random.Random,
-    subject: str,
-    qnum: int,
-    parts: int,
-    lesson_pool: list[str],
-    practice: bool,
-    dirt: _Dirt,
-) -> dict[str, Any]:
-    qid = f"{subject}_{qnum}_{_rid(rng, 10)}"
-    diagram: Any = None
-    if rng.random() < 0.2:
-        diagram = (
-            "![diagram](https://example.invalid/d.png)"
-            if rng.random() < 0.5
-            else {
-                "required": True,
-                "items": [
-                    {
-                        "description": _sentence(rng, 6),
-                        "method": "uploaded",
-                        "attempts": [],
-                        "final": {"png_path": f"d/{qid}.png"},
-                    }
-                ],
-            }
-        )
-    lessons = rng.sample(lesson_pool, k=min(len(lesson_pool), rng.randint(1, 2)))
-    return {
-        "question_number": qnum,
-        "question_id": qid,
-        "question_stem": _sentence(rng, 15),
-        "question_stem_diagram": diagram,
-        "validation_comment": "PASS",
-        "validation_reason": _sentence(rng, 6),
-        "items": [
-            _part(rng, subject, qnum, p, lessons, practice, dirt, qid) for p in range(1, parts + 1)
-        ],
-    }
-
-
 def generate(
     out: Path,
     *,
@@ -260,13 +91,13 @@ def generate(
 ) -> GenerateResult:
     """Write <out>/user_data/user_data.json and <out>/curriculum_data/<subject>_*.json."""
     rng = random.Random(seed)
-    dirt = _Dirt(rng, dirty)
-    spell = _as_floats if dialect == "pandas" else _as_written
+    dirt = Dirt(rng, dirty)
+    spell = as_floats if dialect == "pandas" else _as_written
     (out / "user_data").mkdir(parents=True, exist_ok=True)
     (out / "curriculum_data").mkdir(parents=True, exist_ok=True)
     chosen = SUBJECTS[: max(1, min(subjects, len(SUBJECTS)))]
     per_subject_attempts = attempts // len(chosen)
-    uids = [_rid(rng, 28) for _ in range(users)]
+    uids = [rid(rng, 28) for _ in range(users)]
     result = GenerateResult(out, [s[0] for s in chosen], 0, 0, 0, 0, users, 0)
     base = datetime(2025, 9, 1, 8, 0, tzinfo=UTC)
 
@@ -274,7 +105,7 @@ def generate(
         ufp.write('{"targets": {\n')
         first = True
         for subject, board, qual, title in chosen:
-            course = _course(subject, rng, units=6, topics=4, lessons=8)
+            course = course_units(subject, rng, units=6, topics=4, lessons=8)
             lesson_ids = [
                 le["lessonID"] for u in course for t in u["topics"] for le in t["lessons"]
             ]
@@ -294,7 +125,8 @@ def generate(
                         break
                     pid = f"medlymock{subject}_{series}{len(papers) + 1}{tier}"
                     qs = [
-                        _question(rng, subject, q, 3, lesson_ids, False, dirt) for q in range(1, 9)
+                        question_record(rng, subject, q, 3, lesson_ids, False, dirt)
+                        for q in range(1, 9)
                     ]
                     papers.append((pid, qs))
                     set_papers.append(
@@ -334,7 +166,7 @@ def generate(
                     qs, made, qnum = [], 0, 1
                     while made < per_bank:
                         n = min(3, per_bank - made)
-                        q = _question(rng, subject, qnum, n, [lid], True, dirt)
+                        q = question_record(rng, subject, qnum, n, [lid], True, dirt)
                         if rng.random() < 0.02 and exam_refs:
                             q["items"][0]["questionID"] = rng.choice(exam_refs)
                         qs.append(q)
@@ -356,7 +188,7 @@ def generate(
                         "original_lessonID": lid,
                         "lesson_title": f"Lesson {li}",
                         "chunks_used": [
-                            {"chunk_index": c, "chunk_title": _sentence(rng, 3)}
+                            {"chunk_index": c, "chunk_title": sentence(rng, 3)}
                             for c in range(rng.randint(0, 3))
                         ],
                         "items": qs,
@@ -394,7 +226,7 @@ def generate(
                         "textboxes": (
                             [
                                 {
-                                    "text": _sentence(rng, 4),
+                                    "text": sentence(rng, 4),
                                     "isMath": False,
                                     "color": "#000",
                                     "fontSize": 14,
@@ -407,7 +239,7 @@ def generate(
                         ),
                     },
                     "isMarked": marked,
-                    "userAnswer": _sentence(rng, 6),
+                    "userAnswer": sentence(rng, 6),
                     "updatedAt": (created + timedelta(minutes=5))
                     .isoformat()
                     .replace("+00:00", "Z"),
@@ -448,7 +280,7 @@ def generate(
                     case "mismatch":
                         rec["questionID"] = f"{qref}X"
                     case "unknown_qid":
-                        rec["questionID"] = f"{subject}_0_0_{_rid(rng, 10)}"
+                        rec["questionID"] = f"{subject}_0_0_{rid(rng, 10)}"
                         path = path.rsplit("/", 1)[0] + "/" + rec["questionID"]
                     case "no_canvas":
                         rec.pop("canvas")

@@ -1,812 +1,133 @@
-"""`etl medly`: the four JSON sources into schema medly, idempotently.
-
-One transaction for the whole migration (a failed run leaves the previous state
-intact). Before anything is written, each file's top-level shape is checked (a
-file of the wrong shape fails the run). Files are parsed as streams (ijson):
-records go through parse.py into staging temp tables by COPY in batches,
-skipped records into medly.skipped with their reason (once per record of a
-file's content: a re-run does not store them again). Then, entity by entity
-in foreign-key order: deduplicate in SQL (the last occurrence wins; for items,
-the exam appearance is canonical), resolve references (lessons, items), merge
-(`INSERT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM`: unchanged rows
-are not rewritten) and move `last_seen_at` on every row seen.
-"""
+"""The four sources read into staging: each file streamed, each record parsed
+into its named record (staged) or a Skip (counted and kept with its reason)."""
 
 from __future__ import annotations
 
-import hashlib
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
-import ijson
-import psycopg
-from psycopg.rows import dict_row
-
-from etl_toolkit.db.connect import Database
-from etl_toolkit.db.copy import copy_rows, create_staging, dedupe, merge, touch
-from etl_toolkit.db.queries import query
-from etl_toolkit.errors import InputError
-from etl_toolkit.log import get_logger
-from etl_toolkit.medly.parse import (
-    ATTEMPT_COLUMNS,
-    ITEM_COLUMNS,
-    Cleaned,
-    Skip,
+from etl_toolkit.medly.parse import Cleaned, Skip, children, pointer
+from etl_toolkit.medly.parse_curriculum import (
     bank_row,
     chunk_row,
     course_rows,
-    own_key,
     paper_row,
-    parse_attempt,
-    pointer,
+    paper_set_rows,
     question_rows,
-    raw_json,
 )
-from etl_toolkit.progress import Progress, Reporter
-from etl_toolkit.runs import track_run
+from etl_toolkit.medly.parse_user import parse_attempt
+from etl_toolkit.medly.records import Subject, User
+from etl_toolkit.medly.skips import Skips
+from etl_toolkit.medly.source import DataDir, items, targets
+from etl_toolkit.medly.staging import Staging
+from etl_toolkit.progress import Reporter
 
-log = get_logger("etl_toolkit.medly")
-T = TypeVar("T")
-BATCH = 20_000
-# Records between two progress reports of a file (a report costs a tell()).
-PROGRESS_EVERY = 5_000
-EXAMPLES = 3
-# Above this share of skipped records a file is not dirty but wrong (integers in
-# a spelling we refuse, another format, the wrong file): the run fails and
-# nothing is written, as the sales pipeline's `file_rejected` gate does for a
-# CSV (issue 13, section 4). A file with no records at all is valid (a new
-# subject with no papers yet).
-SKIPPED_MAX = 0.9
-TOP_REASONS = 3
+R = TypeVar("R", bound=tuple[Any, ...])
 
 
-@dataclass(frozen=True)
-class Entity:
-    name: str
-    key: tuple[str, ...]
-    columns: tuple[str, ...]  # as staged (a leading subset of the target's, plus extras)
-    order: str = "_ord DESC"  # which duplicate wins (first in this order)
+class Loader:
+    """Reads a data dir's files into the staging tables (the `read` stages of a run)."""
 
-    @property
-    def table(self) -> str:
-        return f"medly.{self.name}"
+    def __init__(self, dd: DataDir, staging: Staging, skips: Skips, reporter: Reporter) -> None:
+        self.dd, self.staging, self.skips, self.reporter = dd, staging, skips, reporter
 
+    def _open(self, path: Path) -> tuple[str, Cleaned]:
+        """A file's name in the report (relative to the data dir) and its cleaned counter;
+        the file is known to the report even when it holds no record."""
+        src = str(path.relative_to(self.dd.root))
+        if self.reporter.progress is not None:
+            self.reporter.start(src, "read", bytes_total=path.stat().st_size)
+        self.skips.accepted(src, 0)
+        return src, self.skips.cleaned(src)
 
-_PROV = ("source_file",)
-ENTITIES = [
-    # Subjects come from course files (id only) and exams files (board, title...):
-    # the exams row (priority 0) wins.
-    Entity(
-        "subjects",
-        ("subject_id",),
-        ("subject_id", "board", "qualification", "title", *_PROV, "_priority"),
-        order="_priority, _ord DESC",
-    ),
-    Entity("units", ("subject_id", "unit_index"), ("subject_id", "unit_index", "title", *_PROV)),
-    Entity(
-        "topics",
-        ("subject_id", "unit_index", "topic_index"),
-        ("subject_id", "unit_index", "topic_index", "title", *_PROV),
-    ),
-    Entity(
-        "lessons",
-        ("lesson_id",),
-        ("lesson_id", "subject_id", "unit_index", "topic_index", "lesson_index", "title", *_PROV),
-    ),
-    Entity(
-        "paper_sets",
-        ("paper_set_key",),
-        (
-            "paper_set_key",
-            "subject_id",
-            "board",
-            "qualification",
-            "subject_title",
-            "set_type",
-            "series",
-            *_PROV,
-        ),
-    ),
-    Entity("papers", ("paper_id",), ("paper_id", "paper_set_key", "tier", "paper_number", *_PROV)),
-    Entity(
-        "practice_banks",
-        ("lesson_id",),
-        (
-            "lesson_id",
-            "original_lesson_id",
-            "exam_board",
-            "qualification",
-            "subject",
-            "unit_index",
-            "unit_title",
-            "topic_index",
-            "topic_title",
-            "lesson_index",
-            "lesson_title",
-            "lesson_resolved",
-            *_PROV,
-        ),
-    ),
-    Entity(
-        "bank_chunks",
-        ("lesson_id", "chunk_index"),
-        ("lesson_id", "chunk_index", "chunk_title", *_PROV),
-    ),
-    Entity(
-        "questions",
-        ("question_id",),
-        (
-            "question_id",
-            "paper_id",
-            "bank_lesson_id",
-            "question_number",
-            "stem",
-            "stem_diagram",
-            "validation_comment",
-            "validation_reason",
-            *_PROV,
-        ),
-    ),
-    Entity("items", ("question_ref",), tuple(ITEM_COLUMNS), order="_priority, _ord"),
-    Entity(
-        "item_appearances",
-        ("question_ref", "source_kind", "source_id"),
-        (
-            "question_ref",
-            "source_kind",
-            "source_id",
-            "question_id",
-            "question_number",
-            "part",
-            *_PROV,
-        ),
-    ),
-    Entity(
-        "item_lessons",
-        ("question_ref", "lesson_ref", "via"),
-        ("question_ref", "lesson_ref", "via", *_PROV),
-        order="_ord",
-    ),
-    Entity("users", ("uid",), ("uid", *_PROV)),
-    Entity("attempts", ("uid", "paper_id", "question_ref"), tuple(ATTEMPT_COLUMNS)),
-]
-BY_NAME = {e.name: e for e in ENTITIES}
-# Columns a merge writes but staging rows do not carry (filled by resolution queries).
-RESOLVED = {"item_lessons": ("lesson_id",), "attempts": ("item_ref",)}
+    def _keep(self, got: R | Skip, src: str) -> R | None:
+        """The record staged and counted, or its skip kept: the record, or None."""
+        if isinstance(got, Skip):
+            self.skips.add(got, src)
+            return None
+        self.skips.accepted(src)
+        self.staging.add(got)
+        return got
 
+    def curriculum(self) -> None:
+        for subject in self.dd.subjects:
+            path = self.dd.course(subject)
+            src, cleaned = self._open(path)
+            self.staging.add(Subject(subject, None, None, None, src, priority=1))
+            course = course_rows(subject, list(items(path, self.reporter)), src, cleaned)
+            self.skips.accepted(src, len(course.units) + len(course.topics) + len(course.lessons))
+            for rows in (course.units, course.topics, course.lessons):
+                self.staging.extend(rows)
+            self.skips.extend(course.skips, src)
+            self.reporter.finish()
+            self.exams(subject)
+            self.practices(subject)
 
-@dataclass
-class EntityReport:
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deduplicated: int = 0
-    skipped: int = 0
-
-    @property
-    def balanced(self) -> bool:
-        return self.read == (
-            self.inserted + self.updated + self.unchanged + self.deduplicated + self.skipped
-        )
-
-
-@dataclass
-class FileCounts:
-    """Records judged in one file (every level: units, papers, items, attempts...),
-    how many were skipped and why."""
-
-    records: int = 0
-    skipped: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def share(self) -> float:
-        return self.skipped / self.records if self.records else 0.0
-
-
-@dataclass
-class MigrationReport:
-    data_dir: str
-    entities: dict[str, EntityReport] = field(default_factory=dict)
-    skip_reasons: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Skipped records stored by this run vs. already stored by an earlier run of the same content.
-    skipped_stored: dict[str, int] = field(default_factory=dict)
-    # Integral decimals loaded as integers, per file and field (`3.0` -> 3).
-    cleaned: dict[str, Cleaned] = field(default_factory=dict)
-    unresolved: dict[str, dict[str, Any]] = field(default_factory=dict)
-    files: dict[str, FileCounts] = field(default_factory=dict)
-    stages: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    run_id: int | None = None
-
-    @property
-    def changed(self) -> bool:
-        return any(e.inserted or e.updated for e in self.entities.values())
-
-    @property
-    def skipped(self) -> int:
-        return sum(f.skipped for f in self.files.values())
-
-
-@dataclass
-class DataDir:
-    root: Path
-    user_data: Path
-    subjects: list[str]
-
-    def course(self, s: str) -> Path:
-        return self.root / "curriculum_data" / f"{s}_course.json"
-
-    def exams(self, s: str) -> Path:
-        return self.root / "curriculum_data" / f"{s}_exams.json"
-
-    def practices(self, s: str) -> Path:
-        return self.root / "curriculum_data" / f"{s}_practices.json"
-
-
-def discover(root: Path) -> DataDir:
-    """The layout of docs/formats/medly.md; every missing file is named."""
-    curriculum = root / "curriculum_data"
-    user_data = root / "user_data" / "user_data.json"
-    subjects = sorted(p.name[: -len("_course.json")] for p in curriculum.glob("*_course.json"))
-    missing = [str(user_data)] if not user_data.is_file() else []
-    if not subjects:
-        missing.append(str(curriculum / "<subject>_course.json"))
-    for s in subjects:
-        for suffix in ("exams", "practices"):
-            path = curriculum / f"{s}_{suffix}.json"
-            if not path.is_file():
-                missing.append(str(path))
-    if missing:
-        raise InputError(
-            f"data dir {root} is incomplete: missing {', '.join(missing)}",
-            hint="see docs/formats/medly.md for the layout, or pass --data-dir",
-        )
-    return DataDir(root, user_data, subjects)
-
-
-class _Stager:
-    """One staging temp table per entity, fed by COPY in batches."""
-
-    def __init__(self, conn: psycopg.Connection[Any], entity: Entity) -> None:
-        self.conn, self.entity = conn, entity
-        self.rows: list[tuple[Any, ...]] = []
-        self.count = 0
-        self.stage = f"stg_{entity.name}"
-        cols = [c for c in entity.columns if not c.startswith("_")]
-        extra = {"_ord": "bigint GENERATED ALWAYS AS IDENTITY"}
-        if "_priority" in entity.columns or "_priority" in entity.order:
-            extra["_priority"] = "smallint NOT NULL DEFAULT 0"
-        create_staging(
-            conn, entity.table, self.stage, [*cols, *RESOLVED.get(entity.name, ())], extra=extra
-        )
-        self.copy_columns = list(entity.columns)
-
-    def add(self, row: tuple[Any, ...]) -> None:
-        self.rows.append(row)
-        self.count += 1
-        if len(self.rows) >= BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            copy_rows(self.conn, self.stage, self.copy_columns, self.rows)
-            self.rows.clear()
-
-    def finish(self, resolve: Callable[[], None] | None = None) -> EntityReport:
-        self.flush()
-        e = self.entity
-        deduped = f"{self.stage}_d"
-        dropped = dedupe(self.conn, source=self.stage, into=deduped, key=e.key, order_by=e.order)
-        if resolve is not None:
-            resolve()
-        columns = [c for c in (*e.columns, *RESOLVED.get(e.name, ())) if not c.startswith("_")]
-        counts = merge(self.conn, target=e.table, source=deduped, key=e.key, columns=columns)
-        touch(self.conn, target=e.table, source=deduped, key=e.key)
-        return EntityReport(
-            read=self.count,
-            inserted=counts.inserted,
-            updated=counts.updated,
-            unchanged=counts.unchanged,
-            deduplicated=dropped,
-        )
-
-
-SKIP_COLUMNS = [
-    "run_id",
-    "source_file",
-    "source_sha256",
-    "entity",
-    "record_key",
-    "position",
-    "reason",
-    "raw",
-]
-
-
-class _Skips:
-    """Skipped records: counted in the report, staged, then stored once per record."""
-
-    def __init__(
-        self, conn: psycopg.Connection[Any], run_id: int, report: MigrationReport, root: Path
+    def _question(
+        self,
+        q: Any,
+        src: str,
+        position: str,
+        *,
+        paper_id: str | None = None,
+        bank_lesson: str | None = None,
     ) -> None:
-        self.conn, self.run_id, self.report, self.root = conn, run_id, report, root
-        self.rows: list[tuple[Any, ...]] = []
-        self.by_entity: dict[str, int] = {}
-        self.sha: dict[str, str] = {}
-        extra = {"_ord": "bigint GENERATED ALWAYS AS IDENTITY"}
-        create_staging(conn, "medly.skipped", "stg_skipped", SKIP_COLUMNS, extra=extra)
-
-    def cleaned(self, source_file: str) -> Cleaned:
-        """The counter of normalised integers for this file (the parsers add to it)."""
-        return self.report.cleaned.setdefault(source_file, Counter())
-
-    def accepted(self, source_file: str, n: int = 1) -> None:
-        """Records of the file that passed (0: the file is known, even when empty)."""
-        self.report.files.setdefault(source_file, FileCounts()).records += n
-
-    def _sha(self, source_file: str) -> str:
-        if source_file not in self.sha:
-            with (self.root / source_file).open("rb") as fp:
-                self.sha[source_file] = hashlib.file_digest(fp, "sha256").hexdigest()
-        return self.sha[source_file]
-
-    def add(self, skip: Skip, source_file: str) -> None:
-        self.by_entity[skip.entity] = self.by_entity.get(skip.entity, 0) + 1
-        reason = f"{skip.entity}: {skip.reason}"
-        counts = self.report.files.setdefault(source_file, FileCounts())
-        counts.records += 1
-        counts.skipped += 1
-        counts.reasons[reason] += 1
-        bucket = self.report.skip_reasons.setdefault(reason, {"count": 0, "examples": []})
-        bucket["count"] += 1
-        if len(bucket["examples"]) < EXAMPLES:
-            # The record's own key and its JSON Pointer: what finds it in the file.
-            bucket["examples"].append(
-                {"file": source_file, "key": skip.key, "position": skip.position}
-            )
-        self.rows.append(
-            (
-                self.run_id,
-                source_file,
-                self._sha(source_file),
-                skip.entity,
-                skip.key,
-                skip.position,
-                skip.reason,
-                raw_json(skip.raw),
-            )
+        parsed = question_rows(
+            q,
+            paper_id=paper_id,
+            bank_lesson=bank_lesson,
+            source_file=src,
+            position=position,
+            cleaned=self.skips.cleaned(src),
         )
-        if len(self.rows) >= BATCH:
-            self.flush()
+        if isinstance(parsed, Skip):
+            self.skips.add(parsed, src)
+            return
+        self.skips.accepted(src, 1 + len(parsed.items))
+        self.staging.add(parsed.question)
+        for rows in (parsed.items, parsed.appearances, parsed.lessons):
+            self.staging.extend(rows)
+        self.skips.extend(parsed.skips, src)
 
-    def flush(self) -> None:
-        if self.rows:
-            copy_rows(self.conn, "stg_skipped", SKIP_COLUMNS, self.rows)
-            self.rows.clear()
-
-    def store(self) -> dict[str, int]:
-        self.flush()
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            row = cur.execute(query("medly", "store_skipped")).fetchone()
-        assert row is not None
-        return {"stored": int(row["stored"]), "already stored": int(row["known"])}
-
-
-UTF8_BOM = b"\xef\xbb\xbf"
-# Longest first: a UTF-32 little-endian mark starts with the UTF-16 one.
-_OTHER_BOMS = {
-    b"\xff\xfe\x00\x00": "UTF-32 (little-endian)",
-    b"\x00\x00\xfe\xff": "UTF-32 (big-endian)",
-    b"\xff\xfe": "UTF-16 (little-endian)",
-    b"\xfe\xff": "UTF-16 (big-endian)",
-}
-HEAD = 16
-
-
-@contextmanager
-def open_json(path: Path) -> Iterator[BinaryIO]:
-    """The file for ijson, past a leading UTF-8 byte order mark (Windows tools write
-    one; JSON parsers refuse it, the sales CSVs accept it). A UTF-16 or UTF-32 file
-    is refused naming its encoding: JSON files are UTF-8 (RFC 8259)."""
-    with path.open("rb") as fp:
-        head = fp.read(4)
-        for bom, encoding in _OTHER_BOMS.items():
-            if head.startswith(bom):
-                raise InputError(
-                    f"{path}: the file is {encoding} (it starts with a byte order mark), "
-                    "expected UTF-8",
-                    hint="save it as UTF-8 (with or without a byte order mark)",
-                )
-        fp.seek(len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0)
-        yield fp
-
-
-def _not_json(path: Path, exc: Exception, fp: BinaryIO | None = None) -> InputError:
-    """`not valid JSON`; when the very start is wrong, what the file starts with
-    (bytes as Python writes them: b'\\x89PNG...'), so an undecodable start says what it is."""
-    if fp is not None:
-        fp.seek(0)
-        fp.seek(len(UTF8_BOM) if fp.read(3) == UTF8_BOM else 0)
-        start = fp.read(HEAD)
-        found = f"it starts with {start!r}" if start else "the file is empty"
-        # The parser's own message quotes the start across several lines; its first line
-        # says what is wrong, the bytes above show what was found.
-        said = exc.args[0] if exc.args else exc
-        said = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
-        return InputError(
-            f"{path}: not valid JSON, {found} ({(said.strip().splitlines() or ['?'])[0]})",
-            hint="the file must be JSON in UTF-8: see docs/formats/medly.md",
-        )
-    return InputError(f"{path}: not valid JSON ({exc})")
-
-
-# Numbers are read as the parser gives them without use_float: int, or Decimal for
-# any other spelling. parse.json_int then sees `3.0` as written, and `1e400`
-# (which overflows a float and made the C parser fail the whole file) is one
-# record refused with its reason.
-def _items(path: Path, prefix: str = "item", reporter: Reporter | None = None) -> Iterator[Any]:
-    with open_json(path) as fp:
-        try:
-            yield from _reported(ijson.items(fp, prefix), fp, reporter)
-        except ijson.JSONError as exc:
-            raise _not_json(path, exc) from None
-
-
-def _targets(path: Path, reporter: Reporter | None = None) -> Iterator[tuple[str, Any]]:
-    with open_json(path) as fp:
-        try:
-            yield from _reported(ijson.kvitems(fp, "targets"), fp, reporter)
-        except ijson.JSONError as exc:
-            raise _not_json(path, exc) from None
-
-
-def _reported(records: Iterator[T], fp: BinaryIO, reporter: Reporter | None) -> Iterator[T]:
-    """The records, with the records done and the file's position reported every
-    PROGRESS_EVERY records (the parser reads ahead by its buffer: about right)."""
-    if reporter is None or reporter.progress is None:
-        yield from records
-        return
-    n = 0
-    for record in records:
-        yield record
-        n += 1
-        if n == PROGRESS_EVERY:
-            reporter.advance(n, bytes_done=fp.tell())
-            n = 0
-    reporter.advance(n, bytes_done=fp.tell())
-
-
-_KINDS = {
-    "start_map": "an object",
-    "start_array": "an array",
-    "string": "a string",
-    "number": "a number",
-    "boolean": "a boolean",
-    "null": "null",
-}
-USER_DATA_SHAPE = 'an object {"targets": {<document path>: <attempt>, ...}}'
-
-
-def _shape_error(path: Path, where: str, event: str, expected: str) -> InputError:
-    return InputError(
-        f"{path}: {where} is {_KINDS.get(event, event)}, expected {expected}",
-        hint="see docs/formats/medly.md for the shape of each file",
-    )
-
-
-def check_shape(path: Path, expected: str) -> None:
-    """Refuse a file whose top level is not what the format says, before anything
-    is written (issue 13, section 4: an array of users read as 0 users and
-    "nothing changed"). Streams: it reads the first event, and for user data
-    only as far as the `targets` key."""
-    with open_json(path) as fp:
-        try:
-            events = ijson.parse(fp)
-            try:
-                _, event, _ = next(events)
-            except ijson.JSONError as exc:
-                raise _not_json(path, exc, fp) from None
-            if expected != "targets":
-                if event != "start_array":
-                    raise _shape_error(path, "top level", event, f"an array of {expected}")
-                return
-            if event != "start_map":
-                raise _shape_error(path, "top level", event, USER_DATA_SHAPE)
-            for prefix, event, value in events:
-                if prefix == "" and event == "map_key" and value == "targets":
-                    _, event, _ = next(events)
-                    if event != "start_map":
-                        raise _shape_error(
-                            path, '"targets"', event, "an object mapping document paths to attempts"
-                        )
-                    return
-            raise InputError(
-                f'{path}: the top-level object has no key "targets", expected {USER_DATA_SHAPE}',
-                hint="see docs/formats/medly.md for the shape of each file",
-            )
-        except ijson.JSONError as exc:
-            raise _not_json(path, exc) from None
-        except StopIteration:
-            raise InputError(f"{path}: not valid JSON (it ends too early)") from None
-
-
-def check_shapes(dd: DataDir) -> None:
-    check_shape(dd.user_data, "targets")
-    for subject in dd.subjects:
-        check_shape(dd.course(subject), "units")
-        check_shape(dd.exams(subject), "paper sets")
-        check_shape(dd.practices(subject), "practice banks")
-
-
-def _rel(path: Path, root: Path) -> str:
-    return str(path.relative_to(root))
-
-
-def migrate_medly(
-    db: Database, data_dir: Path, *, progress: Progress | None = None
-) -> MigrationReport:
-    """Run the whole migration in one transaction; returns the report (stored with the run)."""
-    started = time.perf_counter()
-    dd = discover(data_dir)
-    reporter = Reporter(progress, "medly", items_total=3 * len(dd.subjects) + 1, unit="records")
-    report = MigrationReport(str(data_dir))
-    with track_run(db, "medly", {"data_dir": str(data_dir)}) as run:
-        report.run_id = run.id
-        check_shapes(dd)
-        with db.connect() as conn:
-            conn.execute(query("medly", "tune_session"))
-            stagers = {e.name: _Stager(conn, e) for e in ENTITIES}
-            skips = _Skips(conn, run.id, report, dd.root)
-            t0 = time.perf_counter()
-            _read_curriculum(dd, stagers, skips, reporter)
-            report.stages["read curriculum"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            _read_user_data(dd, stagers, skips, reporter)
-            wrong = wrong_files(report)
-            if wrong:
-                report.seconds = time.perf_counter() - started
-                run.report = report_dict(report)
-                raise wrong_files_error(wrong, dd.root)
-            report.skipped_stored = skips.store()
-            report.stages["read user data"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            for e in ENTITIES:
-                reporter.overall(f"merge {e.name}")
-                report.entities[e.name] = stagers[e.name].finish(_resolver(conn, e.name))
-            for name, n in skips.by_entity.items():
-                report.entities.setdefault(name, EntityReport()).skipped += n
-                report.entities[name].read += n
-            with conn.cursor(row_factory=dict_row) as cur:
-                for row in cur.execute(query("medly", "unresolved")).fetchall():
-                    if row["n"]:
-                        report.unresolved[row["reference"]] = {
-                            "count": int(row["n"]),
-                            "examples": list(row["examples"] or []),
-                        }
-            report.stages["merge"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        reporter.overall("vacuum")
-        with db.connect(autocommit=True) as conn:
-            conn.execute(query("medly", "vacuum"))
-        report.stages["vacuum"] = time.perf_counter() - t0
-        report.seconds = time.perf_counter() - started
-        run.counts = {name: vars(e) for name, e in report.entities.items()}
-        run.report = report_dict(report)
-    log.info("medly migrated", seconds=round(report.seconds, 2), changed=report.changed)
-    return report
-
-
-def wrong_files(report: MigrationReport) -> dict[str, FileCounts]:
-    """The files with records, more than SKIPPED_MAX of them skipped."""
-    return {f: c for f, c in report.files.items() if c.records and c.share > SKIPPED_MAX}
-
-
-def wrong_files_error(wrong: dict[str, FileCounts], root: Path) -> InputError:
-    def one(src: str, c: FileCounts) -> str:
-        top = ", ".join(f"{r} ({n})" for r, n in c.reasons.most_common(TOP_REASONS))
-        return (
-            f"{root / src}: {c.skipped} of {c.records} records skipped ({c.share:.1%}), "
-            f"more than {SKIPPED_MAX:.0%}: {top}"
-        )
-
-    return InputError(
-        "; ".join(one(src, c) for src, c in sorted(wrong.items())),
-        hint="a file this wrong is not loaded in part: fix it (docs/formats/medly.md) and "
-        "run again; nothing was written",
-    )
-
-
-def _resolver(conn: psycopg.Connection[Any], name: str) -> Callable[[], None] | None:
-    names = {
-        "subjects": "keep_subject_attributes",
-        "items": "keep_exam_items",
-        "practice_banks": "resolve_bank_lessons",
-        "item_lessons": "resolve_item_lessons",
-        "attempts": "resolve_attempt_items",
-    }
-    if name not in names:
-        return None
-
-    def run() -> None:
-        conn.execute(query("medly", names[name]))
-
-    return run
-
-
-def _start(reporter: Reporter, path: Path, src: str) -> None:
-    if reporter.progress is not None:
-        reporter.start(src, "read", bytes_total=path.stat().st_size)
-
-
-def _read_curriculum(
-    dd: DataDir, st: dict[str, _Stager], skips: _Skips, reporter: Reporter
-) -> None:
-    for subject in dd.subjects:
-        path = dd.course(subject)
-        src = _rel(path, dd.root)
-        _start(reporter, path, src)
-        st["subjects"].add((subject, None, None, None, src, 1))
-        units, topics, lessons, bad = course_rows(
-            subject, list(_items(path, reporter=reporter)), src, skips.cleaned(src)
-        )
-        skips.accepted(src, len(units) + len(topics) + len(lessons))
-        for row in units:
-            st["units"].add(row)
-        for row in topics:
-            st["topics"].add(row)
-        for row in lessons:
-            st["lessons"].add(row)
-        for s in bad:
-            skips.add(s, src)
-        reporter.finish()
-        _read_exams(dd, subject, st, skips, reporter)
-        _read_practices(dd, subject, st, skips, reporter)
-
-
-def _add_question(
-    q: Any,
-    st: dict[str, _Stager],
-    skips: _Skips,
-    src: str,
-    position: str,
-    *,
-    paper_id: str | None = None,
-    bank_lesson: str | None = None,
-) -> None:
-    parsed = question_rows(
-        q,
-        paper_id=paper_id,
-        bank_lesson=bank_lesson,
-        source_file=src,
-        position=position,
-        cleaned=skips.cleaned(src),
-    )
-    if isinstance(parsed, Skip):
-        skips.add(parsed, src)
-        return
-    skips.accepted(src, 1 + len(parsed.items))
-    st["questions"].add(parsed.question)
-    for row in parsed.items:
-        st["items"].add(row)
-    for row in parsed.appearances:
-        st["item_appearances"].add(row)
-    for row in parsed.lessons:
-        st["item_lessons"].add(row)
-    for s in parsed.skips:
-        skips.add(s, src)
-
-
-def _read_exams(
-    dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips, reporter: Reporter
-) -> None:
-    path = dd.exams(subject)
-    src = _rel(path, dd.root)
-    _start(reporter, path, src)
-    cleaned = skips.cleaned(src)
-    skips.accepted(src, 0)
-    for i, ps in enumerate(_items(path, reporter=reporter)):
-        if not isinstance(ps, dict) or not isinstance(ps.get("papers"), list):
-            key = own_key(ps, "subject_id", "type", "series")
-            why = "paper set is not an object with papers"
-            skips.add(Skip("paper_sets", why, key, ps, pointer(i)), src)
-            continue
-        skips.accepted(src)
-        sid = ps.get("subject_id") or subject
-        key = f"{sid}/{ps.get('type')}/{ps.get('series')}"
-        st["subjects"].add(
-            (sid, ps.get("board_title"), ps.get("qualification"), ps.get("subject_title"), src, 0)
-        )
-        st["paper_sets"].add(
-            (
-                key,
-                sid,
-                ps.get("board_title"),
-                ps.get("qualification"),
-                ps.get("subject_title"),
-                ps.get("type"),
-                ps.get("series"),
-                src,
-            )
-        )
-        for j, paper in enumerate(ps["papers"]):
-            at = pointer(i, "papers", j)
-            row = paper_row(paper, key, src, at, cleaned)
-            if isinstance(row, Skip):
-                skips.add(row, src)
+    def exams(self, subject: str) -> None:
+        path = self.dd.exams(subject)
+        src, cleaned = self._open(path)
+        for i, ps in enumerate(items(path, self.reporter)):
+            paper_set = paper_set_rows(ps, subject, src, pointer(i))
+            if isinstance(paper_set, Skip):
+                self.skips.add(paper_set, src)
                 continue
-            skips.accepted(src)
-            st["papers"].add(row)
-            questions = paper.get("questions")
-            for k, q in enumerate(questions if isinstance(questions, list) else []):
-                _add_question(q, st, skips, src, f"{at}/questions/{k}", paper_id=row[0])
-    reporter.finish()
+            self.skips.accepted(src)
+            self.staging.add(paper_set.subject)
+            self.staging.add(paper_set.paper_set)
+            key = paper_set.paper_set.paper_set_key
+            for j, paper in enumerate(paper_set.papers):
+                at = pointer(i, "papers", j)
+                row = self._keep(paper_row(paper, key, src, at, cleaned), src)
+                if row is None:
+                    continue
+                for k, q in enumerate(children(paper, "questions")):
+                    self._question(q, src, f"{at}/questions/{k}", paper_id=row.paper_id)
+        self.reporter.finish()
 
+    def practices(self, subject: str) -> None:
+        path = self.dd.practices(subject)
+        src, cleaned = self._open(path)
+        for i, bank in enumerate(items(path, self.reporter)):
+            row = self._keep(bank_row(bank, src, pointer(i), cleaned), src)
+            if row is None:
+                continue
+            lid = row.lesson_id
+            for c, chunk in enumerate(children(bank, "chunks_used")):
+                self._keep(chunk_row(chunk, lid, src, pointer(i, "chunks_used", c), cleaned), src)
+            for k, q in enumerate(children(bank, "items")):
+                self._question(q, src, pointer(i, "items", k), bank_lesson=lid)
+        self.reporter.finish()
 
-def _read_practices(
-    dd: DataDir, subject: str, st: dict[str, _Stager], skips: _Skips, reporter: Reporter
-) -> None:
-    path = dd.practices(subject)
-    src = _rel(path, dd.root)
-    _start(reporter, path, src)
-    cleaned = skips.cleaned(src)
-    skips.accepted(src, 0)
-    for i, bank in enumerate(_items(path, reporter=reporter)):
-        row = bank_row(bank, subject, src, pointer(i), cleaned)
-        if isinstance(row, Skip):
-            skips.add(row, src)
-            continue
-        skips.accepted(src)
-        lid = row[0]
-        st["practice_banks"].add(row)
-        chunks = bank.get("chunks_used")
-        for c, chunk in enumerate(chunks if isinstance(chunks, list) else []):
-            chunk_or_skip = chunk_row(chunk, lid, src, pointer(i, "chunks_used", c), cleaned)
-            if isinstance(chunk_or_skip, Skip):
-                skips.add(chunk_or_skip, src)
-            else:
-                skips.accepted(src)
-                st["bank_chunks"].add(chunk_or_skip)
-        questions = bank.get("items")
-        for k, q in enumerate(questions if isinstance(questions, list) else []):
-            _add_question(q, st, skips, src, pointer(i, "items", k), bank_lesson=lid)
-    reporter.finish()
-
-
-def _read_user_data(dd: DataDir, st: dict[str, _Stager], skips: _Skips, reporter: Reporter) -> None:
-    src = _rel(dd.user_data, dd.root)
-    _start(reporter, dd.user_data, src)
-    cleaned = skips.cleaned(src)
-    skips.accepted(src, 0)
-    for path, rec in _targets(dd.user_data, reporter):
-        row = parse_attempt(path, rec, src, cleaned)
-        if isinstance(row, Skip):
-            skips.add(row, src)
-            continue
-        skips.accepted(src)
-        st["attempts"].add(row)
-        st["users"].add((row[0], src))
-    reporter.finish()
-
-
-def report_dict(r: MigrationReport) -> dict[str, Any]:
-    return {
-        "data_dir": r.data_dir,
-        "entities": {k: {**vars(v), "balanced": v.balanced} for k, v in r.entities.items()},
-        "skip_reasons": r.skip_reasons,
-        "skipped_stored": r.skipped_stored,
-        "cleaned": {f: dict(sorted(c.items())) for f, c in r.cleaned.items() if c},
-        "unresolved": r.unresolved,
-        "files": {
-            f: {"records": c.records, "skipped": c.skipped} for f, c in sorted(r.files.items())
-        },
-        "stages_seconds": {k: round(v, 3) for k, v in r.stages.items()},
-        "seconds": round(r.seconds, 3),
-        "changed": r.changed,
-    }
+    def user_data(self) -> None:
+        src, cleaned = self._open(self.dd.user_data)
+        for path, rec in targets(self.dd.user_data, self.reporter):
+            row = self._keep(parse_attempt(path, rec, src, cleaned), src)
+            if row is not None:
+                self.staging.add(User(row.uid, src))
+        self.reporter.finish()

@@ -1,4 +1,6 @@
-"""Reads behind the learning-platform API: profiles, activity, lessons, papers, items."""
+"""Reads behind the learning-platform API: profiles, activity, lessons, papers, items.
+
+Reads only; the API's one write (a user's name and metadata) is write.py."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from etl_toolkit.db.queries import FIRST_PAGE, Window, fetch_all, fetch_one, fetch_page, query
@@ -16,22 +17,37 @@ from etl_toolkit.errors import NotFound
 Conn = psycopg.Connection[Any]
 
 
+def _example(example: dict[str, Any]) -> ConfigDict:
+    """A model's example, shown in the OpenAPI document."""
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+USER_EXAMPLE = {
+    "uid": "ey7gJgfOodjNKao7nIAWLWHlleZg",
+    "name": "Ada Lovelace",
+    "metadata": {"school": "Hillside"},
+    "first_seen_at": "2025-09-01T08:00:00Z",
+    "last_seen_at": "2025-11-24T05:00:00Z",
+    "attempt_count": 212,
+    "subjects": ["aqaGCSEBio"],
+}
+ACTIVITY_EXAMPLE = {
+    "question_ref": "aqaGCSEBio_1_1_1_EBc0BgD11T",
+    "paper_id": "medlymockaqaGCSEBio_Sept_Mock1Higher",
+    "subject_id": "aqaGCSEBio",
+    "created_at": "2025-10-10T02:06:00.894628Z",
+    "updated_at": "2025-10-10T02:11:00Z",
+    "is_marked": True,
+    "user_mark": 2,
+    "markmax": 3,
+    "question_type": "long_answer",
+    "item_known": True,
+    "lessons": ["aqaGCSEBio0.0.11"],
+}
+
+
 class UserProfile(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "uid": "ey7gJgfOodjNKao7nIAWLWHlleZg",
-                    "name": "Ada Lovelace",
-                    "metadata": {"school": "Hillside"},
-                    "first_seen_at": "2025-09-01T08:00:00Z",
-                    "last_seen_at": "2025-11-24T05:00:00Z",
-                    "attempt_count": 212,
-                    "subjects": ["aqaGCSEBio"],
-                }
-            ]
-        }
-    )
+    model_config = _example(USER_EXAMPLE)
 
     uid: str
     name: str | None
@@ -43,25 +59,7 @@ class UserProfile(BaseModel):
 
 
 class Activity(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "question_ref": "aqaGCSEBio_1_1_1_EBc0BgD11T",
-                    "paper_id": "medlymockaqaGCSEBio_Sept_Mock1Higher",
-                    "subject_id": "aqaGCSEBio",
-                    "created_at": "2025-10-10T02:06:00.894628Z",
-                    "updated_at": "2025-10-10T02:11:00Z",
-                    "is_marked": True,
-                    "user_mark": 2,
-                    "markmax": 3,
-                    "question_type": "long_answer",
-                    "item_known": True,
-                    "lessons": ["aqaGCSEBio0.0.11"],
-                }
-            ]
-        }
-    )
+    model_config = _example(ACTIVITY_EXAMPLE)
 
     question_ref: str = Field(description="the item's questionID")
     paper_id: str
@@ -182,24 +180,6 @@ def user_profile(conn: Conn, uid: str) -> UserProfile:
     if row is None:
         raise NotFound(f"user {uid!r} not found")
     return UserProfile.model_validate(row)
-
-
-def update_user(conn: Conn, uid: str, changes: dict[str, Any]) -> UserProfile:
-    """Apply `name` and/or `metadata` when present in `changes`."""
-    done = _one(
-        conn,
-        "update_user",
-        {
-            "uid": uid,
-            "set_name": "name" in changes,
-            "name": changes.get("name"),
-            "set_metadata": "metadata" in changes,
-            "metadata": Jsonb(changes["metadata"]) if "metadata" in changes else None,
-        },
-    )
-    if done is None:
-        raise NotFound(f"user {uid!r} not found")
-    return user_profile(conn, uid)
 
 
 def user_activity(
