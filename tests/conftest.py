@@ -20,17 +20,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
+from api.app import create_app
 from etl_toolkit.config import Settings, get_settings
 from etl_toolkit.db import embedded, migrate
 from etl_toolkit.db.connect import Database
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).with_name("fixtures")
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus" / "pdf"
+from tests.databases import create_database, db_url, drop_database
+from tests.jwks import AUDIENCE, ISSUER, IdentityProvider, serve_idp
 
 # skip_guard: under CI=true a skip not in tests/skips.toml fails; pytester: its tests.
 pytest_plugins = ("tests.skip_guard", "pytester")
@@ -82,36 +81,13 @@ def admin_url() -> str:
     return embedded.start(parent / "data", database="postgres", keep_running=False)
 
 
-def _db_url(admin: str, name: str) -> str:
-    return make_conninfo(admin, dbname=name)
-
-
 @pytest.fixture(scope="session")
 def template_db(admin_url: str) -> Iterator[str]:
     name = f"etl_template_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    migrate.migrate(Database(_db_url(admin_url, name), "external"))
+    migrate.migrate(Database(db_url(admin_url, name), "external"))
     yield name
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def _fresh(admin_url: str, template: str | None) -> str:
-    name = f"etl_test_{uuid.uuid4().hex[:12]}"
-    stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(template)
-        )
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(stmt)
-    return name
-
-
-def _drop(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
@@ -121,25 +97,25 @@ def _drop(admin_url: str, name: str) -> None:
 @pytest.fixture
 def db(admin_url: str, template_db: str) -> Iterator[Database]:
     """A fresh, fully migrated database for this test alone."""
-    name = _fresh(admin_url, template_db)
-    yield Database(_db_url(admin_url, name), "external")
-    _drop(admin_url, name)
+    name = create_database(admin_url, template_db)
+    yield Database(db_url(admin_url, name), "external")
+    drop_database(admin_url, name)
 
 
 @pytest.fixture(scope="module")
 def module_db(admin_url: str, template_db: str) -> Iterator[Database]:
     """A fresh, migrated database shared by one test module (for expensive loads)."""
-    name = _fresh(admin_url, template_db)
-    yield Database(_db_url(admin_url, name), "external")
-    _drop(admin_url, name)
+    name = create_database(admin_url, template_db)
+    yield Database(db_url(admin_url, name), "external")
+    drop_database(admin_url, name)
 
 
 @pytest.fixture
 def empty_db(admin_url: str) -> Iterator[Database]:
     """A fresh database with no migrations applied."""
-    name = _fresh(admin_url, None)
-    yield Database(_db_url(admin_url, name), "external")
-    _drop(admin_url, name)
+    name = create_database(admin_url, None)
+    yield Database(db_url(admin_url, name), "external")
+    drop_database(admin_url, name)
 
 
 @pytest.fixture
@@ -153,3 +129,31 @@ def settings(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def app(db: Database) -> Iterator[Flask]:
+    """The app with auth off, on the test database."""
+    application = create_app(Settings(auth_disabled=True, database_url=db.url), db)
+    yield application
+    application.extensions["etl_db"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def idp() -> Iterator[IdentityProvider]:
+    with serve_idp() as provider:
+        yield provider
+
+
+@pytest.fixture
+def secure_app(db: Database, idp: IdentityProvider) -> Iterator[Flask]:
+    """The app with auth on, trusting the local identity provider."""
+    s = Settings(database_url=db.url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_url=idp.url)
+    application = create_app(s, db)
+    yield application
+    application.extensions["etl_db"].close()

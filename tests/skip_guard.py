@@ -31,7 +31,7 @@ def under_ci() -> bool:
 
 @dataclass(frozen=True)
 class Allowed:
-    test: str  # an fnmatch pattern over node ids, e.g. "tests/unit/test_x.py::test_y*"
+    test: str  # an fnmatch pattern over node ids, e.g. "tests/core/test_x.py::test_y*"
     reason: str
     env: str | None  # the entry applies only where this variable is set (e.g. GITHUB_ACTIONS)
 

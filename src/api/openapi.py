@@ -32,7 +32,7 @@ from api.types import JSON_VALUE_SCHEMA
 
 REF = "#/components/schemas/{model}"
 # One real request and response per operation, keyed by operationId, recorded from
-# calls to the API (tests/integration/test_openapi_examples.py checks they still have
+# calls to the API (tests/api/test_openapi_document.py checks they still have
 # the shape of what the API answers, and rewrites them with ETL_WRITE_EXAMPLES=1).
 EXAMPLES = Path(__file__).with_name("examples.json")
 API_DESCRIPTION = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 
 from etl_toolkit.errors import EtlError, InputError
 from etl_toolkit.jsonable import jsonable
+from etl_toolkit.progress import Progress
 from etl_toolkit.redact import redact
 from etl_toolkit.report import Report, Section
 
@@ -119,6 +120,32 @@ def check_output_file(path: Path | None, option: str) -> None:
             f"{option} {path}: folder {path.parent} does not exist",
             hint="create it, or choose another path",
         )
+
+
+def pipeline_app(help_text: str) -> typer.Typer:
+    """A pipeline's sub-app: its callback runs the pipeline (`etl sales`), its
+    commands are the pipeline's helpers (`etl sales generate`)."""
+    app = new_app(help_text, invoke_without_command=True)
+    app.info.no_args_is_help = False
+    return app
+
+
+def run_pipeline(
+    run: Callable[[Progress | None], Report],
+    *,
+    json: bool,
+    full: bool,
+    report_file: Path | None,
+    quiet: bool,
+) -> None:
+    """What every pipeline command does: check --report-file before the run, run
+    with its progress shown (none with --quiet), then `emit` the report."""
+    from etl_toolkit.progress_cli import shown  # it draws on this module's consoles
+
+    check_output_file(report_file, "--report-file")
+    with shown(quiet) as progress:
+        report = run(progress)
+    emit(report, json=json, full=full, report_file=report_file)
 
 
 def emit(report: Report, *, json: bool, full: bool, report_file: Path | None) -> None:

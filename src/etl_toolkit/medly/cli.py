@@ -7,25 +7,14 @@ from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import (
-    JsonOption,
-    QuietOption,
-    ReportFileOption,
-    ReportOption,
-    check_output_file,
-    emit,
-    new_app,
-)
+from etl_toolkit import clikit
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.medly.generate import DIALECTS, Dialect, generate
 from etl_toolkit.medly.pipeline import run_medly
-from etl_toolkit.progress_cli import shown
 
-app = new_app(
-    "Learning platform: migrate the four JSON sources (idempotent), or generate them.",
-    invoke_without_command=True,
+app = clikit.pipeline_app(
+    "Learning platform: migrate the four JSON sources (idempotent), or generate them."
 )
-app.info.no_args_is_help = False
 
 
 @app.callback()
@@ -34,10 +23,10 @@ def medly_cmd(
     data_dir: Annotated[
         Path, typer.Option(help="user_data/ and curriculum_data/ (docs/formats/medly.md).")
     ] = Path("samples/medly"),
-    report: ReportOption = False,
-    report_file: ReportFileOption = None,
-    json: JsonOption = False,
-    quiet: QuietOption = False,
+    report: clikit.ReportOption = False,
+    report_file: clikit.ReportFileOption = None,
+    json: clikit.JsonOption = False,
+    quiet: clikit.QuietOption = False,
 ) -> None:
     """Migrate the learning-platform sources into schema medly (idempotent).
 
@@ -49,10 +38,13 @@ def medly_cmd(
     """
     if ctx.invoked_subcommand is not None:
         return
-    check_output_file(report_file, "--report-file")
-    with shown(quiet) as progress:
-        result = run_medly(resolve(), data_dir, progress=progress)
-    emit(result, json=json, full=report, report_file=report_file)
+    clikit.run_pipeline(
+        lambda progress: run_medly(resolve(), data_dir, progress=progress),
+        json=json,
+        full=report,
+        report_file=report_file,
+        quiet=quiet,
+    )
 
 
 @app.command("generate")

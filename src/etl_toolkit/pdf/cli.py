@@ -8,19 +8,13 @@ from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import (
-    JsonOption,
-    QuietOption,
-    ReportFileOption,
-    ReportOption,
-    check_output_file,
-    emit,
-)
+from etl_toolkit import clikit
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.errors import InputError
 from etl_toolkit.pdf.parallel import DEFAULT_TIMEOUT, DEFAULT_WORKERS
 from etl_toolkit.pdf.pipeline import load_pdf_stream, load_pdfs
-from etl_toolkit.progress_cli import shown
+from etl_toolkit.pdf.report import PdfReport
+from etl_toolkit.progress import Progress
 
 
 def load_pdf_cmd(
@@ -43,10 +37,10 @@ def load_pdf_cmd(
     name: Annotated[
         str | None, typer.Option(help="The name of the PDF read from stdin (`-`); default stdin.")
     ] = None,
-    json: JsonOption = False,
-    full: ReportOption = False,
-    report_file: ReportFileOption = None,
-    quiet: QuietOption = False,
+    json: clikit.JsonOption = False,
+    full: clikit.ReportOption = False,
+    report_file: clikit.ReportFileOption = None,
+    quiet: clikit.QuietOption = False,
 ) -> None:
     """Load PDFs: documents, pages (text without line breaks) and every word with its box.
 
@@ -72,12 +66,11 @@ def load_pdf_cmd(
             "`-` reads a PDF from stdin, and stdin is a terminal",
             hint="pipe a file in: etl load-pdf - < file.pdf",
         )
-    check_output_file(report_file, "--report-file")
-    db = resolve()
-    with shown(quiet) as progress:
+
+    def run(progress: Progress | None) -> PdfReport:
         if stdin:
-            report = load_pdf_stream(
-                db,
+            return load_pdf_stream(
+                resolve(),
                 sys.stdin.buffer,
                 name=name or "stdin",
                 workers=workers,
@@ -86,16 +79,16 @@ def load_pdf_cmd(
                 timeout=timeout,
                 progress=progress,
             )
-        else:
-            report = load_pdfs(
-                db,
-                paths,
-                workers=workers,
-                password=password,
-                force=force,
-                timeout=timeout,
-                progress=progress,
-            )
+        return load_pdfs(
+            resolve(),
+            paths,
+            workers=workers,
+            password=password,
+            force=force,
+            timeout=timeout,
+            progress=progress,
+        )
+
     # The table is load-pdf's summary too (one row per file: what the tests and the
     # README show), so --report prints what the default does.
-    emit(report, json=json, full=True, report_file=report_file)
+    clikit.run_pipeline(run, json=json, full=True, report_file=report_file, quiet=quiet)

@@ -39,7 +39,7 @@ FIRST_CHUNK = 4
 MAX_CHUNK = 16
 DEFAULT_TIMEOUT = 300.0  # seconds per file
 # Extraction is CPU-bound (pdfminer in pure Python), so one worker per CPU this
-# process may run on; memory stays bounded per worker (tests/integration/test_pdf_memory.py:
+# process may run on; memory stays bounded per worker (tests/pdf/test_pdf_memory.py:
 # under ~75 MB each at 1,000 pages). Affinity, not os.cpu_count(): a pinned process
 # (taskset, a cpuset container) gets only its CPUs. The CLI and the workflow use it too.
 DEFAULT_WORKERS = (

@@ -7,26 +7,15 @@ from typing import Annotated
 
 import typer
 
-from etl_toolkit.clikit import (
-    JsonOption,
-    QuietOption,
-    ReportFileOption,
-    ReportOption,
-    check_output_file,
-    emit,
-    new_app,
-)
+from etl_toolkit import clikit
 from etl_toolkit.db.connect import resolve
-from etl_toolkit.progress_cli import shown
 from etl_toolkit.sales.generate import DIALECTS, Dialect, Scale, generate
 from etl_toolkit.sales.generate_delivery import generate_delivery
 from etl_toolkit.sales.pipeline import run_sales
 
-app = new_app(
-    "E-commerce analytics: load the sales CSVs (validated, incremental), or generate them.",
-    invoke_without_command=True,
+app = clikit.pipeline_app(
+    "E-commerce analytics: load the sales CSVs (validated, incremental), or generate them."
 )
-app.info.no_args_is_help = False
 
 
 @app.callback()
@@ -39,10 +28,10 @@ def sales_cmd(
     incremental: Annotated[
         bool, typer.Option("--incremental", help="Only files the ledger has not loaded before.")
     ] = False,
-    report: ReportOption = False,
-    report_file: ReportFileOption = None,
-    json: JsonOption = False,
-    quiet: QuietOption = False,
+    report: clikit.ReportOption = False,
+    report_file: clikit.ReportFileOption = None,
+    json: clikit.JsonOption = False,
+    quiet: clikit.QuietOption = False,
 ) -> None:
     """Load the sales CSVs into schema sales: validate, load, check, refresh.
 
@@ -55,10 +44,13 @@ def sales_cmd(
     """
     if ctx.invoked_subcommand is not None:
         return
-    check_output_file(report_file, "--report-file")
-    with shown(quiet) as progress:
-        result = run_sales(resolve(), data_dir, incremental=incremental, progress=progress)
-    emit(result, json=json, full=report, report_file=report_file)
+    clikit.run_pipeline(
+        lambda progress: run_sales(resolve(), data_dir, incremental=incremental, progress=progress),
+        json=json,
+        full=report,
+        report_file=report_file,
+        quiet=quiet,
+    )
 
 
 @app.command("generate")
