@@ -5,7 +5,7 @@
 # runtime's platform (Python 3.11, x86_64 manylinux; ARCH=aarch64 for Graviton),
 # plus the WSGI adapter (apig-wsgi). No test or dev package; not what only the
 # CLI pipelines use: the embedded PostgreSQL (Lambda uses RDS through
-# DATABASE_URL), granian (the server of `etl serve`), Polars (170 MB; tests/unit/test_lambda_package.py
+# DATABASE_URL), granian (the server of `etl serve`), Polars (170 MB; tests/infra/test_lambda_package.py
 # checks the API never imports it).
 #
 #   scripts/build_lambda.sh                 # -> build/lambda.zip
