@@ -21,8 +21,8 @@ from etl_toolkit.db.connect import Database
 from etl_toolkit.medly.pipeline import run_medly
 from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import text_page, write_pdf
-from tests.api.test_api_tasks import VALID
 from tests.medly.test_medly import UID, write
+from tests.tasks.test_api_tasks import VALID
 
 # What a list operation's path and required query parameters are filled with: the
 # seeded user, a word the seeded documents hold. A new list operation with a new

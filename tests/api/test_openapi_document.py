@@ -25,9 +25,9 @@ from etl_toolkit.medly.pipeline import run_medly
 from etl_toolkit.pdf.pipeline import load_pdfs
 from etl_toolkit.pdf.synth import text_page, write_pdf
 from etl_toolkit.sales.pipeline import run_sales
-from tests.api.test_api_tasks import VALID
 from tests.medly.test_medly import UID, P, S, write
 from tests.sales.test_sales import BASE
+from tests.tasks.test_api_tasks import VALID
 
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -364,8 +364,9 @@ def test_a_lost_database_stops_the_run_as_transient_and_a_rerun_loads(
     last = tmp_path / "last.pdf"
     last.write_bytes(write_pdf(tmp_path / "x.pdf", [text_page(["omega"])]).read_bytes())
     lost = f"lost the database while loading {big}"
+    after_good = f"{LOADING_DOCUMENT} AND EXISTS (SELECT FROM docs.documents)"  # good.pdf committed
     with (
-        connection_killer(db, LOADING_DOCUMENT) as killed,
+        connection_killer(db, after_good) as killed,
         pytest.raises(DatabaseUnavailable, match=lost) as stopped,
     ):
         load_pdfs(db, [good, big, last], workers=1)
