@@ -78,3 +78,20 @@ def is_transient(exc: BaseException) -> bool:
         | psycopg.errors.SerializationFailure
         | psycopg.errors.DeadlockDetected,
     )
+
+
+# The server ended the session: admin shutdown, crash shutdown, cannot connect now.
+_SERVER_GONE = frozenset({"57P01", "57P02", "57P03"})
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether the database went away under the work, as opposed to a statement
+    that failed on a live connection (a timeout, a deadlock, a full disk): no
+    SQLSTATE (the socket closed), a connection exception (class 08), or the
+    server ending the session."""
+    import psycopg
+
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in _SERVER_GONE

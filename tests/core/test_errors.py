@@ -14,7 +14,13 @@ from types import ModuleType
 import psycopg
 import pytest
 
-from etl_toolkit.errors import DatabaseUnavailable, EtlError, InputError, is_transient
+from etl_toolkit.errors import (
+    DatabaseUnavailable,
+    EtlError,
+    InputError,
+    connection_lost,
+    is_transient,
+)
 from etl_toolkit.pdf.extract import PdfError
 from etl_toolkit.pdf.parallel import ExtractionTimeout
 
@@ -82,3 +88,21 @@ def test_one_exception_root_for_the_library_and_the_api() -> None:
     ):
         assert expected in found
     assert [n for n, cls in found.items() if not issubclass(cls, EtlError)] == []
+
+
+@pytest.mark.parametrize(
+    ("exc", "lost"),
+    [
+        (psycopg.OperationalError("server closed the connection unexpectedly"), True),
+        (psycopg.errors.AdminShutdown("terminating connection"), True),
+        (psycopg.errors.ConnectionFailure("connection failure"), True),
+        (psycopg.errors.QueryCanceled("canceling statement due to statement timeout"), False),
+        (psycopg.errors.LockNotAvailable("canceling statement due to lock timeout"), False),
+        (psycopg.errors.DeadlockDetected("deadlock detected"), False),
+        (psycopg.errors.DiskFull("could not extend file"), False),
+        (psycopg.errors.UniqueViolation("duplicate key"), False),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
+)
+def test_a_lost_connection_is_told_from_a_failed_statement(exc: Exception, lost: bool) -> None:
+    assert connection_lost(exc) is lost

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import make_conninfo
 from typer.testing import CliRunner
 
 from etl_toolkit.cli import app
@@ -349,6 +350,25 @@ def test_two_concurrent_loads_of_one_folder_store_each_document_once(
         }
 
 
+def test_a_statement_that_fails_on_a_live_connection_fails_its_file_not_the_run(
+    db: Database, tmp_path: Path, good: Path
+) -> None:
+    """A lock timeout is the database answering, not the database gone: the file
+    fails with the reason, the batch goes on, and nothing says the database was lost."""
+    other = write_pdf(tmp_path / "other.pdf", [text_page(["other", "words"])])
+    impatient = Database(make_conninfo(db.url, options="-c lock_timeout=300"), "external")
+    with db.connect() as holder:
+        holder.execute("LOCK TABLE docs.pages IN ACCESS EXCLUSIVE MODE")
+        report = load_pdfs(impatient, [good, other], workers=1)
+        holder.rollback()
+    assert [f.status for f in report.files] == ["failed", "failed"]
+    assert all("lock timeout" in (f.error or "") for f in report.files)
+    assert not any("lost the database" in (f.error or "") for f in report.files)
+    assert report.failed and _count(db, "documents") == 0
+    again = load_pdfs(db, [good, other], workers=1)
+    assert [f.status for f in again.files] == ["loaded", "loaded"]
+
+
 def test_a_lost_database_stops_the_run_as_transient_and_a_rerun_loads(
     db: Database, tmp_path: Path, good: Path
 ) -> None:
@@ -358,7 +378,7 @@ def test_a_lost_database_stops_the_run_as_transient_and_a_rerun_loads(
     file after it is not reported failed; the same command once the database is
     back finishes the job."""
     from etl_toolkit.errors import DatabaseUnavailable, is_transient
-    from etl_toolkit.runs import list_runs
+    from etl_toolkit.runs import get_run, list_runs
 
     big = write_pdf(tmp_path / "big.pdf", long_document(400))
     last = tmp_path / "last.pdf"
@@ -374,6 +394,9 @@ def test_a_lost_database_stops_the_run_as_transient_and_a_rerun_loads(
     run = list_runs(db, limit=1)[0]
     assert (run.status, run.error) == ("failed", str(stopped.value))
     assert (run.counts["files"], run.counts["loaded"], run.counts["failed"]) == (1, 1, 0)
+    report = get_run(db, run.id).report  # the shape a whole run's report has
+    assert report is not None and report["run_id"] == run.id
+    assert report["totals"] == run.counts and len(report["files"]) == 1
     with db.connect() as conn:
         found, total = jobs.list_jobs(conn)
     assert total == 2  # the file after it never started
@@ -408,3 +431,19 @@ def test_report_file_holds_the_json_body_and_a_bad_one_fails_before_the_run(
     with settings_db(settings).connect() as conn:
         runs = conn.execute("SELECT count(*) AS n FROM etl.runs").fetchone()
     assert runs == {"n": 1}  # refused before a run was opened
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [("max 100000", None), ("150000 100000", 2), ("50000 100000", 1), ("garbage", None)],
+)
+def test_workers_default_to_the_cpus_usable_within_a_cgroup_quota(
+    tmp_path: Path, cpu_max: str, expected: int | None
+) -> None:
+    from etl_toolkit.pdf.parallel import usable_cpus
+
+    affinity = len(os.sched_getaffinity(0))
+    limit = tmp_path / "cpu.max"
+    limit.write_text(cpu_max + "\n")
+    assert usable_cpus(limit) == min(affinity, expected or affinity)
+    assert usable_cpus(tmp_path / "absent") == affinity

@@ -56,8 +56,12 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
         and error.message == str(original)
     ):  # an unexpected exception's own text: not for clients
         formatted["message"] = "internal error"
-    if isinstance(original, EtlError):
-        formatted.setdefault("extensions", {})["code"] = type(original).__name__
+    if isinstance(original, EtlError):  # as problem+json: the message, and the hint apart
+        formatted["message"] = original.message
+        extensions = formatted.setdefault("extensions", {})
+        extensions["code"] = type(original).__name__
+        if original.hint:
+            extensions["hint"] = original.hint
     return formatted
 
 

@@ -67,7 +67,8 @@ def readiness() -> Health:
         raise ApiError(
             503,
             "Service Unavailable",
-            f"database unreachable: {exc}",
+            f"database unreachable: {exc.message}",
+            hint=exc.hint,
             extra={"version": __version__, "database": {"reachable": False}},
         ) from None
     return Health(

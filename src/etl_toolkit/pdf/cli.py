@@ -11,7 +11,7 @@ import typer
 from etl_toolkit import clikit
 from etl_toolkit.db.connect import resolve
 from etl_toolkit.errors import InputError
-from etl_toolkit.pdf.parallel import DEFAULT_TIMEOUT, DEFAULT_WORKERS
+from etl_toolkit.pdf.parallel import DEFAULT_TIMEOUT, DEFAULT_WORKERS, MAX_WORKERS
 from etl_toolkit.pdf.pipeline import load_pdf_stream, load_pdfs
 from etl_toolkit.pdf.report import PdfReport
 from etl_toolkit.progress import Progress
@@ -23,7 +23,10 @@ def load_pdf_cmd(
         typer.Argument(help="PDF files, or folders searched recursively; `-`: one from stdin."),
     ],
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Extraction processes (default: the CPUs usable).")
+        int,
+        typer.Option(
+            min=1, max=MAX_WORKERS, help="Extraction processes (default: the CPUs usable)."
+        ),
     ] = DEFAULT_WORKERS,
     password: Annotated[
         str | None, typer.Option(help="Password for encrypted PDFs.", envvar="ETL_PDF_PASSWORD")

@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.copy import check_columns, copy_rows
 from etl_toolkit.db.queries import query
-from etl_toolkit.errors import DatabaseUnavailable, is_transient
+from etl_toolkit.errors import DatabaseUnavailable, connection_lost
 from etl_toolkit.log import get_logger
 from etl_toolkit.pdf import jobs
 from etl_toolkit.pdf.encode import EncodedPage, clean_text
@@ -168,8 +168,9 @@ def load_one(
         fr.status, fr.error, fr.pages, fr.words = "failed", str(exc), 0, 0
         fr.failed_pages = []
     except psycopg.Error as exc:
-        if is_transient(exc):
-            raise _stop(jobs_conn, job.id, fr.path, exc) from exc
+        if isinstance(exc, psycopg.OperationalError) and connection_lost(exc):
+            raise _stop(jobs_conn, job.id, fr.path, exc) from exc  # the run stops
+        # A statement that failed on a live connection (a timeout, a deadlock) fails its file.
         fr.status, fr.error, fr.pages, fr.words = "failed", f"database: {exc}".strip(), 0, 0
         fr.failed_pages = []
     fr.seconds = time.perf_counter() - t0
@@ -183,12 +184,12 @@ def load_one(
     return fr
 
 
-def _stop(jobs_conn: Conn, job_id: uuid.UUID, path: str, exc: psycopg.Error) -> Exception:
-    """What stops the run when the database failed transiently; the job records it
-    when its own connection survived (else the next run's `fail_orphaned` does)."""
-    error: Exception = exc
-    if isinstance(exc, psycopg.OperationalError):
-        error = lost_database(exc, f"while loading {path}")
+def _stop(
+    jobs_conn: Conn, job_id: uuid.UUID, path: str, exc: psycopg.OperationalError
+) -> DatabaseUnavailable:
+    """What stops the run when the database went away; the job records it when its
+    own connection survived (else the next run's `fail_orphaned` does)."""
+    error = lost_database(exc, f"while loading {path}")
     with contextlib.suppress(psycopg.Error):
         jobs.set_status(jobs_conn, job_id, "failed", str(error))
     log.error("run stopped", path=path, error=str(error))

@@ -38,13 +38,27 @@ from etl_toolkit.pdf.extract import (
 FIRST_CHUNK = 4
 MAX_CHUNK = 16
 DEFAULT_TIMEOUT = 300.0  # seconds per file
-# Extraction is CPU-bound (pdfminer in pure Python), so one worker per CPU this
-# process may run on; memory stays bounded per worker (tests/pdf/test_pdf_memory.py:
-# under ~75 MB each at 1,000 pages). Affinity, not os.cpu_count(): a pinned process
-# (taskset, a cpuset container) gets only its CPUs. The CLI and the workflow use it too.
-DEFAULT_WORKERS = (
-    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-)
+MAX_WORKERS = 64
+
+
+def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The CPUs this process may keep busy: its affinity (taskset, a cpuset
+    container), bounded by a cgroup v2 CPU quota (a Kubernetes limit, `docker
+    --cpus`), which affinity does not show."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        quota, period = cgroup.read_text().split()
+        if quota != "max":
+            cpus = min(cpus or 1, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 limit readable: the affinity stands
+    return max(1, cpus or 1)
+
+
+# Extraction is CPU-bound (pdfminer in pure Python), so one worker per usable CPU;
+# memory stays bounded per worker (tests/pdf/test_pdf_memory.py: under ~75 MB each
+# at 1,000 pages). The library, the CLI and the workflow use this one default.
+DEFAULT_WORKERS = min(usable_cpus(), MAX_WORKERS)
 
 
 @dataclass

@@ -17,8 +17,7 @@ from typing import BinaryIO
 import psycopg
 
 from etl_toolkit.db.connect import Database
-from etl_toolkit.errors import InputError
-from etl_toolkit.jsonable import jsonable
+from etl_toolkit.errors import InputError, connection_lost
 from etl_toolkit.log import get_logger
 from etl_toolkit.pdf import jobs
 from etl_toolkit.pdf.discover import discover
@@ -104,9 +103,9 @@ def load_pdfs(
         except BaseException as exc:
             # The run stops (the database went away, Ctrl-C): the files it finished
             # stay counted in its ledger row, which track_run closes as failed.
-            run.counts = PdfReport(run.id, done).totals
-            run.report = {"files": jsonable(done)}
-            if isinstance(exc, psycopg.OperationalError):  # the jobs connection, between files
+            stopped = PdfReport(run.id, done, time.perf_counter() - started)
+            run.counts, run.report = stopped.totals, stopped.body
+            if isinstance(exc, psycopg.OperationalError) and connection_lost(exc):
                 raise lost_database(exc, "during load-pdf") from exc
             raise
         order = {labels.get(p, str(p)): i for i, p in enumerate(files)}
