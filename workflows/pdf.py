@@ -32,7 +32,7 @@ class PdfResult:
 
 
 @dataclass
-class PdfReport:
+class PdfBatch:
     files: int
     loaded: int
     failed: int
@@ -55,14 +55,14 @@ def load_one(path: str) -> PdfResult:
 
 
 @task
-def summarize(paths: list[str], results: list[PdfResult | None]) -> PdfReport:
+def summarize(paths: list[str], results: list[PdfResult | None]) -> PdfBatch:
     done = [r for r in results if r is not None]
     failed = [p for p, r in zip(paths, results, strict=True) if r is None]
-    return PdfReport(len(paths), len(done), len(failed), done, failed)
+    return PdfBatch(len(paths), len(done), len(failed), done, failed)
 
 
 @workflow
-def pdf_pipeline(folder: str = "samples/pdf") -> PdfReport:
+def pdf_pipeline(folder: str = "samples/pdf") -> PdfBatch:
     paths = list_pdfs(folder=folder)
     results = map_task(load_one, min_success_ratio=MIN_SUCCESS_RATIO)(path=paths)
     return summarize(paths=paths, results=results)

@@ -143,8 +143,20 @@ def run_pipeline(
     from etl_toolkit.progress_cli import shown  # it draws on this module's consoles
 
     check_output_file(report_file, "--report-file")
-    with shown(quiet) as progress:
-        report = run(progress)
+    try:
+        with shown(quiet) as progress:
+            report = run(progress)
+    except EtlError as exc:
+        # The run stopped (wrong input, a lost database): --json and --report-file
+        # still get one object, the run it ended and why; the error line follows.
+        failure = {"run_id": exc.run_id, "status": "failed", "error": exc.message}
+        if exc.hint:
+            failure["hint"] = exc.hint
+        if report_file is not None:
+            report_file.write_text(json_text(failure) + "\n", encoding="utf-8")
+        if json:
+            print_json(failure)
+        raise
     emit(report, json=json, full=full, report_file=report_file)
 
 
@@ -159,14 +171,14 @@ def emit(report: Report, *, json: bool, full: bool, report_file: Path | None) ->
         report_file.write_text(json_text(body) + "\n", encoding="utf-8")
     if json:
         print_json(body)
-    elif full:
-        for part in report.details():
-            stdout.print(
-                table(part.title, part.columns, part.rows) if isinstance(part, Section) else part
-            )
     else:
-        for line in report.summary():
-            typer.echo(line)
+        for part in report.details() if full else report.summary():
+            if isinstance(part, Section):
+                stdout.print(table(part.title, part.columns, part.rows))
+            elif full:
+                stdout.print(part)  # rich markup in the details
+            else:
+                typer.echo(part)
     for line in report.errors():
         typer.echo(f"Error: {redact(line)}", err=True)
     if report.failed:

@@ -13,6 +13,7 @@ class EtlError(Exception):
     transient: bool = False
     http_status: int = 500
     title: str = "Internal error"
+    run_id: int | None = None  # the run it ended, when one was open (runs.track_run sets it)
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         # Every edge shows these messages (CLI, problem+json, the run ledger): no

@@ -34,17 +34,24 @@ class Report(Protocol):
     def run_id(self) -> int: ...
 
     @property
+    def status(self) -> str:
+        """The run's outcome as the ledger records it: succeeded, partial, failed (or
+        the pipeline's own word for a run with nothing to do, e.g. `nothing new`)."""
+        ...
+
+    @property
     def failed(self) -> bool:
         """Whether the run failed: the CLI exits 1, the ledger says failed or partial."""
         ...
 
     @property
     def body(self) -> dict[str, Any]:
-        """The whole report as JSON values, `run_id` included (computed once)."""
+        """The whole report as JSON values, `run_id` and `status` included (computed once)."""
         ...
 
-    def summary(self) -> list[str]:
-        """The default output: one line, then a short line per thing to act on."""
+    def summary(self) -> Sequence[Detail]:
+        """The default output: a line (or a short table), then a short line per
+        thing to act on."""
         ...
 
     def details(self) -> list[Detail]:

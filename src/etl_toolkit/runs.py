@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 
 from etl_toolkit.db.connect import Database
 from etl_toolkit.db.queries import query
-from etl_toolkit.errors import NotFound
+from etl_toolkit.errors import EtlError, NotFound
 from etl_toolkit.jsonable import jsonable
 from etl_toolkit.log import get_logger
 from etl_toolkit.redact import redact
@@ -137,6 +137,8 @@ def track_run(db: Database, pipeline: str, arguments: Mapping[str, Any]) -> Iter
             try:
                 yield run
             except BaseException as exc:
+                if isinstance(exc, EtlError) and exc.run_id is None:
+                    exc.run_id = run.id  # --json and --report-file name the run that failed
                 _finish(db, run, "failed", error=str(exc) or type(exc).__name__)
                 log.error("run failed", error=redact(str(exc)))
                 raise

@@ -12,7 +12,16 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from etl_toolkit.clikit import JsonOption, ReportFileOption, ReportOption, emit, new_app
+from etl_toolkit.clikit import (
+    JsonOption,
+    ReportFileOption,
+    ReportOption,
+    emit,
+    new_app,
+    run_pipeline,
+)
+from etl_toolkit.errors import InputError
+from etl_toolkit.progress import Progress
 from etl_toolkit.report import Detail, Report, Section
 
 
@@ -25,6 +34,10 @@ class ToyReport:
     @property
     def failed(self) -> bool:
         return self.bad > 0
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.failed else "succeeded"
 
     @cached_property
     def body(self) -> dict[str, Any]:
@@ -86,3 +99,32 @@ def test_default_is_the_summary_and_report_the_details() -> None:
     assert full.exit_code == 0
     assert "toys" in full.stdout and "all told" in full.stdout
     assert "toy run 3" not in full.stdout
+
+
+def test_a_run_that_raises_still_answers_json_and_report_file(tmp_path: Path) -> None:
+    app = new_app("toy")
+
+    def broken(progress: Progress | None) -> ToyReport:
+        error = InputError("data dir /nope does not exist", hint="pass --data-dir")
+        error.run_id = 42  # as runs.track_run sets it
+        raise error
+
+    @app.command()
+    def run(json: JsonOption = False, report_file: ReportFileOption = None) -> None:
+        run_pipeline(broken, json=json, full=False, report_file=report_file, quiet=True)
+
+    @app.command()
+    def other() -> None:
+        pass
+
+    out = tmp_path / "report.json"
+    r = CliRunner().invoke(app, ["run", "--json", "--report-file", str(out)])
+    assert r.exit_code == 1
+    expected = {
+        "run_id": 42,
+        "status": "failed",
+        "error": "data dir /nope does not exist",
+        "hint": "pass --data-dir",
+    }
+    assert json.loads(r.stdout) == json.loads(out.read_text()) == expected
+    assert r.stderr.startswith("Error: data dir /nope does not exist (pass --data-dir)")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from etl_toolkit import runs
 from etl_toolkit.cli import app
 from etl_toolkit.clikit import stdout as cli_stdout
 from etl_toolkit.config import Settings
@@ -755,6 +756,20 @@ def test_the_cli_exits_1_on_a_wrong_shape(settings: Settings, tmp_path: Path) ->
         'object {"targets": {<document path>: <attempt>, ...}} '
         "(see docs/formats/medly.md for the shape of each file)"
     )
+    # --json and --report-file still answer: the run that failed, and why
+    out = tmp_path / "report.json"
+    r = CliRunner().invoke(
+        app, ["medly", "--data-dir", str(root), "--json", "--report-file", str(out)]
+    )
+    assert r.exit_code == 1
+    body = json.loads(r.stdout)
+    assert body == json.loads(out.read_text())
+    assert (body["status"], body["hint"]) == (
+        "failed",
+        "see docs/formats/medly.md for the shape of each file",
+    )
+    run = runs.get_run(Database(settings.database_url, "external"), body["run_id"])
+    assert (run.status, run.error) == ("failed", f"{body['error']} ({body['hint']})")
 
 
 # ---- skipped records are stored once (issue 13, section 4) ------------------------------------

@@ -447,3 +447,17 @@ def test_workers_default_to_the_cpus_usable_within_a_cgroup_quota(
     limit.write_text(cpu_max + "\n")
     assert usable_cpus(limit) == min(affinity, expected or affinity)
     assert usable_cpus(tmp_path / "absent") == affinity
+
+
+def test_report_lists_every_page_that_failed_the_table_names_five(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from etl_toolkit.pdf.report import FileReport, PdfReport
+
+    pages = [{"page": n, "error": f"bad operator on page {n}"} for n in range(1, 8)]
+    report = PdfReport(1, [FileReport("a.pdf", "loaded", pages=9, failed_pages=pages)])
+    summary, details = report.summary(), report.details()
+    assert "7 page(s) failed: 1, 2, 3, 4, 5" in str(summary[0])
+    failed = [d for d in details if getattr(d, "title", "") == "pages that failed to parse"]
+    assert [row[1] for row in failed[0].rows] == [1, 2, 3, 4, 5, 6, 7]  # type: ignore[union-attr]
+    assert summary[-1] == details[-1]  # the totals close both

@@ -77,10 +77,15 @@ class MigrationReport:
         # report exists only for a run that succeeded.
         return False
 
+    @property
+    def status(self) -> str:
+        return "succeeded"
+
     @cached_property
     def body(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "status": self.status,
             "data_dir": self.data_dir,
             "entities": {k: {**vars(v), "balanced": v.balanced} for k, v in self.entities.items()},
             "skip_reasons": self.skip_reasons,

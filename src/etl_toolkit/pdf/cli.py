@@ -92,6 +92,4 @@ def load_pdf_cmd(
             progress=progress,
         )
 
-    # The table is load-pdf's summary too (one row per file: what the tests and the
-    # README show), so --report prints what the default does.
-    clikit.run_pipeline(run, json=json, full=True, report_file=report_file, quiet=quiet)
+    clikit.run_pipeline(run, json=json, full=full, report_file=report_file, quiet=quiet)

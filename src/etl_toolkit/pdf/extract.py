@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import groupby
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from pdfminer.converter import PDFTextDevice  # type: ignore[attr-defined]
@@ -338,11 +337,3 @@ def metadata(doc: PDFDocument) -> dict[str, Any]:
                 if iso:
                     out[f"{name}_iso"] = iso
     return out
-
-
-def extract_file(path: Path, password: str | None = None) -> tuple[DocumentInfo, list[PageResult]]:
-    """Everything from one file in this process (tests and small tools)."""
-    with path.open("rb") as fp:
-        doc = open_document(fp, password)
-        n = count_pages(doc)
-        return read_info(doc, n), list(extract_pages(doc, 0, n))

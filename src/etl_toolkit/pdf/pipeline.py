@@ -121,9 +121,7 @@ def _record(run: Run, report: PdfReport) -> None:
     run.counts = report.totals
     run.report = report.body
     if report.failed:
-        all_failed = report.count("failed") == len(report.files)
-        run.status = "failed" if all_failed else "partial"
-        run.error = report.error()
+        run.status, run.error = report.status, report.error()
 
 
 def load_pdf_stream(

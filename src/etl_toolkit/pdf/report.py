@@ -56,6 +56,14 @@ class PdfReport:
         return self.count("failed") > 0
 
     @property
+    def status(self) -> str:
+        """partial when some files failed and others loaded or were there already;
+        failed when every file failed (either way the CLI exits 1)."""
+        if not self.failed:
+            return "succeeded"
+        return "failed" if self.count("failed") == len(self.files) else "partial"
+
+    @property
     def totals(self) -> dict[str, Any]:
         return {
             "files": len(self.files),
@@ -71,24 +79,39 @@ class PdfReport:
     @cached_property
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = jsonable(
-            {"run_id": self.run_id, "files": list(self.files), "totals": self.totals}
+            {
+                "run_id": self.run_id,
+                "status": self.status,
+                "files": list(self.files),
+                "totals": self.totals,
+            }
         )
         return body
 
-    def summary(self) -> list[str]:
+    def _totals_line(self) -> str:
         t = self.totals
-        return [
+        return (
             f"{t['files']} files: {t['loaded']} loaded, {t['unchanged']} unchanged, "
             f"{t['failed']} failed; {t['pages']} pages, {t['words']} words "
             f"in {t['seconds']:.2f} s"
-        ]
+        )
 
-    def details(self) -> list[Detail]:
+    def _files(self) -> Section:
         rows = [
             (f.path, f.status, f.pages, f.words, f"{f.seconds:.2f}", f.note) for f in self.files
         ]
         columns = ["file", "status", "pages", "words", "seconds", "error"]
-        return [Section(f"load-pdf run {self.run_id}", columns, rows), *self.summary()]
+        return Section(f"load-pdf run {self.run_id}", columns, rows)
+
+    def summary(self) -> list[Detail]:
+        # A row per file is the summary: a batch is read file by file.
+        return [self._files(), self._totals_line()]
+
+    def details(self) -> list[Detail]:
+        """The summary, and every page that failed to parse (the table names five)."""
+        pages = [(f.path, p["page"], p["error"]) for f in self.files for p in f.failed_pages]
+        failed = [Section("pages that failed to parse", ["file", "page", "error"], pages)]
+        return [self._files(), *(failed if pages else []), self._totals_line()]
 
     def errors(self) -> list[str]:
         return [f"{f.path}: {f.error}" for f in self.files if f.status == "failed"]
