@@ -69,12 +69,19 @@ class ApiError(EtlError):
 
 
 def problem(exc: EtlError) -> Response:
-    """The problem+json answer to an error of the hierarchy."""
+    """The problem+json answer to an error of the hierarchy.
+
+    A library error of 5xx (the database gone, a bug) is the operator's to read,
+    in the log: its message names hosts, sockets and settings, and its hint is
+    advice for whoever runs the server. The client learns what it can act on."""
+    internal = exc.http_status >= 500 and not isinstance(exc, ApiError)
+    if internal:
+        detail = f"{exc.title.lower()}: try again shortly" if exc.transient else "internal error"
     body = Problem(
         title=exc.title,
         status=exc.http_status,
-        detail=exc.message,
-        hint=exc.hint,
+        detail=detail if internal else exc.message,
+        hint=None if internal else exc.hint,
         instance=request.path,
     )
     headers: dict[str, str] = {}

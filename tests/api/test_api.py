@@ -119,7 +119,8 @@ def test_pooled_endpoints_answer_with_the_first_request_after_the_database_retur
             r = client.get(path)
             assert r.status_code == 503, path
             assert r.content_type == "application/problem+json"
-            assert r.get_json()["detail"].startswith("database unavailable")
+            assert r.get_json()["detail"] == "database unavailable: try again shortly"
+            assert str(pgdata) not in r.get_data(as_text=True)  # no socket path, no host
         _restart(pgdata)
         assert client.get("/health").status_code == 200
         assert [client.get(p).status_code for p in POOLED] == [200] * len(POOLED)

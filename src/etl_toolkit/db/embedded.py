@@ -44,6 +44,7 @@ def start(pgdata: Path, *, database: str = DEFAULT_DATABASE, keep_running: bool 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     ep = _import()
     for attempt in range(START_ATTEMPTS):
+        _forget_failed_start(ep, pgdata)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -61,6 +62,17 @@ def start(pgdata: Path, *, database: str = DEFAULT_DATABASE, keep_running: bool 
             ) from exc
     _ensure_database(server.get_uri("postgres"), database)
     return str(server.get_uri(database))
+
+
+def _forget_failed_start(ep: Any, pgdata: Path) -> None:
+    """The package caches a server's handle per data directory before starting it;
+    a start that failed (pg_ctl's 10 s on a loaded machine) leaves a handle with no
+    running server, which it would hand back to the next attempt in this process."""
+    instances = ep.PostgresServer._instances
+    key = pgdata.expanduser().resolve()
+    cached = instances.get(key)
+    if cached is not None and getattr(cached, "_postmaster_info", None) is None:
+        del instances[key]
 
 
 def _ensure_database(admin_url: str, database: str) -> None:
