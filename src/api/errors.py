@@ -71,10 +71,11 @@ class ApiError(EtlError):
 def problem(exc: EtlError) -> Response:
     """The problem+json answer to an error of the hierarchy.
 
-    A library error of 5xx (the database gone, a bug) is the operator's to read,
-    in the log: its message names hosts, sockets and settings, and its hint is
-    advice for whoever runs the server. The client learns what it can act on."""
-    internal = exc.http_status >= 500 and not isinstance(exc, ApiError)
+    A private error (the database gone, a setting, a migration) is the
+    operator's to read, in the log: its message names hosts, sockets and
+    settings, and its hint is advice for whoever runs the server. The client
+    learns what it can act on."""
+    internal = exc.private
     if internal:
         detail = f"{exc.title.lower()}: try again shortly" if exc.transient else "internal error"
     body = Problem(

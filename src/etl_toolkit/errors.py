@@ -14,6 +14,9 @@ class EtlError(Exception):
     http_status: int = 500
     title: str = "Internal error"
     run_id: int | None = None  # the run it ended, when one was open (runs.track_run sets it)
+    # The message and hint are the operator's (hosts, sockets, settings, files): the
+    # API answers with the title and logs the rest.
+    private: bool = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         # Every edge shows these messages (CLI, problem+json, the run ledger): no
@@ -32,12 +35,14 @@ class EtlError(Exception):
 class ConfigError(EtlError):
     """A setting is missing or contradictory."""
 
+    private = True
     title = "Configuration error"
 
 
 class DatabaseUnavailable(EtlError):
     """The database cannot be reached right now."""
 
+    private = True
     transient = True
     http_status = 503
     title = "Database unavailable"
@@ -46,6 +51,7 @@ class DatabaseUnavailable(EtlError):
 class MigrationError(EtlError):
     """A migration file is invalid, changed after being applied, or failed."""
 
+    private = True
     title = "Migration error"
 
 
