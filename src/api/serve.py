@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -120,6 +121,29 @@ class AccessLog:
         return body
 
 
+def refuse_taken_port(host: str, port: int) -> None:
+    """A ConfigError when something already listens on host:port.
+
+    granian binds with SO_REUSEPORT, so the kernel would let it share a port another
+    server holds and split the requests between the two. A probe bound without
+    SO_REUSEPORT fails on any listener there (SO_REUSEADDR still lets it past
+    connections of a server that just stopped, in TIME_WAIT). A server that takes the
+    port between this probe and granian's bind is not caught.
+    """
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(
+                f"port {port} on {host} is already in use ({exc.strerror})",
+                hint=f"stop the other server on port {port}, or choose another --port",
+            ) from None
+
+
 def _metrics_dir() -> tuple[str, bool]:
     """The directory the workers share their metrics through, and whether it is ours to
     remove. A PROMETHEUS_MULTIPROC_DIR the operator set is used as it is."""
@@ -163,6 +187,7 @@ def run_server(load: Callable[[], WSGIApp], options: ServeOptions) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    refuse_taken_port(options.host, options.port)
     metrics_dir, owned = _metrics_dir()
     get_logger("api.serve").info("worker metrics shared", directory=metrics_dir)
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, get_args
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from etl_toolkit.errors import ConfigError
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 def _default_home() -> Path:
@@ -26,7 +31,7 @@ class Settings(BaseSettings):
         default_factory=_default_home,
         description="Where the embedded server keeps its data directory.",
     )
-    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     statement_timeout_ms: int = Field(
         default=30_000, ge=0, description="statement_timeout for API reads (0 = none)."
     )
@@ -43,11 +48,44 @@ class Settings(BaseSettings):
     jwks_url: str | None = Field(default=None, description="Where the signing keys are served.")
     jwks_cache_seconds: int = Field(default=600, ge=0, description="How long JWKS are cached.")
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        # An unknown level stays as given, so the error shows what the user wrote.
+        if isinstance(value, str) and value.strip().upper() in get_args(LogLevel):
+            return value.strip().upper()
+        return value
+
     @property
     def pgdata(self) -> Path:
         return self.etl_home / "pgdata"
 
 
+def config_error(exc: ValidationError) -> ConfigError:
+    """The settings' validation error said as the variables a user sets: pydantic's
+    text names a field of a class (`statement_timeout_ms`), not STATEMENT_TIMEOUT_MS."""
+    problems = []
+    hints = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        variable = field.upper() or "a setting"
+        value = error.get("input")
+        shown = f"={value!r}" if isinstance(value, str) else ""
+        problems.append(f"{variable}{shown}: {error['msg']}")
+        info = Settings.model_fields.get(field)
+        if info is not None:
+            meaning = (info.description or "").rstrip(".")
+            default = "" if info.default_factory else f"; default {info.default}"
+            hints.append(f"{variable}: {meaning}{default}")
+    return ConfigError(
+        "bad environment variable " + "; ".join(problems),
+        hint=". ".join([*hints, "Correct or unset it in the environment or .env"]),
+    )
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise config_error(exc) from None

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from etl_toolkit.clikit import new_app
-from etl_toolkit.schedule import Job, crontab
+from etl_toolkit.config import get_settings
+from etl_toolkit.schedule import Job, cron_environment, crontab
 
 app = new_app("Run the pipelines on a schedule without an orchestrator.")
 
@@ -27,12 +28,14 @@ def _etl_path() -> str:
 @app.command("crontab")
 def crontab_cmd(
     sales_dir: Annotated[
-        Path, typer.Option(help="Sales CSV folder (deliveries land here).")
-    ] = Path("samples/sales"),
-    medly_dir: Annotated[Path, typer.Option(help="Learning-platform data dir.")] = Path(
-        "samples/medly"
-    ),
-    pdf_dir: Annotated[Path, typer.Option(help="Folder of PDFs to load.")] = Path("samples/pdf"),
+        Path | None, typer.Option(help="Sales CSV folder (deliveries land here): schedules sales.")
+    ] = None,
+    medly_dir: Annotated[
+        Path | None, typer.Option(help="Learning-platform data dir: schedules medly.")
+    ] = None,
+    pdf_dir: Annotated[
+        Path | None, typer.Option(help="Folder of PDFs to load: schedules load-pdf.")
+    ] = None,
     sales_schedule: Annotated[str, typer.Option(help="Cron fields.")] = "5 * * * *",
     medly_schedule: Annotated[str, typer.Option(help="Cron fields.")] = "30 2 * * *",
     pdf_schedule: Annotated[str, typer.Option(help="Cron fields.")] = "*/15 * * * *",
@@ -41,15 +44,28 @@ def crontab_cmd(
     ),
     lock_dir: Annotated[Path, typer.Option(help="Where the flock files live.")] = Path("/tmp"),
     workdir: Annotated[Path | None, typer.Option(help="Working directory (default: here).")] = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file (chmod 600) each line sources for DATABASE_URL; its value never "
+            "goes into the crontab.",
+            exists=True,
+            dir_okay=False,
+            resolve_path=True,
+        ),
+    ] = None,
     etl: Annotated[
         str | None, typer.Option(help="The etl executable (default: this installation's).")
     ] = None,
 ) -> None:
-    """Print crontab lines for the sales, learning-platform and PDF pipelines.
+    """Print crontab lines for the pipelines whose folder is given.
 
-    Each runs under `flock -n` (never two runs of one pipeline at once), logs to
-    LOG_DIR/<pipeline>.log, and exits 0 (done), 1 (failed, see `etl runs`), 2
-    (usage) or 75 (skipped: the previous run still holds the lock).
+    Only those: `--sales-dir`, `--medly-dir`, `--pdf-dir` each schedule one. Each
+    line sets ETL_HOME and reads DATABASE_URL from `--env-file` (or WORKDIR/.env),
+    so cron reaches the database you do; runs under `flock -n` (never two runs of
+    one pipeline at once), logs to LOG_DIR/<pipeline>.log, and exits 0 (done), 1
+    (failed, see `etl runs`), 2 (usage) or 75 (skipped: the previous run still
+    holds the lock).
 
     Example: `etl schedule crontab --sales-dir /data/sales --log-dir /var/log/etl | crontab -`
     """
@@ -60,13 +76,30 @@ def crontab_cmd(
     ):
         if len(value.split()) != 5:
             raise typer.BadParameter("five cron fields, e.g. '5 * * * *'", param_hint=name)
+    jobs = []
+    if sales_dir is not None:
+        jobs.append(
+            Job("sales", sales_schedule, ["sales", "--data-dir", str(sales_dir), "--incremental"])
+        )
+    if medly_dir is not None:
+        jobs.append(Job("medly", medly_schedule, ["medly", "--data-dir", str(medly_dir)]))
+    if pdf_dir is not None:
+        jobs.append(Job("pdf", pdf_schedule, ["load-pdf", str(pdf_dir)]))
+    if not jobs:
+        raise typer.BadParameter(
+            "no pipeline to schedule: give the folder of each one to run",
+            param_hint="--sales-dir / --medly-dir / --pdf-dir",
+        )
     here = (workdir or Path.cwd()).resolve()
-    jobs = [
-        Job("sales", sales_schedule, ["sales", "--data-dir", str(sales_dir), "--incremental"]),
-        Job("medly", medly_schedule, ["medly", "--data-dir", str(medly_dir)]),
-        Job("pdf", pdf_schedule, ["load-pdf", str(pdf_dir)]),
-    ]
+    environment = cron_environment(get_settings(), workdir=here, env_file=env_file)
     typer.echo(
-        crontab(jobs, etl=etl or _etl_path(), workdir=here, log_dir=log_dir, lock_dir=lock_dir),
+        crontab(
+            jobs,
+            etl=etl or _etl_path(),
+            workdir=here,
+            log_dir=log_dir,
+            lock_dir=lock_dir,
+            environment=environment,
+        ),
         nl=False,
     )

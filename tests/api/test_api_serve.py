@@ -170,3 +170,28 @@ def test_sighup_replaces_the_workers_while_every_request_is_answered(
     events = [json.loads(line)["event"] for line in lines if line.strip()]
     assert any("HUP signal received" in e for e in events)
     assert shared.exists(), "a directory the operator gave is left in place"
+
+
+def test_a_port_another_server_listens_on_is_refused(db: Database, tmp_path: Path) -> None:
+    # granian binds with SO_REUSEPORT: without the check it would start beside the
+    # other server and the kernel would split the requests between the two.
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as granian binds
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
+        env |= {"DATABASE_URL": db.url, "ETL_HOME": str(tmp_path / "home")}
+        done = subprocess.run(
+            [sys.executable, "-m", "etl_toolkit", "serve", "--no-auth", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [
+        f"Error: port {port} on 127.0.0.1 is already in use (Address already in use) "
+        f"(stop the other server on port {port}, or choose another --port)"
+    ]

@@ -236,7 +236,7 @@ def test_report_with_a_stale_token_is_409(client: FlaskClient) -> None:
         f"/task/{task_id}/result", json={"claim_token": str(uuid.uuid4()), "outcome": "processed"}
     )
     assert r.status_code == 409
-    assert "no longer this processor's" in r.get_json()["detail"]
+    assert "the token does not match task" in r.get_json()["detail"]
     assert _state(client, task_id)["status"] == "processing"
 
 

@@ -82,7 +82,7 @@ def test_an_expired_lease_is_reclaimed_and_the_old_claim_is_refused(db: Database
         assert (second.task_id, second.attempt) == (task.id, 2)
         assert second.claim_token != first.claim_token
         late = ProcessorReport(claim_token=first.claim_token, outcome="processed")
-        with pytest.raises(Conflict, match="no longer this processor's"):
+        with pytest.raises(Conflict, match=r"the token does not match task .* current claim"):
             queue.record_result(conn, task.id, late)
         ok = ProcessorReport(claim_token=second.claim_token, outcome="processed")
         assert queue.record_result(conn, task.id, ok).status == "processed"
@@ -136,27 +136,61 @@ def test_cli_claim_report_list(settings: Settings) -> None:
         app,
         ["tasks", "report", str(task.id), "--token", claimed["claim_token"], "--count", "cat=1"],
     )
-    assert bad.exit_code == 1
-    assert bad.stderr.startswith("Error: bad --count 'cat=1'")
+    assert bad.exit_code == 2
+    assert "Invalid value for --count: 'cat=1': use CLASS=N" in _said(bad.stderr)
     again = runner.invoke(app, ["tasks", "report", str(task.id), "--token", claimed["claim_token"]])
     assert again.exit_code == 1
     assert "is processed" in again.stderr
 
 
+def _said(stderr: str) -> str:
+    """A usage error's text out of click's box, on one line."""
+    return " ".join(stderr.replace("│", " ").split())
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        (["--token", "nope"], "Error: bad report: --token: Input should be a valid UUID"),
-        (["--retryable"], "Error: --retryable requeues a failed task (add --failed ERROR)"),
-        (["--failed", "x" * 4001], "Error: bad report: --failed: String should have at most 4000"),
+        (["--token", "nope"], "Invalid value for --token: Input should be a valid UUID"),
+        (["--retryable"], "Invalid value for --retryable: requeues a failed task: add --failed"),
+        (["--failed", "x" * 4001], "Invalid value for --failed: String should have at most 4000"),
+        (["--count", "face"], "Invalid value for --count: 'face': use CLASS=N with CLASS one of"),
+        (["--count", "dog=3"], "Invalid value for --count: 'dog=3': use CLASS=N"),
+        (["--count", "face=-1"], "Invalid value for --count: 'face=-1': use CLASS=N"),
     ],
-    ids=["token", "retryable", "long_error"],
+    ids=["token", "retryable", "long_error", "count_no_number", "count_class", "count_negative"],
 )
-def test_cli_report_with_bad_flags_is_one_error_naming_the_flag(
+def test_cli_report_with_bad_flags_is_a_usage_error_naming_the_flag(
     settings: Settings, args: list[str], error: str
 ) -> None:
     token = ["--token", str(uuid.uuid4())] if args[0] != "--token" else []
     r = runner.invoke(app, ["tasks", "report", str(uuid.uuid4()), *token, *args])
+    assert r.exit_code == 2
+    assert error in _said(r.stderr), r.stderr
+    assert "--debug" not in r.stderr  # a usage error, not a crash
+
+
+def test_cli_report_checks_the_task_id_before_the_token(settings: Settings) -> None:
+    r = runner.invoke(app, ["tasks", "report", "not-a-uuid", "--token", "x"])
+    assert r.exit_code == 2
+    said = _said(r.stderr)
+    assert "Invalid value for 'task_id': Input should be a valid UUID" in said
+    assert "--token" not in said.split("Error")[-1]
+
+
+def test_cli_report_with_a_wrong_token_says_it_does_not_match_the_claim(
+    settings: Settings,
+) -> None:
+    from etl_toolkit.db.connect import resolve
+
+    with resolve(settings).connect() as conn:
+        task = queue.create_task(conn, _new())
+        assert queue.claim_task(conn, "script") is not None  # its lease runs: nothing expired
+    wrong = str(uuid.uuid4())
+    r = runner.invoke(app, ["tasks", "report", str(task.id), "--token", wrong])
     assert r.exit_code == 1
-    assert r.stderr.startswith(error), r.stderr
-    assert "--debug" not in r.stderr  # an input error, not a crash
+    assert r.stderr == (
+        f"Error: cannot record a result: the token does not match task {task.id}'s current "
+        "claim (send the claim token of the current claim; a claim ends when its lease "
+        "expires)\n"
+    )

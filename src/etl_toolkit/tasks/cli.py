@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import typer
@@ -9,7 +10,6 @@ from pydantic import ValidationError
 
 from etl_toolkit.clikit import JsonOption, fmt_time, new_app, print_json, stdout, table
 from etl_toolkit.db.connect import resolve
-from etl_toolkit.errors import InputError
 from etl_toolkit.tasks import queue, read
 from etl_toolkit.tasks.processor import ProcessorReport
 from etl_toolkit.tasks.storage import OBJECT_CLASSES, TaskStatus
@@ -65,9 +65,9 @@ def _counts(values: list[str]) -> dict[str, int]:
     for item in values:
         name, sep, number = item.partition("=")
         if not sep or name not in OBJECT_CLASSES or not number.isdigit():
-            raise InputError(
-                f"bad --count {item!r}",
-                hint=f"use CLASS=N with CLASS one of {', '.join(OBJECT_CLASSES)}",
+            raise typer.BadParameter(
+                f"{item!r}: use CLASS=N with CLASS one of {', '.join(OBJECT_CLASSES)}",
+                param_hint="--count",
             )
         counts[name] = int(number)
     return counts
@@ -88,7 +88,7 @@ def _flag(loc: tuple[int | str, ...]) -> str:
 
 @app.command("report")
 def report_cmd(
-    task_id: Annotated[str, typer.Argument(help="The claimed task.")],
+    task_id: Annotated[uuid.UUID, typer.Argument(help="The claimed task's id.")],
     token: Annotated[str, typer.Option(help="The claim token from `etl tasks claim`.")],
     count: Annotated[list[str], typer.Option(help="CLASS=N anonymised objects (repeatable).")] = [],  # noqa: B006  (typer reads the default; it is never mutated)
     duration_ms: Annotated[int | None, typer.Option(min=0, help="Processing time.")] = None,
@@ -100,8 +100,11 @@ def report_cmd(
 
     Example: `etl tasks report $ID --token $TOKEN --count face=3 --count license_plate=1`
     """
+    # Usage errors (exit 2), as click says them; TASK_ID's type was checked first.
     if retryable and not failed:
-        raise InputError("--retryable requeues a failed task", hint="add --failed ERROR")
+        raise typer.BadParameter(
+            "requeues a failed task: add --failed ERROR", param_hint="--retryable"
+        )
     try:
         report = ProcessorReport.model_validate(
             {
@@ -114,8 +117,11 @@ def report_cmd(
             }
         )
     except ValidationError as exc:  # the flags' values, said as the flags
-        reasons = "; ".join(f"{_flag(e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InputError(f"bad report: {reasons}") from None
+        errors = exc.errors()
+        if len(errors) == 1:
+            raise typer.BadParameter(errors[0]["msg"], param_hint=_flag(errors[0]["loc"])) from None
+        reasons = "; ".join(f"{_flag(e['loc'])}: {e['msg']}" for e in errors)
+        raise typer.BadParameter(reasons) from None
     with resolve().connect() as conn:
         row = queue.record_result(conn, task_id, report)
     if json:

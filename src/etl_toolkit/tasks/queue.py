@@ -101,9 +101,12 @@ def record_result(
             done = _fetch(conn, "finish", {**params, "status": report.outcome})
         if done is None:
             if current.status == "processing":
+                # Only the current token is stored: a wrong token and one of a claim
+                # whose lease expired look alike, so say no more than that.
                 raise Conflict(
-                    f"cannot record a result: the claim on task {tid} is no longer "
-                    "this processor's (its lease expired and it was reclaimed)"
+                    f"cannot record a result: the token does not match task {tid}'s current claim",
+                    hint="send the claim token of the current claim; a claim ends "
+                    "when its lease expires",
                 )
             raise _refuse(conn, tid, "record a result")
         if report.outcome == "processed":
