@@ -75,8 +75,10 @@ def test_force_replaces_the_document_atomically(db: Database, good: Path) -> Non
         conn.execute(
             "UPDATE docs.words SET text = 'stale' WHERE document_id = %s", [first.document_id]
         )
-    again = load_pdfs(db, [good], force=True).files[0]
+    replaced = load_pdfs(db, [good], force=True)
+    again = replaced.files[0]
     assert again.status == "replaced"
+    assert "1 loaded (1 replaced)" in str(replaced.summary()[-1])  # the table's word, counted
     assert again.document_id == first.document_id
     assert (again.pages, again.words) == (2, 4)
     with db.connect() as conn:

@@ -90,8 +90,9 @@ class PdfReport:
 
     def _totals_line(self) -> str:
         t = self.totals
+        replaced = f" ({self.count('replaced')} replaced)" if self.count("replaced") else ""
         return (
-            f"{t['files']} files: {t['loaded']} loaded, {t['unchanged']} unchanged, "
+            f"{t['files']} files: {t['loaded']} loaded{replaced}, {t['unchanged']} unchanged, "
             f"{t['failed']} failed; {t['pages']} pages, {t['words']} words "
             f"in {t['seconds']:.2f} s"
         )
