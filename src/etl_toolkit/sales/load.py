@@ -79,6 +79,8 @@ from etl_toolkit.sales.source import (
     Header,
     SourceFile,
     discover,
+    invalid_utf8,
+    not_utf8,
     read_batches,
     read_header,
     sha256,
@@ -411,6 +413,13 @@ def _validated(
     """(raw batch, checked batch with every reason) for each batch of the file."""
     for raw in read_batches(f, header):
         checked = rules.check(f.entity, raw)
+        if checked["_reasons"].str.contains(rules.NOT_UTF8, literal=True).any():
+            # An encoding is the file's, not a row's: a file that is not UTF-8 fails
+            # as a whole (its transaction, ledger entry included, rolls back), and
+            # again on every run until it is converted.
+            where = invalid_utf8(f.path)
+            if where is not None:
+                raise not_utf8(f, *where)
         for name, rows in dups.items():
             checked = rules.add_reasons(
                 checked,

@@ -15,6 +15,7 @@ with fewer fields than the header ("row has N fields, the header has M").
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -197,7 +198,7 @@ def read_header(f: SourceFile) -> Header:
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{f.rel}: the header row is not UTF-8") from None
+        raise not_utf8(f, *(invalid_utf8(f.path) or (1, b""))) from None
     row = next(csv.reader(io.StringIO(text)), [])
     names = [n.strip().lower() for n in row]
     expected = COLUMNS[f.entity]
@@ -206,9 +207,12 @@ def read_header(f: SourceFile) -> Header:
         raise InputError(f"{f.rel}: column(s) named twice in the header: {', '.join(dupes)}")
     missing = [c for c in expected if c not in names and c not in OPTIONAL[f.entity]]
     if missing:
+        # What the header has instead names the likely fix (`e_mail` for email).
+        unknown = [n for n in names if n not in expected]
+        found = f"; found instead: {', '.join(unknown)}" if unknown else ""
         raise InputError(
-            f"{f.rel}: header lacks required column(s) {', '.join(missing)}",
-            hint=f"{f.entity} columns: {', '.join(expected)}",
+            f"{f.rel}: header lacks required column(s) {', '.join(missing)}{found}",
+            hint=f"rename the header's columns; {f.entity} columns: {', '.join(expected)}",
         )
     return Header(names, [n for n in names if n not in expected])
 
@@ -365,6 +369,39 @@ def duplicate_rows(f: SourceFile, header: Header, keys: dict[str, pl.Expr]) -> d
         )
         for k in usable
     }
+
+
+def not_utf8(f: SourceFile, line: int, byte: bytes) -> InputError:
+    """The error for a file that is not UTF-8: a property of the file, not of a
+    row (a Latin-1 or Windows-1252 export), so the whole file is refused and
+    the fix is to convert it."""
+    return InputError(
+        f"{f.rel}: line {line}: not valid UTF-8 (byte 0x{byte.hex()});"
+        " nothing of this file was loaded",
+        hint="re-save it as UTF-8, e.g. iconv -f latin1 -t utf-8 (or -f cp1252)"
+        f" {f.path.name} > fixed.csv, then run again",
+    )
+
+
+def invalid_utf8(path: Path) -> tuple[int, bytes] | None:
+    """The physical line (1-based) and the byte where `path` stops being valid
+    UTF-8, or None. Read only when a row was found not valid UTF-8 (the CSV
+    reader decodes lossily), so a valid file is not read again."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, held = 1, b""
+    with path.open("rb") as fp:
+        while True:
+            chunk = fp.read(1 << 20)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                data = held + chunk  # exc.start counts from the bytes held back
+                return line + data[: exc.start].count(b"\n"), data[exc.start : exc.start + 1]
+            if not chunk:
+                return None
+            pending = decoder.getstate()[0]
+            line += chunk[: len(chunk) - len(pending)].count(b"\n")
+            held = pending
 
 
 def unreadable(f: SourceFile, exc: Exception) -> InputError:
