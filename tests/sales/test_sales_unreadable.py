@@ -70,9 +70,7 @@ def test_a_latin1_file_fails_on_every_run_until_it_is_converted(
     assert fixed.errors() == []
 
 
-def test_a_header_that_is_not_utf8_names_the_line_and_the_fix(
-    db: Database, tmp_path: Path
-) -> None:
+def test_a_header_that_is_not_utf8_names_the_line_and_the_fix(db: Database, tmp_path: Path) -> None:
     data = tmp_path / "d"
     data.mkdir()
     (data / "customers.csv").write_bytes(
