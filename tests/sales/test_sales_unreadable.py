@@ -84,6 +84,18 @@ def test_a_header_that_is_not_utf8_names_the_line_and_the_fix(db: Database, tmp_
     ]
 
 
+def test_a_utf16_file_is_named_as_such(db: Database, tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "customers.csv").write_bytes((CUSTOMERS + "1,a@example.com\n").encode("utf-16"))
+    r = run_sales(db, data)
+    assert r.failed and r.errors() == [
+        "customers.csv: the file is UTF-16 (a byte order mark or NUL bytes in the header),"
+        " expected UTF-8; nothing of this file was loaded (re-save it as UTF-8, e.g."
+        " iconv -f utf-16 -t utf-8 customers.csv > fixed.csv, then run again)"
+    ]
+
+
 def test_a_header_without_a_required_column_names_what_it_found_on_every_run(
     settings: Settings, db: Database, tmp_path: Path
 ) -> None:

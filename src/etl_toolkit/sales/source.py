@@ -15,7 +15,6 @@ with fewer fields than the header ("row has N fields, the header has M").
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -27,6 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from etl_toolkit.errors import InputError
+from etl_toolkit.sales.encoding import invalid_utf8, not_utf8, utf16_header
 
 ENTITIES = ("product_categories", "products", "customers", "orders", "order_items")
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -195,10 +195,11 @@ def read_header(f: SourceFile) -> Header:
         first = fp.readline(1 << 20)
     if not first.strip():
         raise InputError(f"{f.rel}: empty file (no header row)")
+    utf16_header(f.rel, f.path, first)
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise not_utf8(f, *(invalid_utf8(f.path) or (1, b""))) from None
+        raise not_utf8(f.rel, f.path, *(invalid_utf8(f.path) or (1, b""))) from None
     row = next(csv.reader(io.StringIO(text)), [])
     names = [n.strip().lower() for n in row]
     expected = COLUMNS[f.entity]
@@ -369,39 +370,6 @@ def duplicate_rows(f: SourceFile, header: Header, keys: dict[str, pl.Expr]) -> d
         )
         for k in usable
     }
-
-
-def not_utf8(f: SourceFile, line: int, byte: bytes) -> InputError:
-    """The error for a file that is not UTF-8: a property of the file, not of a
-    row (a Latin-1 or Windows-1252 export), so the whole file is refused and
-    the fix is to convert it."""
-    return InputError(
-        f"{f.rel}: line {line}: not valid UTF-8 (byte 0x{byte.hex()});"
-        " nothing of this file was loaded",
-        hint="re-save it as UTF-8, e.g. iconv -f latin1 -t utf-8 (or -f cp1252)"
-        f" {f.path.name} > fixed.csv, then run again",
-    )
-
-
-def invalid_utf8(path: Path) -> tuple[int, bytes] | None:
-    """The physical line (1-based) and the byte where `path` stops being valid
-    UTF-8, or None. Read only when a row was found not valid UTF-8 (the CSV
-    reader decodes lossily), so a valid file is not read again."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    line, held = 1, b""
-    with path.open("rb") as fp:
-        while True:
-            chunk = fp.read(1 << 20)
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                data = held + chunk  # exc.start counts from the bytes held back
-                return line + data[: exc.start].count(b"\n"), data[exc.start : exc.start + 1]
-            if not chunk:
-                return None
-            pending = decoder.getstate()[0]
-            line += chunk[: len(chunk) - len(pending)].count(b"\n")
-            held = pending
 
 
 def unreadable(f: SourceFile, exc: Exception) -> InputError:
