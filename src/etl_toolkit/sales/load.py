@@ -415,7 +415,11 @@ def _validated(
     """(raw batch, checked batch with every reason) for each batch of the file."""
     for raw in read_batches(f, header):
         checked = rules.check(f.entity, raw)
-        if checked["_reasons"].str.contains(rules.NOT_UTF8, literal=True).any():
+        reasons = checked["_reasons"]  # null_count is free: a clean batch is not scanned
+        if (
+            reasons.null_count() < reasons.len()
+            and reasons.str.contains(rules.NOT_UTF8, literal=True).any()
+        ):
             # An encoding is the file's, not a row's: a file that is not UTF-8 fails
             # as a whole (its transaction, ledger entry included, rolls back), and
             # again on every run until it is converted.
