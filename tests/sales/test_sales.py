@@ -46,7 +46,7 @@ BASE_REJECTS = {
     ("customers.csv", 3): ["email: not an email address"],
     ("customers.csv", 4): ["email: duplicate (an earlier row of this file has it)"],
     ("customers.csv", 5): ["country: not an ISO country code"],
-    ("customers.csv", 7): ["not valid UTF-8"],
+    ("customers.csv", 7): ["registration_date: not a timestamp (YYYY-MM-DD HH:MM:SS, 1970-2100)"],
     ("orders.csv", 5): ["order_date: not a timestamp (YYYY-MM-DD HH:MM:SS, 1970-2100)"],
     ("orders.csv", 6): ["customer_id: unknown customer (or rejected)"],
     ("orders.csv", 7): [

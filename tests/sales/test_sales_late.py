@@ -231,7 +231,12 @@ def test_a_file_nearly_all_rejected_fails_the_gate_and_leaves_the_derived_tables
     )
     result = CliRunner().invoke(app, ["sales", "--data-dir", str(data), "--incremental"])
     assert result.exit_code == 1, result.output
-    assert "error: file_rejected orders_7.csv = 0.909091 (max 0.9)" in result.output
+    assert "error: file_rejected orders_7.csv = 0.909091 (max 0.9)" in result.stdout
+    # stderr: the gate's reason, one `Error:` line (the file itself did not fail).
+    assert [x for x in result.stderr.splitlines() if x.startswith("Error:")] == [
+        "Error: file_rejected orders_7.csv = 0.909091 (max 0.9): 10 of 11 rows rejected:"
+        " status: not one of Processing, Shipped, In Transit, Delivered, Cancelled, Returned (10)"
+    ]
     assert _rows(db, "SELECT * FROM sales.order_totals ORDER BY order_id") == before
     assert [r["order_id"] for r in _rows(db, "SELECT order_id FROM sales.refresh_orders")] == [30]
 

@@ -1,4 +1,5 @@
-"""Reading the sales CSVs: where an unterminated quote opens."""
+"""Reading the sales CSVs: where an unterminated quote opens, where a file stops
+being UTF-8."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from etl_toolkit.sales.encoding import invalid_utf8
 from etl_toolkit.sales.source import open_quote_line
 
 HEADER = "product_id,name,description\n"
@@ -28,3 +30,27 @@ def test_the_line_where_a_quote_opens_and_never_closes(
     path = tmp_path / "products.csv"
     path.write_text(HEADER + body)
     assert open_quote_line(path) == line
+
+
+CHUNK = 1 << 20  # invalid_utf8 reads the file in chunks of this size
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        (b"a,b\n1,caf\xc3\xa9\n", None),  # valid, accents included
+        (b"a,b\n1,\xef\xbf\xbd\n", None),  # U+FFFD written as such is valid
+        (b"a,b\n1,ok\n2,Jos\xe9\n", (3, b"\xe9")),  # Latin-1
+        (b"a,b\n1,\x93quoted\x94\n", (2, b"\x93")),  # Windows-1252
+        (b"a,b\n1,cut \xc3", (2, b"\xc3")),  # a character cut by the end of the file
+        # A valid character across two chunks, the bad byte lines after it.
+        (b"x" * (CHUNK - 1) + b"\xc3\xa9\n\n\xff", (3, b"\xff")),
+        (b"a\n" * (CHUNK // 2 + 7) + b"\xff", (CHUNK // 2 + 8, b"\xff")),
+    ],
+)
+def test_the_line_and_byte_where_a_file_stops_being_utf8(
+    tmp_path: Path, content: bytes, found: tuple[int, bytes] | None
+) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_bytes(content)
+    assert invalid_utf8(path) == found

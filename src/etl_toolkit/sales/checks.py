@@ -106,17 +106,21 @@ def describe(r: DqResult) -> str:
     )
 
 
+FILES_FAILED = "files_failed"  # the gate over the files that failed as a whole
+
 # Failed files named in a gate's detail (and so in the run's error and the CLI
 # summary): enough to act on, short enough for a ledger line.
 FAILED_SHOWN = 3
 
 
+def file_error(f: FileReport) -> str:
+    """A failed file's error, starting with the file's name."""
+    return f.error if f.error and f.error.startswith(f.file) else f"{f.file}: {f.error or 'failed'}"
+
+
 def failed_files(files: list[FileReport]) -> str:
     """Each failed file with its error, the first FAILED_SHOWN, then `and N more`."""
-    named = [
-        f.error if f.error and f.error.startswith(f.file) else f"{f.file}: {f.error or 'failed'}"
-        for f in files
-    ]
+    named = [file_error(f) for f in files]
     more = len(named) - FAILED_SHOWN
     return "; ".join(named[:FAILED_SHOWN]) + (f"; and {more} more" if more > 0 else "")
 
@@ -124,7 +128,7 @@ def failed_files(files: list[FileReport]) -> str:
 def file_checks(load: LoadResult) -> list[DqResult]:
     out: list[DqResult] = []
     failed = [f for f in load.files if f.status == "failed"]
-    out.append(_at_most("files_failed", "", "error", len(failed), 0, failed_files(failed)))
+    out.append(_at_most(FILES_FAILED, "", "error", len(failed), 0, failed_files(failed)))
     broken = [r for r in load.retries.values() if r.error]
     if broken:
         out.append(

@@ -5,7 +5,10 @@ A file's rows stream in batches: read (source.py), validated and cleaned
 occurrence wins) and against the entities they reference (ids accepted earlier
 in this run, kept in memory, else looked up in the database). Valid rows are
 COPYed; the others go to sales.rejects with every reason, once per (file
-content, line): processing the same content again replaces its verdicts.
+content, line): processing the same content again replaces its verdicts. A
+file that cannot be read as the format as a whole (its header, an unterminated
+quote, an encoding other than UTF-8) fails instead: its transaction rolls back,
+ledger entry included, so every run fails on it again until it is fixed.
 
 A row refused only because a row it references does not exist (yet) is a late
 arrival, not a bad row: it is parked in sales.rejects with its raw values.
@@ -64,6 +67,7 @@ from etl_toolkit.progress import Progress, Reporter
 from etl_toolkit.sales import rules
 from etl_toolkit.sales.categories import resolve_categories
 from etl_toolkit.sales.derive import Streamed
+from etl_toolkit.sales.encoding import invalid_utf8, not_utf8
 from etl_toolkit.sales.load_results import Batch, FileReport, LoadResult, RetryReport
 from etl_toolkit.sales.merge import before_merge, merge_counts
 from etl_toolkit.sales.parked import retry_dependents, supersede
@@ -411,6 +415,17 @@ def _validated(
     """(raw batch, checked batch with every reason) for each batch of the file."""
     for raw in read_batches(f, header):
         checked = rules.check(f.entity, raw)
+        reasons = checked["_reasons"]  # null_count is free: a clean batch is not scanned
+        if (
+            reasons.null_count() < reasons.len()
+            and reasons.str.contains(rules.NOT_UTF8, literal=True).any()
+        ):
+            # An encoding is the file's, not a row's: a file that is not UTF-8 fails
+            # as a whole (its transaction, ledger entry included, rolls back), and
+            # again on every run until it is converted.
+            where = invalid_utf8(f.path)
+            if where is not None:
+                raise not_utf8(f.rel, f.path, *where)
         for name, rows in dups.items():
             checked = rules.add_reasons(
                 checked,

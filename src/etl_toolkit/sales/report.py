@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from etl_toolkit.report import Detail, Section
-from etl_toolkit.sales.checks import CheckResult, describe
+from etl_toolkit.sales.checks import FILES_FAILED, CheckResult, describe, file_error
 from etl_toolkit.sales.load_results import LoadResult
 from etl_toolkit.sales.refresh import RefreshResult
 
@@ -251,6 +251,10 @@ class SalesReport:
         return ""
 
     def errors(self) -> list[str]:
-        # The failed checks are already on stdout (summary and details), naming
-        # the files and why; stderr stays as it was before the shared renderer.
-        return []
+        """One line per failed file (its error and the fix), then one per other
+        failed error check (the gate's reason): stderr says what failed, as
+        every command does, while stdout keeps the report."""
+        out = [file_error(f) for f in self.load.files if f.status == "failed"]
+        if self.checks:
+            out += [describe(c) for c in self.checks.failed_errors if c.check_name != FILES_FAILED]
+        return out

@@ -218,6 +218,11 @@ def _enum(c: str, choices: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr]:
 BOOLS = {"true": "t", "t": "t", "1": "t", "yes": "t", "false": "f", "f": "f", "0": "f", "no": "f"}
 
 
+# The reader decodes lossily: a row holding U+FFFD may come from bytes that are
+# not UTF-8, which fails the whole file (load.py); this reason is how it shows.
+NOT_UTF8 = "not valid UTF-8"
+
+
 def _reason(cond: pl.Expr, text: str) -> pl.Expr:
     return pl.when(cond).then(pl.lit(text))
 
@@ -234,7 +239,7 @@ def check(entity: str, batch: pl.DataFrame) -> pl.DataFrame:
             pl.concat_str([pl.col(c) for c in spec], ignore_nulls=True)
             .str.contains("\ufffd", literal=True)
             .fill_null(False),
-            "not valid UTF-8",
+            NOT_UTF8,
         ),
     ]
     typed: dict[str, pl.Expr | pl.Series] = {}

@@ -26,6 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from etl_toolkit.errors import InputError
+from etl_toolkit.sales.encoding import invalid_utf8, not_utf8, utf16_header
 
 ENTITIES = ("product_categories", "products", "customers", "orders", "order_items")
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -194,10 +195,11 @@ def read_header(f: SourceFile) -> Header:
         first = fp.readline(1 << 20)
     if not first.strip():
         raise InputError(f"{f.rel}: empty file (no header row)")
+    utf16_header(f.rel, f.path, first)
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{f.rel}: the header row is not UTF-8") from None
+        raise not_utf8(f.rel, f.path, *(invalid_utf8(f.path) or (1, b""))) from None
     row = next(csv.reader(io.StringIO(text)), [])
     names = [n.strip().lower() for n in row]
     expected = COLUMNS[f.entity]
@@ -206,9 +208,12 @@ def read_header(f: SourceFile) -> Header:
         raise InputError(f"{f.rel}: column(s) named twice in the header: {', '.join(dupes)}")
     missing = [c for c in expected if c not in names and c not in OPTIONAL[f.entity]]
     if missing:
+        # What the header has instead names the likely fix (`e_mail` for email).
+        unknown = [n for n in names if n not in expected]
+        found = f"; found instead: {', '.join(unknown)}" if unknown else ""
         raise InputError(
-            f"{f.rel}: header lacks required column(s) {', '.join(missing)}",
-            hint=f"{f.entity} columns: {', '.join(expected)}",
+            f"{f.rel}: header lacks required column(s) {', '.join(missing)}{found}",
+            hint=f"rename the header's columns; {f.entity} columns: {', '.join(expected)}",
         )
     return Header(names, [n for n in names if n not in expected])
 
