@@ -9,6 +9,7 @@ password (see etl_toolkit.redact).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -27,7 +28,18 @@ from etl_toolkit.progress import Progress
 from etl_toolkit.redact import redact
 from etl_toolkit.report import Report, Section
 
-stdout = Console(soft_wrap=True)
+
+def _pipe_width() -> int | None:
+    """The width of stdout when it is a pipe or a file: rich would fold tables at 80
+    columns (`statu s` in a cron log, in `| less`); wide enough for a row on one
+    line. A terminal, or a COLUMNS the user set, keeps its own width."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return None
+    return PIPE_WIDTH
+
+
+PIPE_WIDTH = 240
+stdout = Console(soft_wrap=True, width=_pipe_width())
 stderr = Console(stderr=True)
 
 JsonOption = Annotated[
