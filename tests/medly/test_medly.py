@@ -363,8 +363,12 @@ def test_duplicate_records_are_deduplicated(db: Database, tmp_path: Path) -> Non
 def test_a_failed_run_leaves_the_previous_state(db: Database, tmp_path: Path) -> None:
     run_medly(db, write(tmp_path))
     broken = write(tmp_path / "broken", raw_user_data='{"targets": {"a": ')
-    with pytest.raises(InputError, match="not valid JSON"):
+    with pytest.raises(InputError, match="not valid JSON") as cut:
         run_medly(db, broken)
+    # one line that says the file was cut off, not the parser's "(right here) ------^"
+    assert str(cut.value).count("\n") == 0 and "right here" not in str(cut.value)
+    assert "ends (18 bytes) before its JSON does" in cut.value.message
+    assert cut.value.hint is not None and "cut off" in cut.value.hint
     assert _count(db, "SELECT count(*) FROM medly.attempts") == 2
     assert _count(db, "SELECT count(*) FROM etl.runs WHERE status = 'failed'") == 1
 

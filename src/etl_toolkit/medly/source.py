@@ -88,20 +88,27 @@ def open_json(path: Path) -> Iterator[BinaryIO]:
 def _not_json(path: Path, exc: Exception, fp: BinaryIO | None = None) -> InputError:
     """`not valid JSON`; when the very start is wrong, what the file starts with
     (bytes as Python writes them: b'\\x89PNG...'), so an undecodable start says what it is."""
+    # The parser's own message quotes the text around the error across several lines
+    # ("(right here) ------^"); its first line says what is wrong.
+    said = exc.args[0] if exc.args else exc
+    said = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+    said = (said.strip().splitlines() or ["?"])[0]
     if fp is not None:
         fp.seek(0)
         fp.seek(len(UTF8_BOM) if fp.read(3) == UTF8_BOM else 0)
         start = fp.read(HEAD)
         found = f"it starts with {start!r}" if start else "the file is empty"
-        # The parser's own message quotes the start across several lines; its first line
-        # says what is wrong, the bytes above show what was found.
-        said = exc.args[0] if exc.args else exc
-        said = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+        return InputError(f"{path}: not valid JSON, {found} ({said})", hint=FORMAT_HINT)
+    if "premature EOF" in said:
+        size = path.stat().st_size
         return InputError(
-            f"{path}: not valid JSON, {found} ({(said.strip().splitlines() or ['?'])[0]})",
-            hint="the file must be JSON in UTF-8: see docs/formats/medly.md",
+            f"{path}: not valid JSON: it ends ({size:,} bytes) before its JSON does",
+            hint="was it cut off (an interrupted copy or download)? fetch it again",
         )
-    return InputError(f"{path}: not valid JSON ({exc})")
+    return InputError(f"{path}: not valid JSON ({said})", hint=FORMAT_HINT)
+
+
+FORMAT_HINT = "the file must be JSON in UTF-8: see docs/formats/medly.md"
 
 
 # Numbers are read as the parser gives them without use_float: int, or Decimal for
