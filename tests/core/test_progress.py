@@ -223,7 +223,7 @@ def _runs(db: Database) -> None:
         run.counts = SALES_COUNTS
         run.status = "failed"
         run.error = "data-quality gate failed: " + "; ".join(
-            f"reject_rate orders_{n}.csv = 0.5 (max 0.05)" for n in range(4)
+            f"reject_rate orders_{n}.csv = 50.0% of rows rejected (max 5.0%)" for n in range(4)
         )
     with track_run(db, "load-pdf", {}) as run:
         run.counts = {"files": 80, "loaded": 80, "pages": 1234, "words": 456_789}
@@ -278,4 +278,4 @@ def test_runs_table_fits_80_columns(settings: Settings, db: Database) -> None:
     assert any("words=456789" in line for line in lines), out
     # The error follows the table, wrapped at the width, whole.
     error = " ".join(out.split("\nrun ", 1)[1].split())
-    assert "reject_rate orders_3.csv = 0.5 (max 0.05)" in error
+    assert "reject_rate orders_3.csv = 50.0% of rows rejected (max 5.0%)" in error

@@ -35,3 +35,15 @@ def test_no_failed_file_no_detail() -> None:
         r for r in file_checks(LoadResult(1, "/data", False)) if r.check_name == "files_failed"
     )
     assert gate.passed and describe(gate) == "files_failed = 0 (max 0)"
+
+
+def test_shares_and_ages_read_with_their_unit() -> None:
+    from etl_toolkit.sales.checks import DqResult
+
+    stale = DqResult("freshness", "orders.order_date", "warn", 706.53, 7.0, False)
+    assert describe(stale) == "freshness orders.order_date = 706.5 days old (max 7 days)"
+    off = DqResult("order_totals_vs_items", "orders", "warn", 0.091775, 0.01, False)
+    assert describe(off) == (
+        "order_totals_vs_items orders = 9.2% of orders whose total differs from their items'"
+        " (max 1.0%)"
+    )

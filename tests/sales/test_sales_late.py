@@ -89,8 +89,10 @@ def test_orders_of_an_empty_customers_file_come_back_when_the_customers_arrive(
     first = CliRunner().invoke(app, ["sales", "--data-dir", str(data)])
     # Every order waits for a customer: the files are nearly all rejected, the gate fails.
     assert first.exit_code == 1, first.output
-    assert "error: file_rejected orders.csv = 1 (max 0.9)" in first.output
-    assert "error: file_rejected order_items.csv = 1 (max 0.9)" in first.output
+    assert "error: file_rejected orders.csv = 100.0% of rows rejected (max 90.0%)" in first.output
+    assert (
+        "error: file_rejected order_items.csv = 100.0% of rows rejected (max 90.0%)" in first.output
+    )
     run = _rows(db, "SELECT id, status, error FROM etl.runs ORDER BY id DESC LIMIT 1")[0]
     assert run["status"] == "failed" and "file_rejected orders.csv" in run["error"]
     detail = _rows(
@@ -231,10 +233,11 @@ def test_a_file_nearly_all_rejected_fails_the_gate_and_leaves_the_derived_tables
     )
     result = CliRunner().invoke(app, ["sales", "--data-dir", str(data), "--incremental"])
     assert result.exit_code == 1, result.output
-    assert "error: file_rejected orders_7.csv = 0.909091 (max 0.9)" in result.stdout
+    assert "error: file_rejected orders_7.csv = 90.9% of rows rejected (max 90.0%)" in result.stdout
     # stderr: the gate's reason, one `Error:` line (the file itself did not fail).
     assert [x for x in result.stderr.splitlines() if x.startswith("Error:")] == [
-        "Error: file_rejected orders_7.csv = 0.909091 (max 0.9): 10 of 11 rows rejected:"
+        "Error: file_rejected orders_7.csv = 90.9% of rows rejected (max 90.0%): 10 of 11 rows"
+        " rejected:"
         " status: not one of Processing, Shipped, In Transit, Delivered, Cancelled, Returned (10)"
     ]
     assert _rows(db, "SELECT * FROM sales.order_totals ORDER BY order_id") == before

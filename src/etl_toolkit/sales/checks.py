@@ -97,13 +97,27 @@ def _at_most(
     return DqResult(name, subject, severity, observed, threshold, observed <= threshold, detail)
 
 
+# How a check's figure reads when it is a share or an age (the others are counts).
+SHARES = {
+    "reject_rate": "of rows rejected",
+    "file_rejected": "of rows rejected",
+    "null_rate": "of values empty",
+    "order_totals_vs_items": "of orders whose total differs from their items'",
+}
+DAYS = {"freshness": "old"}
+
+
 def describe(r: DqResult) -> str:
-    """One line for a check, its detail included: `files_failed = 2 (max 0): a.csv: …`."""
-    return (
-        f"{r.check_name} {r.subject}".strip()
-        + f" = {r.observed:g} (max {r.threshold:g})"
-        + (f": {r.detail}" if r.detail else "")
-    )
+    """One line for a check, its detail included: `files_failed = 2 (max 0): a.csv: …`,
+    `reject_rate orders.csv = 50.0% of rows rejected (max 5.0%)`."""
+    if r.check_name in SHARES:
+        figure = f"{r.observed:.1%} {SHARES[r.check_name]} (max {r.threshold:.1%})"
+    elif r.check_name in DAYS:
+        figure = f"{r.observed:.1f} days {DAYS[r.check_name]} (max {r.threshold:g} days)"
+    else:
+        figure = f"{r.observed:g} (max {r.threshold:g})"
+    head = f"{r.check_name} {r.subject}".strip()
+    return f"{head} = {figure}" + (f": {r.detail}" if r.detail else "")
 
 
 FILES_FAILED = "files_failed"  # the gate over the files that failed as a whole

@@ -178,10 +178,7 @@ class SalesReport:
         if self.checks:
             # Which checks failed, naming the files and why: enough to act on.
             lines += [f"  {c.severity}: {describe(c)}" for c in self.checks.failed_errors]
-            lines += [
-                f"  {c.severity}: {c.check_name} {c.subject} = {c.observed:g} (max {c.threshold:g})"
-                for c in self.checks.warnings
-            ]
+            lines += [f"  {c.severity}: {describe(c)}" for c in self.checks.warnings]
         return lines
 
     def details(self) -> list[Detail]:
