@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,3 +131,16 @@ def test_serve_refuses_unsafe_configurations(
     r = runner.invoke(app, ["serve", *argv])
     assert r.exit_code == 1
     assert message in r.stderr
+
+
+@pytest.mark.parametrize("command", ["medly", "sales"])
+def test_a_data_dir_that_does_not_exist_is_named_where_it_was_looked_for(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The default data dirs are relative (samples/...): run from another folder, the
+    error says which absolute folder was missing, and that the path is relative."""
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, [command])
+    assert r.exit_code == 1
+    assert f"data dir {tmp_path / 'samples' / command} does not exist" in r.stderr
+    assert "a relative path starts at the current folder" in r.stderr

@@ -37,6 +37,13 @@ class DataDir:
 
 def discover(root: Path) -> DataDir:
     """The layout of docs/formats/medly.md; every missing file is named."""
+    if not root.is_dir():
+        raise InputError(
+            f"data dir {root.resolve() if not root.is_absolute() else root} does not exist "
+            "or is not a folder",
+            hint="pass --data-dir (a relative path starts at the current folder), or "
+            "generate one: etl medly generate --out DIR",
+        )
     curriculum = root / "curriculum_data"
     user_data = root / "user_data" / "user_data.json"
     subjects = sorted(p.name[: -len("_course.json")] for p in curriculum.glob("*_course.json"))

@@ -140,8 +140,10 @@ def discover(data_dir: Path) -> Discovered:
     look like "nothing new")."""
     if not data_dir.is_dir():
         raise InputError(
-            f"data dir {data_dir} does not exist or is not a folder",
-            hint="pass --data-dir, or generate one: etl sales generate --out DIR",
+            f"data dir {data_dir.resolve() if not data_dir.is_absolute() else data_dir} "
+            "does not exist or is not a folder",
+            hint="pass --data-dir (a relative path starts at the current folder), or "
+            "generate one: etl sales generate --out DIR",
         )
     files, ignored = [], []
     for path in sorted(data_dir.rglob("*")):
