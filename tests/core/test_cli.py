@@ -114,6 +114,20 @@ def test_erd_check_and_lint_pass_on_the_repository(settings: Settings) -> None:
     assert r.stdout == "lint: no findings\n"
 
 
+def test_erd_outside_the_repository_names_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no docs/ here
+    r = runner.invoke(app, ["db", "erd", "--check"])
+    assert r.exit_code == 1
+    assert f"{tmp_path / 'docs' / 'erd.md'} does not exist" in r.stderr
+    r = runner.invoke(app, ["db", "erd"])
+    assert r.exit_code == 1 and f"folder {tmp_path / 'docs'} does not exist" in r.stderr
+    assert not (tmp_path / "docs").exists()  # no folder made behind the user's back
+    r = runner.invoke(app, ["db", "erd", "--out", "erd.md"])
+    assert r.exit_code == 0 and (tmp_path / "erd.md").read_text().startswith("#")
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -60,6 +60,9 @@ class ErdResult:
     schemas: list[str]
 
 
+RELATIVE = "a relative path starts at the current folder"
+
+
 def write_erd(out: Path, *, check: bool = False) -> ErdResult:
     """Render docs/erd.md from the migrations; with `check`, only compare."""
     model = schema.build()
@@ -67,10 +70,19 @@ def write_erd(out: Path, *, check: bool = False) -> ErdResult:
     current = out.read_text(encoding="utf-8") if out.exists() else None
     changed = current != text
     if check:
+        if current is None:
+            raise InputError(
+                f"{out.resolve()} does not exist",
+                hint=f"write it: etl db erd --out {out} ({RELATIVE})",
+            )
         if changed:
             raise InputError(f"{out} is stale", hint="run `etl db erd` and commit the result")
     elif changed:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        if not out.parent.is_dir():
+            raise InputError(
+                f"--out {out}: folder {out.parent.resolve()} does not exist",
+                hint=f"create it, or choose another --out ({RELATIVE})",
+            )
         out.write_text(text, encoding="utf-8")
     return ErdResult(out, changed, model.schemas())
 
