@@ -182,16 +182,23 @@ def money_noise(t: pl.Expr) -> pl.Expr:
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
+# A zone after the seconds (and their fraction): `Z`, `+02:00`, `-0130`.
+ZONE = r"(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})$"
+
+
 def parse_ts(text: pl.Series) -> tuple[pl.Series, pl.Series]:
     """(timestamp, canonical text) of trimmed `YYYY-MM-DD HH:MM:SS` values, null
     where unparseable or outside 1970-2100. Also accepted, on a slower path taken
     only by the rows that need it: a `T` separator, a date alone (midnight),
-    fractional seconds (dropped)."""
+    fractional seconds (dropped), and a zone (`Z`, `+02:00`, as ISO 8601 exports
+    write them), converted to UTC."""
     parsed = text.str.strptime(pl.Datetime("us"), TS_FORMAT, strict=False, exact=True)
     canon = text
     miss = (parsed.is_null() & text.is_not_null()).arg_true()
     if miss.len():
         t = text.gather(miss).str.replace("T", " ", literal=True)
+        zone = t.str.extract(ZONE, 1)
+        t = t.str.replace(ZONE, "")
         n = t.str.len_bytes()
         t = pl.select(
             pl.when(n == 10)
@@ -200,12 +207,28 @@ def parse_ts(text: pl.Series) -> tuple[pl.Series, pl.Series]:
             .then(t.str.slice(0, 19))
             .otherwise(t)
         ).to_series()
-        parsed = parsed.scatter(miss, t.str.strptime(pl.Datetime("us"), TS_FORMAT, strict=False))
+        stamps = t.str.strptime(pl.Datetime("us"), TS_FORMAT, strict=False)
+        if zone.is_not_null().any():
+            stamps = stamps - pl.select(_offset(zone)).to_series()
+            t = pl.select(
+                pl.when(zone.is_null()).then(t).otherwise(stamps.dt.strftime(TS_FORMAT))
+            ).to_series()
+        parsed = parsed.scatter(miss, stamps)
         canon = canon.scatter(miss, t)
     in_range = parsed.dt.year().is_between(1970, 2100).fill_null(False)
     return parsed.zip_with(in_range, pl.Series([None], dtype=parsed.dtype)), canon.zip_with(
         in_range, pl.Series([None], dtype=pl.String)
     )
+
+
+def _offset(zone: pl.Series) -> pl.Expr:
+    """The UTC offset a zone names (`Z`: none), as a duration; 0 where there is none."""
+    digits = pl.lit(zone).str.replace(":", "", literal=True)
+    sign = pl.when(digits.str.starts_with("-")).then(-1).otherwise(1)
+    minutes = digits.str.slice(1, 2).cast(pl.Int64, strict=False) * 60 + digits.str.slice(
+        3, 2
+    ).cast(pl.Int64, strict=False)
+    return pl.duration(minutes=(sign * minutes).fill_null(0))
 
 
 def _enum(c: str, choices: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr]:
