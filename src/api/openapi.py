@@ -293,6 +293,7 @@ def render(result: Any, status: int) -> Response:
     reply = result if isinstance(result, Reply) else Reply(result, status)
     if reply.body is None and reply.status == 204:
         resp = Response(status=204)
+        del resp.headers["Content-Type"]  # no body, no media type (not Flask's text/html)
     else:
         resp = Response(
             pydantic_core.to_json(reply.body), status=reply.status, mimetype="application/json"

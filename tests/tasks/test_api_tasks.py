@@ -127,7 +127,9 @@ def test_claim_process_and_report(client: FlaskClient) -> None:
     assert task["processing"]["duration_ms"] == 850
     assert task["processing"]["finished_at"] >= task["processing"]["started_at"]
     assert _claim(client)["task_id"] == second
-    assert client.post("/task/claim", json={}).status_code == 204
+    empty = client.post("/task/claim", json={})
+    assert empty.status_code == 204
+    assert "Content-Type" not in empty.headers and empty.data == b""
 
 
 def test_failure_report_and_retryable_requeue(client: FlaskClient) -> None:
@@ -220,7 +222,9 @@ def test_illegal_transitions_are_409_and_change_nothing(client: FlaskClient) -> 
     assert "is processed" in r.get_json()["detail"]
     assert _state(client, task_id) == before
     # processed tasks are not claimable again
-    assert client.post("/task/claim", json={}).status_code == 204
+    empty = client.post("/task/claim", json={})
+    assert empty.status_code == 204
+    assert "Content-Type" not in empty.headers and empty.data == b""
     # anything out of deleted
     assert client.delete(f"/task/{task_id}").get_json()["status"] == "deleted"
     deleted = _state(client, task_id)
