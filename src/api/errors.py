@@ -75,15 +75,12 @@ def problem(exc: EtlError) -> Response:
     operator's to read, in the log: its message names hosts, sockets and
     settings, and its hint is advice for whoever runs the server. The client
     learns what it can act on."""
-    internal = exc.private
-    if internal:
+    detail, hint = exc.message, exc.hint
+    if exc.private:
         detail = f"{exc.title.lower()}: try again shortly" if exc.transient else "internal error"
+        hint = None
     body = Problem(
-        title=exc.title,
-        status=exc.http_status,
-        detail=detail if internal else exc.message,
-        hint=None if internal else exc.hint,
-        instance=request.path,
+        title=exc.title, status=exc.http_status, detail=detail, hint=hint, instance=request.path
     )
     headers: dict[str, str] = {}
     extra: dict[str, Any] = {}

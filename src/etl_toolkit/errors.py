@@ -6,6 +6,11 @@ problem+json. `transient` tells an orchestrator whether a retry can succeed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeGuard
+
+if TYPE_CHECKING:
+    import psycopg
+
 
 class EtlError(Exception):
     """Base of every error the toolkit raises on purpose."""
@@ -91,7 +96,7 @@ def is_transient(exc: BaseException) -> bool:
 _SERVER_GONE = frozenset({"57P01", "57P02", "57P03"})
 
 
-def connection_lost(exc: BaseException) -> bool:
+def connection_lost(exc: BaseException) -> TypeGuard[psycopg.OperationalError]:
     """Whether the database went away under the work, as opposed to a statement
     that failed on a live connection (a timeout, a deadlock, a full disk): no
     SQLSTATE (the socket closed), a connection exception (class 08), or the

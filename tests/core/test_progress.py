@@ -243,33 +243,27 @@ def test_runs_status_filters(settings: Settings, db: Database) -> None:
     assert "choose running, succeeded, partial, failed" in r.stderr
 
 
+def _piped_runs(columns: str | None) -> str:
+    """`etl runs` into a pipe, with COLUMNS set or not."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
+    env.pop("COLUMNS", None)
+    if columns is not None:
+        env["COLUMNS"] = columns
+    run = [sys.executable, "-m", "etl_toolkit", "runs"]
+    return subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+
+
 def test_piped_output_is_not_folded_at_80_columns(settings: Settings, db: Database) -> None:
     """A pipe or a file (cron's log, `| less`) has no width: each run stays one line."""
     _runs(db)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
-    env.pop("COLUMNS", None)
-    out = subprocess.run(
-        [sys.executable, "-m", "etl_toolkit", "runs"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = _piped_runs(None)
     whole = [f"{k}={v}" for k, v in SALES_COUNTS.items()]
     assert any(all(c in line for c in whole) for line in out.splitlines()), out
 
 
 def test_runs_table_fits_80_columns(settings: Settings, db: Database) -> None:
     _runs(db)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE_", "COVERAGE"))}
-    env["COLUMNS"] = "80"
-    out = subprocess.run(
-        [sys.executable, "-m", "etl_toolkit", "runs"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = _piped_runs("80")
     lines = out.splitlines()
     assert max(len(line) for line in lines) <= 80, out
     # Every count is whole on one line (wrapped between counts, never inside one).

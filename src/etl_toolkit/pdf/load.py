@@ -168,7 +168,7 @@ def load_one(
         fr.status, fr.error, fr.pages, fr.words = "failed", str(exc), 0, 0
         fr.failed_pages = []
     except psycopg.Error as exc:
-        if isinstance(exc, psycopg.OperationalError) and connection_lost(exc):
+        if connection_lost(exc):
             raise _stop(jobs_conn, job.id, fr.path, exc) from exc  # the run stops
         # A statement that failed on a live connection (a timeout, a deadlock) fails its file.
         fr.status, fr.error, fr.pages, fr.words = "failed", f"database: {exc}".strip(), 0, 0

@@ -14,8 +14,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-import psycopg
-
 from etl_toolkit.db.connect import Database
 from etl_toolkit.errors import InputError, connection_lost
 from etl_toolkit.log import get_logger
@@ -105,7 +103,7 @@ def load_pdfs(
             # stay counted in its ledger row, which track_run closes as failed.
             stopped = PdfReport(run.id, done, time.perf_counter() - started)
             run.counts, run.report = stopped.totals, stopped.body
-            if isinstance(exc, psycopg.OperationalError) and connection_lost(exc):
+            if connection_lost(exc):
                 raise lost_database(exc, "during load-pdf") from exc
             raise
         order = {labels.get(p, str(p)): i for i, p in enumerate(files)}
